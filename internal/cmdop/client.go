@@ -1,0 +1,487 @@
+// Package cmdop is the Go client for the CMDOP token and audit API (v1),
+// whose contract is openapi.yaml in this package.
+package cmdop
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultBaseURL        = "https://api.cmdop.com"
+	DefaultMaxRetries     = 5
+	DefaultRequestTimeout = 30 * time.Second
+	// DefaultCallTimeout bounds one call, retries included, when the
+	// caller's context has no deadline of its own.
+	DefaultCallTimeout = 5 * time.Minute
+)
+
+// Config configures a Client.
+type Config struct {
+	BaseURL string
+	// Token is the bearer token. It is sent in the Authorization header and
+	// never logged.
+	Token string
+	// Version goes into the User-Agent: terraform-provider-cmdop/<Version>.
+	Version string
+	// MaxRetries bounds the retries of one call (0 means DefaultMaxRetries,
+	// a negative value disables retries).
+	MaxRetries int
+	// RequestTimeout bounds a single HTTP attempt.
+	RequestTimeout time.Duration
+	// RetryWaitMin and RetryWaitMax bound the jittered exponential backoff
+	// used when the server gives no Retry-After.
+	RetryWaitMin, RetryWaitMax time.Duration
+	// HTTPClient is optional; its Timeout is replaced by RequestTimeout.
+	HTTPClient *http.Client
+}
+
+// Client calls the CMDOP API. It is safe for concurrent use.
+type Client struct {
+	base      *url.URL
+	token     string
+	userAgent string
+	http      *retryablehttp.Client
+
+	clockMu      sync.Mutex
+	serverDate   time.Time // the last Date header seen
+	serverDateAt time.Time // local monotonic time it was seen at
+}
+
+// New returns a client for cfg.
+func New(cfg Config) (*Client, error) {
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil || base.Scheme == "" || base.Host == "" {
+		return nil, fmt.Errorf("the API base URL %q is not an absolute http(s) URL", cfg.BaseURL)
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	switch {
+	case cfg.MaxRetries == 0:
+		cfg.MaxRetries = DefaultMaxRetries
+	case cfg.MaxRetries < 0:
+		cfg.MaxRetries = 0
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.RetryWaitMin <= 0 {
+		cfg.RetryWaitMin = 250 * time.Millisecond
+	}
+	if cfg.RetryWaitMax <= 0 {
+		cfg.RetryWaitMax = 8 * time.Second
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	hc.Timeout = cfg.RequestTimeout
+
+	rc := retryablehttp.NewClient()
+	rc.HTTPClient = hc
+	rc.Logger = nil // every call is logged once, through tflog, by do
+	rc.RetryMax = cfg.MaxRetries
+	rc.RetryWaitMin = cfg.RetryWaitMin
+	rc.RetryWaitMax = cfg.RetryWaitMax
+	rc.CheckRetry = checkRetry
+	rc.Backoff = backoff
+	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	rc.RequestLogHook = func(_ retryablehttp.Logger, req *http.Request, attempt int) {
+		if attempt > 0 {
+			tflog.Debug(req.Context(), "Retrying CMDOP API call", map[string]any{
+				"method": req.Method, "attempt": attempt + 1,
+			})
+		}
+	}
+
+	return &Client{
+		base:      base,
+		token:     cfg.Token,
+		userAgent: "terraform-provider-cmdop/" + cfg.Version,
+		http:      rc,
+	}, nil
+}
+
+type retryKey struct{}
+
+// checkRetry retries 429, 502, 503, 504 and connection errors, unless the
+// request is marked unsafe to repeat (a POST without an Idempotency-Key).
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if unsafe, _ := ctx.Value(retryKey{}).(bool); unsafe {
+		return false, nil
+	}
+	if err != nil {
+		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true, nil
+	}
+	return false, nil
+}
+
+// backoff waits as long as Retry-After says, when the server says, and
+// otherwise a jittered exponential backoff ("equal jitter").
+func backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && resp.Header.Get("Retry-After") != "" {
+		wait := retryablehttp.DefaultBackoff(lo, hi, attempt, resp)
+		// A little jitter so that many waiting calls don't return at once.
+		return wait + rand.N(wait/10+time.Millisecond)
+	}
+	wait := lo << min(attempt, 16)
+	if wait <= 0 || wait > hi {
+		wait = hi
+	}
+	return wait/2 + rand.N(wait/2+1)
+}
+
+// ServerNow returns the API server's current time, estimated from the Date
+// header of the latest response. Decisions about expiry use it, so that a
+// skewed local clock cannot rotate a token early or late. Before any
+// response it returns the local time.
+func (c *Client) ServerNow() time.Time {
+	c.clockMu.Lock()
+	defer c.clockMu.Unlock()
+	if c.serverDate.IsZero() {
+		return time.Now().UTC()
+	}
+	return c.serverDate.Add(time.Since(c.serverDateAt)).UTC()
+}
+
+func (c *Client) observeDate(h http.Header) {
+	d, err := http.ParseTime(h.Get("Date"))
+	if err != nil {
+		return
+	}
+	c.clockMu.Lock()
+	defer c.clockMu.Unlock()
+	c.serverDate, c.serverDateAt = d, time.Now()
+}
+
+// call is one API call: a route template with its parameters filled in.
+type call struct {
+	method string
+	route  string            // template, as in the contract
+	params map[string]string // path parameters
+	query  url.Values
+	body   any
+	header http.Header
+	out    any // decoded on 2xx
+}
+
+func (c *call) path() string {
+	p := c.route
+	for k, v := range c.params {
+		p = strings.ReplaceAll(p, "{"+k+"}", url.PathEscape(v))
+	}
+	return p
+}
+
+// do performs a call with retries, logs it once, and turns error responses
+// into *Error.
+func (c *Client) do(ctx context.Context, cl call) (http.Header, error) {
+	ctx = MaskSecrets(ctx)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultCallTimeout)
+		defer cancel()
+	}
+	if c.token == "" {
+		return nil, errors.New("no CMDOP API token is configured")
+	}
+
+	u := *c.base
+	u.Path = c.base.Path + cl.path()
+	u.RawQuery = cl.query.Encode()
+
+	var body []byte
+	if cl.body != nil {
+		var err error
+		if body, err = json.Marshal(cl.body); err != nil {
+			return nil, fmt.Errorf("encoding the request: %w", err)
+		}
+	}
+	if cl.method == http.MethodPost && cl.header.Get("Idempotency-Key") == "" {
+		ctx = context.WithValue(ctx, retryKey{}, true)
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, cl.method, u.String(), bodyOrNil(body))
+	if err != nil {
+		return nil, fmt.Errorf("building the request: %w", err)
+	}
+	for k, v := range cl.header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	fields := map[string]any{
+		"method":      cl.method,
+		"route":       cl.route,
+		"duration_ms": time.Since(start).Milliseconds(),
+	}
+	if err != nil {
+		fields["error"] = err.Error()
+		tflog.Debug(ctx, "CMDOP API call failed", fields)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s %s: gave up waiting for the CMDOP API (%w); the API may be slow or rate limiting, retry later or raise the timeout", cl.method, cl.route, ctx.Err())
+		}
+		return nil, fmt.Errorf("%s %s: could not reach the CMDOP API at %s: %w", cl.method, cl.route, c.base.Host, unwrapURLError(err))
+	}
+	defer func() { _ = resp.Body.Close() }()
+	c.observeDate(resp.Header)
+	requestID := resp.Header.Get("X-Request-Id")
+	fields["status"] = resp.StatusCode
+	fields["request_id"] = requestID
+	tflog.Debug(ctx, "CMDOP API call", fields)
+
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return resp.Header, fmt.Errorf("%s %s: reading the response (request ID %s): %w", cl.method, cl.route, requestID, err)
+	}
+	if resp.StatusCode >= 300 {
+		return resp.Header, decodeError(cl, resp.StatusCode, requestID, raw)
+	}
+	if cl.out != nil {
+		if err := json.Unmarshal(raw, cl.out); err != nil {
+			return resp.Header, fmt.Errorf("%s %s: decoding the response (request ID %s): %w", cl.method, cl.route, requestID, err)
+		}
+	}
+	return resp.Header, nil
+}
+
+func bodyOrNil(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return bytes.NewReader(b)
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func decodeError(cl call, status int, requestID string, raw []byte) error {
+	e := &Error{StatusCode: status, RequestID: requestID, Method: cl.method, Route: cl.route}
+	var env ErrorBody
+	if json.Unmarshal(raw, &env) == nil && env.Error.Code != "" {
+		e.Code = env.Error.Code
+		e.Message = Redact(env.Error.Message)
+		e.Details = env.Error.Details
+	} else {
+		e.Code = codeForStatus(status)
+	}
+	return e
+}
+
+// Token collections: a fleet's api-keys, or the caller's personal api-tokens
+// when fleetID is empty.
+const (
+	routeFleetTokens    = "/api/fleets/{fleet_id}/api-keys"
+	routeFleetToken     = "/api/fleets/{fleet_id}/api-keys/{key_id}"
+	routePersonalTokens = "/api/account/api-tokens"
+	routePersonalToken  = "/api/account/api-tokens/{token_id}"
+	routeAuditEvents    = "/api/audit/events"
+)
+
+func collection(fleetID string) (string, map[string]string) {
+	if fleetID == "" {
+		return routePersonalTokens, map[string]string{}
+	}
+	return routeFleetTokens, map[string]string{"fleet_id": fleetID}
+}
+
+func item(fleetID, id string) (string, map[string]string) {
+	if fleetID == "" {
+		return routePersonalToken, map[string]string{"token_id": id}
+	}
+	return routeFleetToken, map[string]string{"fleet_id": fleetID, "key_id": id}
+}
+
+// CreateToken issues a token in fleetID, or a personal token when fleetID is
+// empty. The returned token carries the secret in RawToken. The request is
+// sent with idempotencyKey (a new one when empty), so a retried create never
+// mints twice.
+func (c *Client) CreateToken(ctx context.Context, fleetID string, in CreateTokenRequest, idempotencyKey string) (*Token, error) {
+	if idempotencyKey == "" {
+		idempotencyKey = uuid.NewString()
+	}
+	route, params := collection(fleetID)
+	var out Token
+	_, err := c.do(ctx, call{
+		method: http.MethodPost, route: route, params: params, body: in, out: &out,
+		header: http.Header{"Idempotency-Key": {idempotencyKey}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// GetToken reads one token.
+func (c *Client) GetToken(ctx context.Context, fleetID, id string) (*Token, error) {
+	route, params := item(fleetID, id)
+	var out Token
+	if _, err := c.do(ctx, call{method: http.MethodGet, route: route, params: params, out: &out}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// MaxPerPage is the largest token page the API serves.
+const MaxPerPage = 200
+
+// ListTokens reads one offset page of tokens.
+func (c *Client) ListTokens(ctx context.Context, fleetID string, offset, perPage int) (*TokenPage, error) {
+	route, params := collection(fleetID)
+	q := url.Values{}
+	q.Set("offset", fmt.Sprint(offset))
+	q.Set("per_page", fmt.Sprint(perPage))
+	var out TokenPage
+	if _, err := c.do(ctx, call{method: http.MethodGet, route: route, params: params, query: q, out: &out}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ListAllTokens reads every token of the collection, MaxPerPage at a time.
+func (c *Client) ListAllTokens(ctx context.Context, fleetID string) ([]Token, error) {
+	var all []Token
+	for {
+		page, err := c.ListTokens(ctx, fleetID, len(all), MaxPerPage)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		if len(page.Items) == 0 || len(all) >= page.Total {
+			return all, nil
+		}
+	}
+}
+
+// ShortenExpiry moves a token's expiry earlier, to at.
+func (c *Client) ShortenExpiry(ctx context.Context, fleetID, id string, at time.Time) (*Token, error) {
+	route, params := item(fleetID, id)
+	var out Token
+	_, err := c.do(ctx, call{
+		method: http.MethodPatch, route: route, params: params,
+		body: ShortenExpiryRequest{ExpiresAt: at.UTC()}, out: &out,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RevokeToken revokes a token. Revoking a revoked token succeeds.
+func (c *Client) RevokeToken(ctx context.Context, fleetID, id string) error {
+	route, params := item(fleetID, id)
+	_, err := c.do(ctx, call{method: http.MethodDelete, route: route, params: params})
+	return err
+}
+
+// AuditQuery filters the audit log. Zero fields don't filter.
+type AuditQuery struct {
+	FleetID string
+	TokenID string
+	ActorID string
+	Actions []string
+	Since   time.Time
+	Until   time.Time
+}
+
+func (q AuditQuery) values() url.Values {
+	v := url.Values{}
+	set := func(k, s string) {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	set("fleet_id", q.FleetID)
+	set("token_id", q.TokenID)
+	set("actor_id", q.ActorID)
+	for _, a := range q.Actions {
+		v.Add("action", a)
+	}
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !q.Until.IsZero() {
+		v.Set("until", q.Until.UTC().Format(time.RFC3339Nano))
+	}
+	return v
+}
+
+// MaxAuditLimit is the largest audit page the API serves.
+const MaxAuditLimit = 1000
+
+// ListAuditEvents reads one page of audit events, newest first.
+func (c *Client) ListAuditEvents(ctx context.Context, q AuditQuery, cursor string, limit int) (*EventPage, error) {
+	v := q.values()
+	v.Set("limit", fmt.Sprint(limit))
+	if cursor != "" {
+		v.Set("cursor", cursor)
+	}
+	var out EventPage
+	if _, err := c.do(ctx, call{method: http.MethodGet, route: routeAuditEvents, query: v, out: &out}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// AuditEvents follows the cursor until it has max events or the log runs
+// out. truncated reports that more events matched than max.
+func (c *Client) AuditEvents(ctx context.Context, q AuditQuery, max int) (events []Event, truncated bool, err error) {
+	cursor := ""
+	for len(events) < max {
+		page, err := c.ListAuditEvents(ctx, q, cursor, min(MaxAuditLimit, max-len(events)))
+		if err != nil {
+			return nil, false, err
+		}
+		events = append(events, page.Items...)
+		if page.NextCursor == "" || len(page.Items) == 0 {
+			return events, false, nil
+		}
+		cursor = page.NextCursor
+	}
+	if len(events) > max {
+		return events[:max], true, nil
+	}
+	// Exactly max events: one more probe tells whether any are left.
+	page, err := c.ListAuditEvents(ctx, q, cursor, 1)
+	if err != nil {
+		return nil, false, err
+	}
+	return events, len(page.Items) > 0, nil
+}

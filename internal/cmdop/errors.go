@@ -1,0 +1,106 @@
+package cmdop
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+)
+
+// Error is an error response from the CMDOP API. Match its code with
+// errors.Is against the sentinels below, e.g. errors.Is(err, cmdop.ErrNotFound).
+type Error struct {
+	StatusCode int
+	Code       string
+	Message    string
+	Details    map[string]any
+	RequestID  string
+	// Method and Route name the call, with the route as a template
+	// ("/api/fleets/{fleet_id}/api-keys"), never with a secret in it.
+	Method string
+	Route  string
+}
+
+// Sentinels for every error code of the contract.
+var (
+	ErrAuth       = &Error{Code: CodeAuth}
+	ErrPermission = &Error{Code: CodePermission}
+	ErrNotFound   = &Error{Code: CodeNotFound}
+	ErrConflict   = &Error{Code: CodeConflict}
+	ErrValidation = &Error{Code: CodeValidation}
+	ErrRateLimit  = &Error{Code: CodeRateLimit}
+	ErrServer     = &Error{Code: CodeServer}
+)
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.Method != "" {
+		fmt.Fprintf(&b, "%s %s: ", e.Method, e.Route)
+	}
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.StatusCode)
+	}
+	fmt.Fprintf(&b, "%s (code %s, HTTP %d", msg, e.Code, e.StatusCode)
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, ", request ID %s", e.RequestID)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// Is reports whether target is a sentinel with the same code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && t.StatusCode == 0
+}
+
+// MissingScopes returns the scopes a 403 says the caller lacks, if any.
+func (e *Error) MissingScopes() []string {
+	raw, _ := e.Details["missing_scopes"].([]any)
+	out := make([]string, 0, len(raw))
+	for _, s := range raw {
+		if str, ok := s.(string); ok {
+			out = append(out, str)
+		}
+	}
+	return out
+}
+
+// AsError returns the API error wrapped in err, if any.
+func AsError(err error) (*Error, bool) {
+	var apiErr *Error
+	ok := errors.As(err, &apiErr)
+	return apiErr, ok
+}
+
+// codeForStatus maps a status to its contract code, for responses whose body
+// is not the error envelope (a proxy's 502, say).
+func codeForStatus(status int) string {
+	switch {
+	case status == http.StatusUnauthorized:
+		return CodeAuth
+	case status == http.StatusForbidden:
+		return CodePermission
+	case status == http.StatusNotFound:
+		return CodeNotFound
+	case status == http.StatusConflict:
+		return CodeConflict
+	case status == http.StatusUnprocessableEntity || status == http.StatusBadRequest:
+		return CodeValidation
+	case status == http.StatusTooManyRequests:
+		return CodeRateLimit
+	default:
+		return CodeServer
+	}
+}
+
+// SecretPattern matches anything shaped like a CMDOP token. It is used to
+// mask log output and to scrub error text that came from outside the provider.
+var SecretPattern = regexp.MustCompile(`cmdop_[0-9A-Za-z]{16,}`)
+
+// Redact replaces anything shaped like a CMDOP token in s.
+func Redact(s string) string {
+	return SecretPattern.ReplaceAllString(s, "cmdop_***")
+}

@@ -1,0 +1,110 @@
+package cmdoplocal
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+)
+
+// apiError is an error that the server reports in the contract's error envelope.
+// It also implements error so that the exported Go methods can return it.
+type apiError struct {
+	status     int
+	code       string
+	message    string
+	details    map[string]any
+	retryAfter int    // seconds; set for rate_limit errors
+	allow      string // Allow header; set for wrong-method errors
+}
+
+func (e *apiError) Error() string { return e.message }
+
+func newAPIError(status int, code string, details map[string]any, format string, args ...any) *apiError {
+	return &apiError{status: status, code: code, message: fmt.Sprintf(format, args...), details: details}
+}
+
+func errAuth(format string, args ...any) *apiError {
+	return newAPIError(http.StatusUnauthorized, cmdop.CodeAuth, nil, format, args...)
+}
+
+func errPermission(details map[string]any, format string, args ...any) *apiError {
+	return newAPIError(http.StatusForbidden, cmdop.CodePermission, details, format, args...)
+}
+
+func errNotFound(format string, args ...any) *apiError {
+	return newAPIError(http.StatusNotFound, cmdop.CodeNotFound, nil, format, args...)
+}
+
+func errConflict(details map[string]any, format string, args ...any) *apiError {
+	return newAPIError(http.StatusConflict, cmdop.CodeConflict, details, format, args...)
+}
+
+// errValidation reports a 422 naming the offending field in details.
+func errValidation(field string, format string, args ...any) *apiError {
+	var details map[string]any
+	if field != "" {
+		details = map[string]any{"field": field}
+	}
+	return newAPIError(http.StatusUnprocessableEntity, cmdop.CodeValidation, details, format, args...)
+}
+
+func errRateLimit(retryAfter int) *apiError {
+	e := newAPIError(http.StatusTooManyRequests, cmdop.CodeRateLimit,
+		map[string]any{"retry_after_seconds": retryAfter},
+		"Too many requests; wait %d second(s) as the Retry-After header says, then retry.", retryAfter)
+	e.retryAfter = retryAfter
+	return e
+}
+
+func errUnavailable() *apiError {
+	return newAPIError(http.StatusServiceUnavailable, cmdop.CodeServer, nil,
+		"The service is temporarily unavailable; retry the request in a moment.")
+}
+
+func errInternal(format string, args ...any) *apiError {
+	return newAPIError(http.StatusInternalServerError, cmdop.CodeServer, nil, format, args...)
+}
+
+// writeJSON writes v as a JSON response with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, errInternal("The server could not encode its response; retry the request or report this bug."))
+		return
+	}
+	writeRawJSON(w, status, data)
+}
+
+// writeRawJSON writes already encoded JSON.
+func writeRawJSON(w http.ResponseWriter, status int, data []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(data)
+	_, _ = w.Write([]byte("\n"))
+}
+
+// writeError writes e in the contract's error envelope.
+func writeError(w http.ResponseWriter, e *apiError) {
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
+	}
+	if e.allow != "" {
+		w.Header().Set("Allow", e.allow)
+	}
+	body := cmdop.ErrorBody{Error: cmdop.ErrorDetail{Code: e.code, Message: e.message, Details: e.details}}
+	data, err := json.Marshal(body)
+	if err != nil {
+		// Details only ever hold strings, numbers and string slices, so this cannot
+		// happen; fall back to an envelope without them all the same.
+		body.Error.Details = nil
+		data, _ = json.Marshal(body)
+	}
+	writeRawJSON(w, e.status, data)
+}
+
+func joinOr(ss []string) string    { return strings.Join(ss, " or ") }
+func joinComma(ss []string) string { return strings.Join(ss, ", ") }

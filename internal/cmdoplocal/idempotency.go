@@ -1,0 +1,87 @@
+package cmdoplocal
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+	"unicode/utf8"
+)
+
+// idempotencyWindow is how long, in server time, an Idempotency-Key is remembered.
+const idempotencyWindow = 10 * time.Minute
+
+// idemKey identifies an idempotency record: keys are per caller token.
+type idemKey struct{ caller, key string }
+
+// idemRecord remembers a create made with an Idempotency-Key.
+type idemRecord struct {
+	CallerTokenID string    `json:"caller_token_id"`
+	Key           string    `json:"key"`
+	RequestHash   string    `json:"request_sha256"`
+	TokenID       string    `json:"token_id"`
+	CreatedAt     time.Time `json:"created_at"`
+
+	// response is the original 201 body. It holds the new token's secret, so it
+	// lives in memory only and is lost on restart.
+	response []byte
+}
+
+// requestHash is the SHA-256 of the canonical request: method, path and body.
+func requestHash(method, path string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(method))
+	h.Write([]byte{0})
+	h.Write([]byte(path))
+	h.Write([]byte{0})
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// validIdempotencyKey checks the contract's 1–255 characters.
+func validIdempotencyKey(k string) bool {
+	n := utf8.RuneCountInString(k)
+	return n >= 1 && n <= 255
+}
+
+// lookupIdem returns the live record for (caller, key), dropping expired records.
+func (st *store) lookupIdem(now time.Time, caller, key string) *idemRecord {
+	for k, r := range st.idem {
+		if !now.Before(r.CreatedAt.Add(idempotencyWindow)) {
+			delete(st.idem, k)
+			st.dirty = true
+		}
+	}
+	return st.idem[idemKey{caller: caller, key: key}]
+}
+
+// checkIdempotency decides what a create with an Idempotency-Key does. It
+// returns the body to replay, or an error, or neither when the create should
+// go ahead.
+func (st *store) checkIdempotency(now time.Time, caller, key, hash string) ([]byte, *apiError) {
+	rec := st.lookupIdem(now, caller, key)
+	if rec == nil {
+		return nil, nil
+	}
+	if rec.RequestHash != hash {
+		return nil, errConflict(map[string]any{"idempotency_key": key},
+			"Idempotency-Key %q was already used for a different request; use a new key for a new request.", key)
+	}
+	if rec.response == nil {
+		return nil, errConflict(map[string]any{"idempotency_key": key, "token_id": rec.TokenID},
+			"Idempotency-Key %q already created token %s, but its secret can no longer be returned because the server restarted; revoke that token or retry with a new Idempotency-Key.", key, rec.TokenID)
+	}
+	return rec.response, nil
+}
+
+// rememberIdem records a successful create made with an Idempotency-Key.
+func (st *store) rememberIdem(now time.Time, caller, key, hash, tokenID string, response []byte) {
+	st.idem[idemKey{caller: caller, key: key}] = &idemRecord{
+		CallerTokenID: caller,
+		Key:           key,
+		RequestHash:   hash,
+		TokenID:       tokenID,
+		CreatedAt:     now,
+		response:      response,
+	}
+	st.dirty = true
+}

@@ -1,0 +1,351 @@
+package cmdoplocal
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+)
+
+// Now returns the server clock.
+func (s *Server) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.now(s.baseNow)
+}
+
+// AdvanceClock moves the server clock forward by d and returns the new time.
+func (s *Server) AdvanceClock(d time.Duration) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d < 0 {
+		return time.Time{}, errValidation("advance", "The clock only moves forward; give a positive duration such as 36h or 90d.")
+	}
+	if d > math.MaxInt64-s.st.clockOffset {
+		return time.Time{}, errValidation("advance", "The clock cannot move that far; give a shorter duration.")
+	}
+	s.st.clockOffset += d
+	s.st.dirty = true
+	now := s.st.now(s.baseNow)
+	if err := s.commitLocked(); err != nil {
+		return now, errInternal("The server could not save its state: %v.", err)
+	}
+	return now, nil
+}
+
+// Faults returns the current fault configuration, with what is left of its script.
+func (s *Server) Faults() FaultConfig { return s.faults.get() }
+
+// SetFaults replaces the fault configuration and refills the rate-limit bucket.
+func (s *Server) SetFaults(cfg FaultConfig) error {
+	if err := cfg.validate(); err != nil {
+		return errValidation("", "The fault configuration is invalid: %v.", err)
+	}
+	s.faults.set(cfg)
+	return nil
+}
+
+// Stats returns the request statistics.
+func (s *Server) Stats() Stats { return s.stats.snapshot() }
+
+// ResetStats zeroes the request statistics.
+func (s *Server) ResetStats() { s.stats.reset() }
+
+// AddFleet creates another fleet, owned by the seeded owner, and returns its
+// id; an empty fleetID generates a UUID.
+func (s *Server) AddFleet(fleetID string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if fleetID == "" {
+		fleetID = uuid.NewString()
+	}
+	if s.st.fleets[fleetID] != nil {
+		return "", errConflict(map[string]any{"fleet_id": fleetID}, "Fleet %q already exists; choose another id or omit it.", fleetID)
+	}
+	s.st.fleets[fleetID] = &fleet{ID: fleetID, Name: "Fleet " + fleetID, Members: map[string]string{s.st.ownerUserID: RoleOwner}}
+	s.st.dirty = true
+	if err := s.commitLocked(); err != nil {
+		return "", errInternal("The server could not save its state: %v.", err)
+	}
+	return fleetID, nil
+}
+
+// AddMember creates a user with role "admin" or "member" (empty means member)
+// in fleet fleetID (empty means the seeded fleet), and gives them a personal
+// token with every scope. It returns the user's id and the token's id and secret.
+func (s *Server) AddMember(fleetID, role, name string) (userID, tokenID, secret string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addMemberLocked(fleetID, role, name)
+}
+
+func (s *Server) addMemberLocked(fleetID, role, name string) (userID, tokenID, secret string, err error) {
+	if fleetID == "" {
+		fleetID = s.st.fleetID
+	}
+	f := s.st.fleets[fleetID]
+	if f == nil {
+		return "", "", "", errNotFound("Fleet %q was not found; omit fleet_id to use the seeded fleet.", fleetID)
+	}
+	if role == "" {
+		role = RoleMember
+	}
+	if role != RoleAdmin && role != RoleMember {
+		return "", "", "", errValidation("role", "role must be %q or %q.", RoleAdmin, RoleMember)
+	}
+	s.st.memberSeq++
+	if name == "" {
+		name = fmt.Sprintf("Member %d", s.st.memberSeq)
+	}
+	now := s.st.now(s.baseNow)
+	u := &user{ID: uuid.NewString(), Name: name}
+	s.st.users[u.ID] = u
+	f.Members[u.ID] = role
+	secret = newSecret()
+	t := s.st.newToken(now, secret, "", u.ID, "default", slices.Clone(cmdop.Scopes), nil, u.ID)
+	if err := s.commitLocked(); err != nil {
+		return "", "", "", errInternal("The server could not save its state: %v.", err)
+	}
+	return u.ID, t.ID, secret, nil
+}
+
+// RemoveMember removes a user from every fleet and revokes all their personal
+// tokens (audited as token.revoked by the system). Fleet tokens they created
+// stay. A fleet owner cannot be removed.
+func (s *Server) RemoveMember(userID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.removeMemberLocked(userID, cmdop.Event{RequestID: newRequestID(), StatusCode: http.StatusNoContent})
+}
+
+// removeMemberLocked does RemoveMember; proto carries the request fields of
+// the audit events it records.
+func (s *Server) removeMemberLocked(userID string, proto cmdop.Event) error {
+	if s.st.users[userID] == nil {
+		return errNotFound("User %q was not found; pass a user_id returned by POST /_local/members.", userID)
+	}
+	for _, f := range s.st.fleets {
+		if f.Members[userID] == RoleOwner {
+			return errConflict(map[string]any{"fleet_id": f.ID}, "User %s owns fleet %s and cannot be removed from it; remove an admin or member instead.", userID, f.ID)
+		}
+	}
+	removed := false
+	for _, f := range s.st.fleets {
+		if _, ok := f.Members[userID]; ok {
+			delete(f.Members, userID)
+			removed = true
+		}
+	}
+	if !removed {
+		return errNotFound("User %s is not a member of any fleet; nothing to remove.", userID)
+	}
+	s.st.dirty = true
+	now := s.st.now(s.baseNow)
+	for _, t := range s.st.userTokens[userID] {
+		if t.RevokedAt != nil {
+			continue
+		}
+		s.st.revoke(t, now)
+		e := proto
+		e.Action = cmdop.ActionTokenRevoked
+		e.Actor = cmdop.Actor{Type: cmdop.ActorSystem, ID: "system"}
+		e.TokenID = t.ID
+		s.st.appendEvent(s.baseNow, e)
+	}
+	if err := s.commitLocked(); err != nil {
+		return errInternal("The server could not save its state: %v.", err)
+	}
+	return nil
+}
+
+// serveLocal handles the test controls under /_local/. They need the admin
+// token (even once it is revoked or expired, so tests can always reach
+// them), and are neither counted, faulted, rate limited nor audited.
+func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, reqID string) {
+	if err := s.authenticateAdmin(r); err != nil {
+		writeError(w, err)
+		return
+	}
+	var body []byte
+	if r.Method == http.MethodPost {
+		var err *apiError
+		if body, err = readBody(r); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	route := r.Method + " " + r.URL.Path
+	switch route {
+	case "GET /_local/clock":
+		writeJSON(w, http.StatusOK, clockResponse{Now: s.Now()})
+	case "POST /_local/clock":
+		var req struct {
+			Advance string `json:"advance"`
+		}
+		if err := decodeJSON(body, &req); err != nil {
+			writeError(w, err)
+			return
+		}
+		if req.Advance == "" {
+			writeError(w, errValidation("advance", `advance is required, for example {"advance": "90d"} or {"advance": "36h"}.`))
+			return
+		}
+		d, err := parseDuration(req.Advance)
+		if err != nil {
+			writeError(w, errValidation("advance", "%v.", err))
+			return
+		}
+		now, err := s.AdvanceClock(d)
+		if err != nil {
+			writeError(w, asAPIError(err))
+			return
+		}
+		writeJSON(w, http.StatusOK, clockResponse{Now: now})
+	case "GET /_local/faults":
+		writeJSON(w, http.StatusOK, s.Faults())
+	case "POST /_local/faults":
+		var req faultConfigJSON
+		if err := decodeJSON(body, &req); err != nil {
+			writeError(w, err)
+			return
+		}
+		cfg, err := req.config()
+		if err != nil {
+			writeError(w, errValidation("latency", "%v.", err))
+			return
+		}
+		if err := s.SetFaults(cfg); err != nil {
+			writeError(w, asAPIError(err))
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Faults())
+	case "GET /_local/stats":
+		writeJSON(w, http.StatusOK, s.Stats())
+	case "DELETE /_local/stats":
+		s.ResetStats()
+		w.WriteHeader(http.StatusNoContent)
+	case "POST /_local/members":
+		var req struct {
+			FleetID string `json:"fleet_id"`
+			Role    string `json:"role"`
+			Name    string `json:"name"`
+		}
+		if err := decodeJSON(body, &req); err != nil {
+			writeError(w, err)
+			return
+		}
+		userID, tokenID, secret, err := s.AddMember(req.FleetID, req.Role, req.Name)
+		if err != nil {
+			writeError(w, asAPIError(err))
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]string{"user_id": userID, "token_id": tokenID, "token": secret})
+	case "POST /_local/fleets":
+		var req struct {
+			FleetID string `json:"fleet_id"`
+		}
+		if err := decodeJSON(body, &req); err != nil {
+			writeError(w, err)
+			return
+		}
+		id, err := s.AddFleet(req.FleetID)
+		if err != nil {
+			writeError(w, asAPIError(err))
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]string{"fleet_id": id})
+	default:
+		if id, ok := memberPath(r.URL.Path); ok {
+			if r.Method != http.MethodDelete {
+				writeError(w, methodNotAllowed(r.Method, http.MethodDelete))
+				return
+			}
+			s.mu.Lock()
+			err := s.removeMemberLocked(id, cmdop.Event{
+				RequestID: reqID, SourceIP: sourceIP(r), UserAgent: r.UserAgent(), StatusCode: http.StatusNoContent,
+			})
+			s.mu.Unlock()
+			if err != nil {
+				writeError(w, asAPIError(err))
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if allow := localAllow[r.URL.Path]; allow != nil {
+			writeError(w, methodNotAllowed(r.Method, allow...))
+			return
+		}
+		writeError(w, errNotFound("No test control matches this path; see /_local/clock, /_local/faults, /_local/stats, /_local/members and /_local/fleets."))
+	}
+}
+
+var localAllow = map[string][]string{
+	"/_local/clock":   {http.MethodGet, http.MethodPost},
+	"/_local/faults":  {http.MethodGet, http.MethodPost},
+	"/_local/stats":   {http.MethodGet, http.MethodDelete},
+	"/_local/members": {http.MethodPost},
+	"/_local/fleets":  {http.MethodPost},
+}
+
+func memberPath(p string) (string, bool) {
+	const prefix = "/_local/members/"
+	if len(p) <= len(prefix) || p[:len(prefix)] != prefix {
+		return "", false
+	}
+	id := p[len(prefix):]
+	for _, ch := range id {
+		if ch == '/' {
+			return "", false
+		}
+	}
+	return id, true
+}
+
+func methodNotAllowed(method string, allow ...string) *apiError {
+	e := newAPIError(http.StatusMethodNotAllowed, cmdop.CodeNotFound, map[string]any{"allowed_methods": allow},
+		"Method %s is not supported on this path; use %s.", method, joinOr(allow))
+	e.allow = joinComma(allow)
+	return e
+}
+
+type clockResponse struct {
+	Now time.Time `json:"now"`
+}
+
+// authenticateAdmin admits only the admin token.
+func (s *Server) authenticateAdmin(r *http.Request) *apiError {
+	secret, ok := bearerToken(r)
+	if !ok || !validSecret(secret) {
+		return errAuth("The test controls under /_local/ need the admin token; %s.", authHint)
+	}
+	h := hashSecret(secret)
+	s.mu.Lock()
+	admin := s.st.tokens[s.st.adminTokenID]
+	isAdmin := hashesEqual(admin.SecretHash, h)
+	known := s.st.lookupSecret(secret) != nil
+	s.mu.Unlock()
+	switch {
+	case isAdmin:
+		return nil
+	case known:
+		return errPermission(nil, "The test controls under /_local/ need the admin token, not another token; use the token cmdop-local printed as CMDOP_TOKEN.")
+	default:
+		return errAuth("The bearer token is not recognised; the test controls under /_local/ need the admin token.")
+	}
+}
+
+// asAPIError converts an error from the exported methods back to its envelope.
+func asAPIError(err error) *apiError {
+	var e *apiError
+	if errors.As(err, &e) {
+		return e
+	}
+	return errInternal("%v", err)
+}

@@ -1,0 +1,63 @@
+package cmdoplocal
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"regexp"
+)
+
+const (
+	secretPrefix    = "cmdop_"
+	secretRandomLen = 40 // base62 characters after the prefix
+	keyPrefixLen    = 12 // "cmdop_" and six characters
+	base62Alphabet  = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+
+// secretPattern is what a bearer token must look like before it is looked up.
+var secretPattern = regexp.MustCompile(`^cmdop_[0-9A-Za-z]{32,}$`)
+
+// secretInText finds anything that looks like a secret, to redact it from logs.
+var secretInText = regexp.MustCompile(`cmdop_[0-9A-Za-z]{32,}`)
+
+// newSecret returns "cmdop_" followed by 40 uniformly random base62 characters.
+func newSecret() string {
+	out := make([]byte, 0, len(secretPrefix)+secretRandomLen)
+	out = append(out, secretPrefix...)
+	buf := make([]byte, 64)
+	for len(out) < cap(out) {
+		_, _ = rand.Read(buf) // crypto/rand.Read never fails
+		for _, b := range buf {
+			// 248 = 4*62: rejecting larger bytes keeps the distribution uniform.
+			if b < 248 && len(out) < cap(out) {
+				out = append(out, base62Alphabet[b%62])
+			}
+		}
+	}
+	return string(out)
+}
+
+// hashSecret returns the hex SHA-256 of a secret, the only form ever stored.
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// hashesEqual compares two hex hashes in constant time.
+func hashesEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// validSecret reports whether s has the shape of a CMDOP token.
+func validSecret(s string) bool { return secretPattern.MatchString(s) }
+
+// randomHex returns n random bytes, hex encoded.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newRequestID returns an identifier for one request.
+func newRequestID() string { return "req_" + randomHex(8) }

@@ -1,0 +1,330 @@
+package cmdoplocal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+)
+
+// Options configures a Server. The zero value is a usable in-memory server.
+type Options struct {
+	// AdminToken is the secret of the seeded admin token; empty generates one.
+	// It must look like a CMDOP token: "cmdop_" and at least 32 base62
+	// characters. With a StatePath that already exists it is used only to
+	// report AdminToken, and only if it matches the stored admin token.
+	AdminToken string
+	// FleetID is the id of the seeded fleet; empty generates a UUID.
+	FleetID string
+	// StatePath, if set, is the file the state is loaded from and saved to
+	// before every response that changed it.
+	StatePath string
+	// FailRate is the probability in [0, 1] of injecting a fault into an /api request.
+	FailRate float64
+	// Latency is added before every /api request is handled.
+	Latency time.Duration
+	// RateLimit is a global limit in requests per second; 0 turns it off.
+	RateLimit float64
+	// Seed seeds the random fault generator.
+	Seed int64
+	// Logger receives one line per request; nil discards them.
+	Logger *log.Logger
+	// Now is the base clock; nil means time.Now. The server clock is this plus
+	// the offset moved by AdvanceClock.
+	Now func() time.Time
+}
+
+// Server is a cmdop-local server. It implements http.Handler.
+type Server struct {
+	logger      *log.Logger
+	baseNow     func() time.Time
+	statePath   string
+	adminSecret string // "" when unknown (state loaded without the matching flag)
+
+	mu sync.Mutex // guards st
+	st *store
+
+	faults *faultInjector
+	stats  *statsRecorder
+}
+
+// New creates a Server, loading StatePath if it exists and seeding otherwise.
+func New(opts Options) (*Server, error) {
+	if opts.AdminToken != "" && !validSecret(opts.AdminToken) {
+		return nil, errors.New(`cmdoplocal: the admin token must be "cmdop_" followed by at least 32 base62 characters`)
+	}
+	cfg := FaultConfig{FailRate: opts.FailRate, Latency: opts.Latency, RateLimit: opts.RateLimit}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("cmdoplocal: %w", err)
+	}
+	s := &Server{
+		logger:    opts.Logger,
+		baseNow:   opts.Now,
+		statePath: opts.StatePath,
+		faults:    newFaultInjector(cfg, opts.Seed),
+		stats:     newStatsRecorder(),
+	}
+	if s.baseNow == nil {
+		s.baseNow = time.Now
+	}
+
+	if s.statePath != "" {
+		st, err := loadState(s.statePath)
+		switch {
+		case err == nil:
+			s.st = st
+			admin := st.tokens[st.adminTokenID]
+			if opts.AdminToken != "" {
+				if hashesEqual(admin.SecretHash, hashSecret(opts.AdminToken)) {
+					s.adminSecret = opts.AdminToken
+				} else {
+					s.logf("the given admin token does not match the one stored in %s; keeping the stored one", s.statePath)
+				}
+			}
+			return s, nil
+		case !errors.Is(err, os.ErrNotExist):
+			return nil, fmt.Errorf("cmdoplocal: %w", err)
+		}
+	}
+
+	s.adminSecret = opts.AdminToken
+	if s.adminSecret == "" {
+		s.adminSecret = newSecret()
+	}
+	fleetID := opts.FleetID
+	if fleetID == "" {
+		fleetID = uuid.NewString()
+	}
+	s.st = newStore()
+	s.st.seed(s.baseNow().UTC(), fleetID, s.adminSecret)
+	if err := s.commitLocked(); err != nil {
+		return nil, fmt.Errorf("cmdoplocal: saving state: %w", err)
+	}
+	return s, nil
+}
+
+// AdminToken returns the admin token's secret, or "" when it is not known: a
+// state file keeps only its hash, so after a restart the secret is known only
+// if Options.AdminToken supplied it.
+func (s *Server) AdminToken() string { return s.adminSecret }
+
+// FleetID returns the id of the seeded fleet.
+func (s *Server) FleetID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.fleetID
+}
+
+// OwnerUserID returns the id of the seeded owner.
+func (s *Server) OwnerUserID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.ownerUserID
+}
+
+// Close saves any unsaved state. Every acknowledged write is already saved,
+// so this only matters for changes that were never acknowledged.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.commitLocked()
+}
+
+// commitLocked saves the state if it changed. s.mu must be held.
+func (s *Server) commitLocked() error {
+	if !s.st.dirty {
+		return nil
+	}
+	if s.statePath != "" {
+		if err := saveState(s.statePath, s.st); err != nil {
+			return err
+		}
+	}
+	s.st.dirty = false
+	return nil
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.logger != nil {
+		s.logger.Printf(format, args...)
+	}
+}
+
+// call is one authenticated-or-not /api request being handled.
+type call struct {
+	r         *http.Request
+	requestID string
+	params    map[string]string
+	body      []byte
+	bodyErr   *apiError
+	now       time.Time
+	caller    *tokenRecord
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	reqID := newRequestID()
+	buf := newBufferedResponse()
+	buf.header.Set("X-Request-Id", reqID)
+
+	drop := false
+	switch p := r.URL.Path; {
+	case p == "/api" || strings.HasPrefix(p, "/api/"):
+		drop = s.serveAPI(buf, r, reqID)
+	case p == "/_local" || strings.HasPrefix(p, "/_local/"):
+		s.serveLocal(buf, r, reqID)
+	default:
+		writeError(buf, errNotFound("No route matches this path; API paths start with /api/."))
+	}
+	buf.header.Set("Date", s.Now().Format(http.TimeFormat))
+
+	if drop {
+		s.logRequest(r, "dropped", reqID, time.Since(start))
+		dropConnection(w)
+		return
+	}
+	buf.sendTo(w)
+	s.logRequest(r, strconv.Itoa(buf.statusCode()), reqID, time.Since(start))
+}
+
+// serveAPI handles an /api request: statistics, faults, authentication, the
+// route's handler, the token.used audit event and the state save, in that
+// order. It reports whether the connection must be dropped instead of answered.
+func (s *Server) serveAPI(w *bufferedResponse, r *http.Request, reqID string) (drop bool) {
+	rt, params, allow := matchRoute(r.Method, r.URL)
+	routeKey := ""
+	if rt != nil {
+		routeKey = rt.method + " " + rt.pattern
+	}
+	s.stats.received(r.Method, routeKey)
+	defer func() {
+		if !drop {
+			s.stats.responded(w.statusCode())
+		}
+	}()
+
+	if d := s.faults.latency(); d > 0 {
+		sleep(r.Context(), d)
+	}
+	fault, retryAfter := s.faults.decide()
+	if fault != FaultNone {
+		s.stats.fault(fault)
+	}
+	switch fault {
+	case FaultUnavailable:
+		writeError(w, errUnavailable())
+		return false
+	case FaultRateLimit:
+		writeError(w, errRateLimit(retryAfter))
+		return false
+	case FaultDrop:
+		drop = true
+	}
+
+	if rt == nil {
+		if len(allow) > 0 {
+			writeError(w, methodNotAllowed(r.Method, allow...))
+		} else {
+			writeError(w, errNotFound("No API route matches this path; check the path against the API reference."))
+		}
+		return drop
+	}
+
+	c := &call{r: r, requestID: reqID, params: params}
+	if r.Method == http.MethodPost || r.Method == http.MethodPatch {
+		c.body, c.bodyErr = readBody(r)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.now = s.st.now(s.baseNow)
+	if err := s.authenticate(c); err != nil {
+		writeError(w, err)
+	} else {
+		rt.handle(s, w, c)
+		s.recordUse(c, w.statusCode())
+	}
+	if err := s.commitLocked(); err != nil {
+		s.logf("saving state failed (request_id=%s): %v", reqID, err)
+		w.reset()
+		writeError(w, errInternal("The server could not save its state; retry the request."))
+	}
+	return drop
+}
+
+// recordUse updates the caller's last_used_at and records token.used.
+func (s *Server) recordUse(c *call, status int) {
+	t := c.caller
+	used := c.now
+	t.LastUsedAt = &used
+	s.st.appendEvent(s.baseNow, s.eventFor(c, cmdop.ActionTokenUsed, t, t, status))
+}
+
+// eventFor builds an audit event for request c whose actor is the token
+// actor and which concerns token subject.
+func (s *Server) eventFor(c *call, action string, actor, subject *tokenRecord, status int) cmdop.Event {
+	return cmdop.Event{
+		Action:     action,
+		Actor:      cmdop.Actor{Type: cmdop.ActorAPIToken, ID: actor.ID},
+		TokenID:    subject.ID,
+		FleetID:    subject.FleetID,
+		RequestID:  c.requestID,
+		SourceIP:   sourceIP(c.r),
+		UserAgent:  c.r.UserAgent(),
+		StatusCode: status,
+	}
+}
+
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// logRequest logs one request: never a header, a body, a query or a token.
+func (s *Server) logRequest(r *http.Request, status, reqID string, d time.Duration) {
+	if s.logger == nil {
+		return
+	}
+	path := secretInText.ReplaceAllString(r.URL.EscapedPath(), "cmdop_[REDACTED]")
+	s.logger.Printf("%s %s status=%s request_id=%s duration=%s", r.Method, path, status, reqID, d.Round(time.Microsecond))
+}
+
+// dropConnection closes the client connection without writing a response.
+func dropConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		// Not hijackable (HTTP/2): aborting the handler resets the stream.
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// retryAfterSeconds rounds a wait up to whole seconds, at least one.
+func retryAfterSeconds(wait time.Duration) int {
+	return max(1, int(math.Ceil(wait.Seconds())))
+}

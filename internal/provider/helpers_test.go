@@ -1,0 +1,66 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+)
+
+// attrs returns a resource's attributes from the Terraform state.
+func attrs(s *terraform.State, addr string) (map[string]string, error) {
+	rs, ok := s.RootModule().Resources[addr]
+	if !ok {
+		return nil, fmt.Errorf("%s is not in the state", addr)
+	}
+	return rs.Primary.Attributes, nil
+}
+
+// capture stores a state attribute of addr into *dst.
+func capture(addr, key string, dst *string) func(*terraform.State) error {
+	return func(s *terraform.State) error {
+		a, err := attrs(s, addr)
+		if err != nil {
+			return err
+		}
+		*dst = a[key]
+		if *dst == "" {
+			return fmt.Errorf("%s.%s is empty", addr, key)
+		}
+		return nil
+	}
+}
+
+// secretWorks proves a secret authenticates against the API, and
+// secretRejected that it gets a 401.
+func secretWorks(url, secret string) error {
+	c, err := cmdop.New(cmdop.Config{BaseURL: url, Token: secret, MaxRetries: -1})
+	if err != nil {
+		return err
+	}
+	_, err = c.ListAuditEvents(context.Background(), cmdop.AuditQuery{}, "", 1)
+	return err
+}
+
+func secretRejected(url, secret string) error {
+	err := secretWorks(url, secret)
+	if apiErr, ok := cmdop.AsError(err); !ok || apiErr.Code != cmdop.CodeAuth {
+		return fmt.Errorf("expected the secret to be rejected with 401, got %v", err)
+	}
+	return nil
+}
+
+// firstEvent finds the time of the first audit event of action on tokenID.
+func firstEvent(api *testAPI, action, tokenID string) (time.Time, error) {
+	events, _, err := api.admin.AuditEvents(context.Background(), cmdop.AuditQuery{TokenID: tokenID, Actions: []string{action}}, 100)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if len(events) == 0 {
+		return time.Time{}, fmt.Errorf("no %s event for token %s", action, tokenID)
+	}
+	return events[len(events)-1].Time, nil
+}

@@ -1,0 +1,204 @@
+// Package provider implements the cmdop Terraform provider.
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
+)
+
+var _ provider.Provider = (*cmdopProvider)(nil)
+
+// New returns a constructor for the provider at version.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider { return &cmdopProvider{version: version} }
+}
+
+type cmdopProvider struct {
+	version string
+}
+
+type providerModel struct {
+	APIBaseURL     types.String         `tfsdk:"api_base_url"`
+	Token          types.String         `tfsdk:"token"`
+	FleetID        types.String         `tfsdk:"fleet_id"`
+	MaxRetries     types.Int64          `tfsdk:"max_retries"`
+	RequestTimeout timetypes.GoDuration `tfsdk:"request_timeout"`
+}
+
+// Environment variables the provider reads.
+const (
+	EnvAPIBaseURL = "CMDOP_API_BASE_URL"
+	EnvToken      = "CMDOP_TOKEN"
+	EnvAPIKey     = "CMDOP_API_KEY"
+	EnvFleetID    = "CMDOP_FLEET_ID"
+)
+
+func (p *cmdopProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "cmdop"
+	resp.Version = p.version
+}
+
+func (p *cmdopProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "The cmdop provider manages the lifecycle of [CMDOP](https://cmdop.com) API tokens: " +
+			"fleet tokens, personal tokens, their rotation, and the audit log that records their use.",
+		Attributes: map[string]schema.Attribute{
+			"api_base_url": schema.StringAttribute{
+				MarkdownDescription: "Base URL of the CMDOP API. Falls back to the `" + EnvAPIBaseURL + "` environment variable, " +
+					"then to `" + cmdop.DefaultBaseURL + "`. Must be https, except for plain http to a loopback host " +
+					"(such as cmdop-local on `http://127.0.0.1:8790`).",
+				Optional:   true,
+				Validators: []validator.String{validators.ValidBaseURL()},
+			},
+			"token": schema.StringAttribute{
+				MarkdownDescription: "The CMDOP API token the provider authenticates with (`cmdop_…`). Falls back to the `" +
+					EnvToken + "` environment variable, then to `" + EnvAPIKey + "`. Needed only when the provider calls " +
+					"the API, so `terraform validate` works without it. Managing fleet tokens needs a personal token of a fleet " +
+					"owner or admin, or a fleet token of that fleet holding `permissions:manage`; managing personal tokens needs a personal token.",
+				Optional:   true,
+				Sensitive:  true,
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"fleet_id": schema.StringAttribute{
+				MarkdownDescription: "Default fleet for `cmdop_fleet_token` resources that set no `fleet_id`. Falls back to the `" +
+					EnvFleetID + "` environment variable.",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"max_retries": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("How many times one API call is retried after a rate limit (429, honouring `Retry-After`), "+
+					"a 502/503/504 or a connection error, with jittered exponential backoff. Between 0 and 20; default %d. "+
+					"Creates are retried safely: each carries an `Idempotency-Key`.", cmdop.DefaultMaxRetries),
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.Between(0, 20)},
+			},
+			"request_timeout": schema.StringAttribute{
+				MarkdownDescription: fmt.Sprintf("Timeout of a single HTTP attempt, as a Go duration such as `\"30s\"`; default `\"%s\"`. "+
+					"The resources' `timeouts` blocks bound a whole operation, retries included.", cmdop.DefaultRequestTimeout),
+				Optional:   true,
+				CustomType: timetypes.GoDurationType{},
+			},
+		},
+	}
+}
+
+// providerData is what Configure hands to every resource and data source.
+type providerData struct {
+	client  *cmdop.Client
+	fleetID string
+	// clientErr explains why there is no client (no token); it is reported
+	// only when an operation actually needs the API.
+	clientErr string
+}
+
+func (d *providerData) apiClient() (*cmdop.Client, string) {
+	if d.client == nil {
+		return nil, d.clientErr
+	}
+	return d.client, ""
+}
+
+func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	ctx = cmdop.MaskSecrets(ctx)
+	var cfg providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	baseURL, _ := firstSet(cfg.APIBaseURL, EnvAPIBaseURL)
+	if baseURL == "" {
+		baseURL = cmdop.DefaultBaseURL
+	} else if err := validators.CheckBaseURL(baseURL); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("api_base_url"), "Invalid API base URL",
+			fmt.Sprintf("api_base_url (or %s): %s.", EnvAPIBaseURL, err))
+		return
+	}
+	token, tokenSource := firstSet(cfg.Token, EnvToken, EnvAPIKey)
+	fleetID, _ := firstSet(cfg.FleetID, EnvFleetID)
+
+	timeout := cmdop.DefaultRequestTimeout
+	if !cfg.RequestTimeout.IsNull() && !cfg.RequestTimeout.IsUnknown() {
+		d, diags := cfg.RequestTimeout.ValueGoDuration()
+		resp.Diagnostics.Append(diags...)
+		if d <= 0 || d > 10*time.Minute {
+			resp.Diagnostics.AddAttributeError(path.Root("request_timeout"), "Invalid request timeout",
+				"request_timeout must be a positive duration of at most 10 minutes, such as \"30s\".")
+		}
+		timeout = d
+	}
+	retries := cmdop.DefaultMaxRetries
+	if !cfg.MaxRetries.IsNull() && !cfg.MaxRetries.IsUnknown() {
+		retries = int(cfg.MaxRetries.ValueInt64())
+		if retries == 0 {
+			retries = -1 // the client reads 0 as "default"
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	data := &providerData{fleetID: fleetID}
+	if token == "" {
+		data.clientErr = "No CMDOP API token is configured. Set the provider's token argument, or the " + EnvToken +
+			" (or " + EnvAPIKey + ") environment variable, to a CMDOP API token. Run cmdop-local to get one for local testing."
+	} else {
+		client, err := cmdop.New(cmdop.Config{
+			BaseURL: baseURL, Token: token, Version: p.version,
+			MaxRetries: retries, RequestTimeout: timeout,
+		})
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("api_base_url"), "Invalid API base URL", err.Error())
+			return
+		}
+		data.client = client
+	}
+	tflog.Debug(ctx, "Configured the CMDOP provider", map[string]any{
+		"api_base_url": baseURL, "token_source": tokenSource, "fleet_id": fleetID,
+	})
+	resp.ResourceData = data
+	resp.DataSourceData = data
+	resp.EphemeralResourceData = data
+}
+
+// firstSet returns the configured value, or the first non-empty environment
+// variable, and names where it came from.
+func firstSet(v types.String, envs ...string) (value, source string) {
+	if !v.IsNull() && !v.IsUnknown() {
+		return v.ValueString(), "configuration"
+	}
+	for _, env := range envs {
+		if s := os.Getenv(env); s != "" {
+			return s, env
+		}
+	}
+	return "", "none"
+}
+
+func (p *cmdopProvider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{
+		NewFleetTokenResource,
+		NewPersonalTokenResource,
+	}
+}
+
+func (p *cmdopProvider) DataSources(context.Context) []func() datasource.DataSource {
+	return nil
+}

@@ -1,0 +1,132 @@
+package provider_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
+	"github.com/cmdop/terraform-provider-cmdop/internal/provider"
+)
+
+// protoV6ProviderFactories serves the provider in-process to the Terraform
+// CLI that terraform-plugin-testing drives.
+var protoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
+	"cmdop": providerserver.NewProtocol6WithError(provider.New("test")()),
+}
+
+// TestMain points the test harness at the repository's Terraform (bin/,
+// built by `make tools`) and at an existing CLI configuration, unless the
+// environment already says otherwise.
+func TestMain(m *testing.M) {
+	_, here, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(here), "..", "..")
+	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
+		if tf := filepath.Join(root, "bin", "terraform"); fileExists(tf) {
+			_ = os.Setenv("TF_ACC_TERRAFORM_PATH", tf)
+		}
+	}
+	if os.Getenv("TF_CLI_CONFIG_FILE") == "" {
+		rc := filepath.Join(root, "bin", "terraformrc")
+		if !fileExists(rc) {
+			f, err := os.CreateTemp("", "terraformrc")
+			if err != nil {
+				panic(err)
+			}
+			_ = f.Close()
+			rc = f.Name()
+			defer func() { _ = os.Remove(rc) }()
+		}
+		_ = os.Setenv("TF_CLI_CONFIG_FILE", rc)
+	}
+	code := m.Run()
+	os.Exit(code) //nolint:gocritic // the deferred cleanup is best effort
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// testAPI is one test's own in-process cmdop-local.
+type testAPI struct {
+	t      *testing.T
+	srv    *cmdoplocal.Server
+	URL    string
+	admin  *cmdop.Client
+	secret string
+}
+
+func newTestAPI(t *testing.T) *testAPI {
+	t.Helper()
+	srv, err := cmdoplocal.New(cmdoplocal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return &testAPI{t: t, srv: srv, URL: hs.URL, secret: srv.AdminToken(), admin: newClient(t, hs.URL, srv.AdminToken())}
+}
+
+func newClient(t *testing.T, url, token string) *cmdop.Client {
+	t.Helper()
+	c, err := cmdop.New(cmdop.Config{BaseURL: url, Token: token, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// FleetID is the seeded fleet.
+func (a *testAPI) FleetID() string { return a.srv.FleetID() }
+
+// providerBlock configures the provider against this API.
+func (a *testAPI) providerBlock() string {
+	return fmt.Sprintf("provider \"cmdop\" {\n  api_base_url = %q\n  token        = %q\n  fleet_id     = %q\n}\n", a.URL, a.secret, a.FleetID())
+}
+
+// config is a configuration with this API's provider block.
+func (a *testAPI) config(body string) string { return a.providerBlock() + body }
+
+// writes counts the write calls (POST, PATCH, DELETE) the API has received.
+func (a *testAPI) writes() int { return a.srv.Stats().Writes }
+
+// token reads a token as the API sees it.
+func (a *testAPI) token(fleetID, id string) *cmdop.Token {
+	a.t.Helper()
+	tok, err := a.admin.GetToken(context.Background(), fleetID, id)
+	if err != nil {
+		a.t.Fatalf("reading token %s from the API: %v", id, err)
+	}
+	return tok
+}
+
+// activeTokens lists the IDs of the active tokens in a collection.
+func (a *testAPI) activeTokens(fleetID string) map[string]cmdop.Token {
+	a.t.Helper()
+	all, err := a.admin.ListAllTokens(context.Background(), fleetID)
+	if err != nil {
+		a.t.Fatalf("listing tokens: %v", err)
+	}
+	out := map[string]cmdop.Token{}
+	for _, tok := range all {
+		if tok.Status == cmdop.StatusActive {
+			out[tok.ID] = tok
+		}
+	}
+	return out
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

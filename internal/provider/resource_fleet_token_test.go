@@ -1,0 +1,398 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+)
+
+var secretShape = regexp.MustCompile(`^cmdop_[0-9A-Za-z]{32,}$`)
+
+// Create, read, import and destroy, each checked against the API's view.
+func TestAccFleetToken_lifecycle(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	const addr = "cmdop_fleet_token.ci"
+	var id, secret string
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if tok := api.token(api.FleetID(), id); tok.Status != cmdop.StatusRevoked {
+				return fmt.Errorf("after destroy the API shows token %s as %s, want revoked", id, tok.Status)
+			}
+			return secretRejected(api.URL, secret)
+		},
+		Steps: []resource.TestStep{
+			{
+				Config: api.config(`
+resource "cmdop_fleet_token" "ci" {
+  name   = "ci"
+  scopes = ["machines:read", "commands:execute"]
+}`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("fleet_id"), knownvalue.StringExact(api.FleetID())),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("active")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("expiry"), knownvalue.StringExact("90d")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("revoke_grace_period"), knownvalue.StringExact("0s")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("secret"), knownvalue.StringRegexp(secretShape)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("last_used_at"), knownvalue.Null()),
+					statecheck.ExpectSensitiveValue(addr, tfjsonpath.New("secret")),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					capture(addr, "id", &id),
+					capture(addr, "secret", &secret),
+					func(s *terraform.State) error {
+						a, _ := attrs(s, addr)
+						tok := api.token(api.FleetID(), id)
+						if tok.Status != cmdop.StatusActive || tok.Name != "ci" || len(tok.Scopes) != 2 {
+							return fmt.Errorf("the API shows %+v", tok)
+						}
+						if a["key_prefix"] != tok.KeyPrefix || secret[:12] != tok.KeyPrefix {
+							return fmt.Errorf("key_prefix %q does not match the API's %q or the secret", a["key_prefix"], tok.KeyPrefix)
+						}
+						if tok.ExpiresAt == nil || tok.ExpiresAt.Sub(tok.CreatedAt) != 90*24*time.Hour {
+							return fmt.Errorf("expires_at %v is not 90 days after created_at %v", tok.ExpiresAt, tok.CreatedAt)
+						}
+						return secretWorks(api.URL, secret)
+					},
+				),
+			},
+			{
+				// The refresh picks up last_used_at from the API.
+				Config: api.config(`
+resource "cmdop_fleet_token" "ci" {
+  name   = "ci"
+  scopes = ["machines:read", "commands:execute"]
+}`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("last_used_at"), knownvalue.NotNull()),
+				},
+			},
+			{
+				ResourceName:                         addr,
+				ImportState:                          true,
+				ImportStateVerify:                    true,
+				ImportStateVerifyIdentifierAttribute: "id",
+				ImportStateIdFunc: func(*terraform.State) (string, error) {
+					return api.FleetID() + "/" + id, nil
+				},
+				ImportStateVerifyIgnore: []string{"secret", "last_used_at"},
+			},
+		},
+	})
+}
+
+// Every expiry form, with the resulting expires_at checked against the API.
+func TestAccFleetToken_expiryForms(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	custom := time.Now().UTC().Add(72 * time.Hour).Truncate(time.Second)
+
+	checkLifetime := func(name string, want time.Duration) resource.TestCheckFunc {
+		return func(s *terraform.State) error {
+			a, err := attrs(s, "cmdop_fleet_token."+name)
+			if err != nil {
+				return err
+			}
+			tok := api.token(api.FleetID(), a["id"])
+			switch {
+			case want == 0 && (tok.ExpiresAt != nil || a["expires_at"] != ""):
+				return fmt.Errorf("%s: want no expiry, API has %v, state %q", name, tok.ExpiresAt, a["expires_at"])
+			case want == 0:
+				return nil
+			case tok.ExpiresAt == nil:
+				return fmt.Errorf("%s: the API shows no expiry", name)
+			case a["expires_at"] != tok.ExpiresAt.UTC().Format(time.RFC3339Nano):
+				return fmt.Errorf("%s: state expires_at %q differs from the API's %v", name, a["expires_at"], tok.ExpiresAt)
+			case want > 0 && tok.ExpiresAt.Sub(tok.CreatedAt) != want:
+				return fmt.Errorf("%s: lifetime %v, want %v", name, tok.ExpiresAt.Sub(tok.CreatedAt), want)
+			case want < 0 && !tok.ExpiresAt.Equal(custom):
+				return fmt.Errorf("%s: expires_at %v, want %v", name, tok.ExpiresAt, custom)
+			}
+			return nil
+		}
+	}
+	day := 24 * time.Hour
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: api.config(fmt.Sprintf(`
+resource "cmdop_fleet_token" "never" {
+  name   = "never"
+  scopes = ["machines:read"]
+  expiry = "never"
+}
+resource "cmdop_fleet_token" "d30" {
+  name   = "d30"
+  scopes = ["machines:read"]
+  expiry = "30d"
+}
+resource "cmdop_fleet_token" "d90" {
+  name   = "d90"
+  scopes = ["machines:read"]
+  expiry = "90d"
+}
+resource "cmdop_fleet_token" "y1" {
+  name   = "y1"
+  scopes = ["machines:read"]
+  expiry = "1y"
+}
+resource "cmdop_fleet_token" "custom" {
+  name   = "custom"
+  scopes = ["machines:read"]
+  expiry = %q
+}`, custom.Format(time.RFC3339))),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkLifetime("never", 0),
+				checkLifetime("d30", 30*day),
+				checkLifetime("d90", 90*day),
+				checkLifetime("y1", 365*day),
+				checkLifetime("custom", -1),
+			),
+		}},
+	})
+}
+
+const basicToken = `
+resource "cmdop_fleet_token" "t" {
+  name   = "rotating"
+  scopes = ["machines:read"]
+  %s
+}`
+
+func tokenConfig(api *testAPI, extra string) string {
+	return api.config(fmt.Sprintf(basicToken, extra))
+}
+
+// A token revoked outside Terraform is replaced by the next apply.
+func TestAccFleetToken_driftRevoked(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	var first, second string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: tokenConfig(api, ""), Check: capture("cmdop_fleet_token.t", "id", &first)},
+			{
+				PreConfig: func() {
+					if err := api.admin.RevokeToken(context.Background(), api.FleetID(), first); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: tokenConfig(api, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionReplace),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					capture("cmdop_fleet_token.t", "id", &second),
+					func(*terraform.State) error {
+						if second == first || api.token(api.FleetID(), second).Status != cmdop.StatusActive {
+							return fmt.Errorf("expected a new active token, got %s (old %s)", second, first)
+						}
+						return nil
+					},
+				),
+			},
+		},
+	})
+}
+
+// A token past its expiry (server clock advanced) is replaced.
+func TestAccFleetToken_expired(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: tokenConfig(api, `expiry = "30d"`)},
+			{
+				PreConfig: func() { api.srv.AdvanceClock(31 * 24 * time.Hour) },
+				Config:    tokenConfig(api, `expiry = "30d"`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionReplace),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("cmdop_fleet_token.t", tfjsonpath.New("status"), knownvalue.StringExact("active")),
+				},
+			},
+		},
+	})
+}
+
+// rotate_before replaces the token inside its window, and not before.
+func TestAccFleetToken_rotateBefore(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	cfg := tokenConfig(api, "expiry = \"30d\"\n  rotate_before = \"7d\"")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				// Day 22: the window opens on day 23.
+				PreConfig: func() { api.srv.AdvanceClock(22 * 24 * time.Hour) },
+				Config:    cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionNoop),
+				}},
+			},
+			{
+				// Day 24: inside the window.
+				PreConfig: func() { api.srv.AdvanceClock(2 * 24 * time.Hour) },
+				Config:    cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionReplace),
+				}},
+			},
+			{
+				// The replacement is fresh: nothing to do.
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+				}},
+			},
+		},
+	})
+}
+
+// A change to rotation_triggers replaces the token; other in-place
+// settings do not.
+func TestAccFleetToken_rotationTriggers(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	var first, second string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: tokenConfig(api, `rotation_triggers = { period = "2026-11" }`),
+				Check:  capture("cmdop_fleet_token.t", "id", &first),
+			},
+			{
+				Config: tokenConfig(api, "rotation_triggers = { period = \"2026-11\" }\n  revoke_grace_period = \"1h\"\n  rotate_before = \"1d\""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionUpdate),
+				}},
+			},
+			{
+				Config: tokenConfig(api, `rotation_triggers = { period = "2026-12" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionReplace),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					capture("cmdop_fleet_token.t", "id", &second),
+					func(*terraform.State) error {
+						if second == first {
+							return fmt.Errorf("the token was not replaced")
+						}
+						// The old token had a grace period of 1h: it still works, expiring soon.
+						old := api.token(api.FleetID(), first)
+						if old.Status != cmdop.StatusActive || old.ExpiresAt == nil || old.ExpiresAt.After(api.srv.Now().Add(time.Hour+time.Minute)) {
+							return fmt.Errorf("the old token should expire within the grace period, the API shows %+v", old)
+						}
+						return nil
+					},
+				),
+			},
+		},
+	})
+}
+
+// taint with create_before_destroy: the new token is issued before the old
+// one is revoked, and the new secret works.
+func TestAccFleetToken_taintCreateBeforeDestroy(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	cfg := tokenConfig(api, "lifecycle {\n    create_before_destroy = true\n  }")
+	var oldID, oldSecret, newID, newSecret string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					capture("cmdop_fleet_token.t", "id", &oldID),
+					capture("cmdop_fleet_token.t", "secret", &oldSecret),
+				),
+			},
+			{
+				Taint:  []string{"cmdop_fleet_token.t"},
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionCreateBeforeDestroy),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					capture("cmdop_fleet_token.t", "id", &newID),
+					capture("cmdop_fleet_token.t", "secret", &newSecret),
+					func(*terraform.State) error {
+						if newID == oldID || newSecret == oldSecret {
+							return fmt.Errorf("the token was not replaced")
+						}
+						issued, err := firstEvent(api, cmdop.ActionTokenIssued, newID)
+						if err != nil {
+							return err
+						}
+						revoked, err := firstEvent(api, cmdop.ActionTokenRevoked, oldID)
+						if err != nil {
+							return err
+						}
+						if !issued.Before(revoked) {
+							return fmt.Errorf("the new token was issued at %v, not before the old one was revoked at %v", issued, revoked)
+						}
+						old := api.token(api.FleetID(), oldID)
+						if old.RevokedAt == nil || !api.token(api.FleetID(), newID).CreatedAt.Before(*old.RevokedAt) {
+							return fmt.Errorf("timestamps: old revoked_at %v, new created_at %v", old.RevokedAt, api.token(api.FleetID(), newID).CreatedAt)
+						}
+						if err := secretRejected(api.URL, oldSecret); err != nil {
+							return err
+						}
+						return secretWorks(api.URL, newSecret)
+					},
+				),
+			},
+		},
+	})
+}
+
+// revoke_grace_period: after a replace, the old token authenticates until
+// the grace period ends, then fails with 401.
+func TestAccFleetToken_revokeGracePeriod(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	cfg := tokenConfig(api, "revoke_grace_period = \"2h\"\n  lifecycle {\n    create_before_destroy = true\n  }")
+	var oldSecret string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: cfg, Check: capture("cmdop_fleet_token.t", "secret", &oldSecret)},
+			{
+				Taint:  []string{"cmdop_fleet_token.t"},
+				Config: cfg,
+				Check: func(*terraform.State) error {
+					if err := secretWorks(api.URL, oldSecret); err != nil {
+						return fmt.Errorf("within the grace period the old token must still work: %w", err)
+					}
+					api.srv.AdvanceClock(time.Hour)
+					if err := secretWorks(api.URL, oldSecret); err != nil {
+						return fmt.Errorf("an hour into the 2h grace period the old token must still work: %w", err)
+					}
+					api.srv.AdvanceClock(time.Hour + time.Minute)
+					return secretRejected(api.URL, oldSecret)
+				},
+			},
+		},
+	})
+}

@@ -1,0 +1,201 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+)
+
+func TestAccPersonalToken_lifecycle(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	const addr = "cmdop_personal_token.me"
+	cfg := api.config(`
+resource "cmdop_personal_token" "me" {
+  name   = "laptop"
+  scopes = ["files:read", "files:write"]
+  expiry = "never"
+}`)
+	var id, secret string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if tok := api.token("", id); tok.Status != cmdop.StatusRevoked {
+				return fmt.Errorf("after destroy the API shows %s", tok.Status)
+			}
+			return secretRejected(api.URL, secret)
+		},
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("expires_at"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("status"), knownvalue.StringExact("active")),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("secret"), knownvalue.StringRegexp(secretShape)),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					capture(addr, "id", &id),
+					capture(addr, "secret", &secret),
+					func(*terraform.State) error {
+						if tok := api.token("", id); tok.UserID != api.srv.OwnerUserID() || tok.FleetID != "" {
+							return fmt.Errorf("the API shows %+v, want a personal token of the owner", tok)
+						}
+						return secretWorks(api.URL, secret)
+					},
+				),
+			},
+			{
+				ResourceName:            addr,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateIdFunc:       func(*terraform.State) (string, error) { return id, nil },
+				ImportStateVerifyIgnore: []string{"secret", "last_used_at"},
+			},
+		},
+	})
+}
+
+// An imported token plans no change when its configuration matches, even
+// with the default expiry.
+func TestAccPersonalToken_importBlockNoChange(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	tok, err := api.admin.CreateToken(context.Background(), "", cmdop.CreateTokenRequest{Name: "old", Scopes: []string{"machines:read"}, ExpiresInDays: ptr(90)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := api.config(fmt.Sprintf(`
+import {
+  to = cmdop_personal_token.old
+  id = %q
+}
+resource "cmdop_personal_token" "old" {
+  name   = "old"
+  scopes = ["machines:read"]
+}`, tok.ID))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("cmdop_personal_token.old", plancheck.ResourceActionNoop),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("cmdop_personal_token.old", tfjsonpath.New("secret"), knownvalue.Null()),
+					statecheck.ExpectKnownValue("cmdop_personal_token.old", tfjsonpath.New("expiry"), knownvalue.StringExact("90d")),
+				},
+			},
+		},
+	})
+}
+
+// A personal token asking for scopes the provider's token lacks gets a
+// clear 403 naming them, and nothing is created.
+func TestAccPersonalToken_scopesBeyondCaller(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	limited, err := api.admin.CreateToken(context.Background(), "", cmdop.CreateTokenRequest{Name: "limited", Scopes: []string{"machines:read"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := api.writes()
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`
+provider "cmdop" {
+  api_base_url = %q
+  token        = %q
+}
+resource "cmdop_personal_token" "wide" {
+  name   = "wide"
+  scopes = ["machines:read", "files:write", "agent:invoke"]
+}`, api.URL, limited.RawToken),
+			ExpectError: regexp.MustCompile(`(?s)Error creating personal token "wide".*lacks the scope\(s\)\s+(agent:invoke, files:write|files:write, agent:invoke)`),
+		}},
+	})
+	all, _ := api.admin.ListAllTokens(context.Background(), "")
+	for _, tok := range all {
+		if tok.Name == "wide" {
+			t.Fatalf("a token was created despite the 403: %+v", tok)
+		}
+	}
+	if got := api.writes() - before; got != 1 {
+		t.Fatalf("want exactly the one rejected POST, the API saw %d writes", got)
+	}
+}
+
+// A removed member's personal token is revoked and replaced; a fleet token
+// the member issued survives.
+func TestAccPersonalToken_memberRemoval(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	memberID, _, memberSecret, err := api.srv.AddMember(api.FleetID(), "admin", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `
+resource "cmdop_personal_token" "alice" {
+  name   = "alice-laptop"
+  scopes = ["machines:read"]
+}
+resource "cmdop_fleet_token" "deploy" {
+  name   = "deploy"
+  scopes = ["machines:read"]
+}`
+	provider := func(token string) string {
+		return fmt.Sprintf("provider \"cmdop\" {\n  api_base_url = %q\n  token = %q\n  fleet_id = %q\n}\n", api.URL, token, api.FleetID())
+	}
+	var personalSecret, fleetID, fleetSecret string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: provider(memberSecret) + body,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					capture("cmdop_personal_token.alice", "secret", &personalSecret),
+					capture("cmdop_fleet_token.deploy", "id", &fleetID),
+					capture("cmdop_fleet_token.deploy", "secret", &fleetSecret),
+				),
+			},
+			{
+				// Alice leaves. The team switches the provider to the admin's token.
+				PreConfig: func() {
+					if err := api.srv.RemoveMember(memberID); err != nil {
+						t.Fatal(err)
+					}
+					if err := secretRejected(api.URL, personalSecret); err != nil {
+						t.Fatalf("the removed member's personal token: %v", err)
+					}
+					if err := secretWorks(api.URL, fleetSecret); err != nil {
+						t.Fatalf("the fleet token issued by the removed member must survive: %v", err)
+					}
+				},
+				Config: provider(api.secret) + body,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("cmdop_personal_token.alice", plancheck.ResourceActionCreate),
+					plancheck.ExpectResourceAction("cmdop_fleet_token.deploy", plancheck.ResourceActionNoop),
+				}},
+				Check: func(*terraform.State) error {
+					if tok := api.token(api.FleetID(), fleetID); tok.Status != cmdop.StatusActive {
+						return fmt.Errorf("fleet token %s is %s", fleetID, tok.Status)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+func ptr[T any](v T) *T { return &v }

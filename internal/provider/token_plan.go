@@ -1,0 +1,169 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
+)
+
+// ValidateConfig checks what needs no API and no clock: rotate_before
+// against a preset expiry.
+func (r *tokenResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	cfg := r.getModel(ctx, req.Config, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() || cfg.RotateBefore.IsNull() || cfg.RotateBefore.IsUnknown() || cfg.Expiry.IsUnknown() {
+		return
+	}
+	window, err := validators.ParseDuration(cfg.RotateBefore.ValueString())
+	if err != nil {
+		return // reported by the attribute's validator
+	}
+	expiry := cfg.Expiry.ValueString()
+	if cfg.Expiry.IsNull() {
+		expiry = defaultExpiry
+	}
+	e, err := validators.ParseExpiry(expiry)
+	switch {
+	case err != nil:
+		return
+	case e.Never:
+		resp.Diagnostics.AddAttributeError(path.Root("rotate_before"), "rotate_before needs an expiring token",
+			`rotate_before rotates a token before it expires, but expiry is "never". Remove rotate_before, or set expiry to "30d", "90d", "1y" or a date.`)
+	case e.Days > 0 && window >= time.Duration(e.Days)*24*time.Hour:
+		resp.Diagnostics.AddAttributeError(path.Root("rotate_before"), "rotate_before is not shorter than the token's lifetime",
+			fmt.Sprintf("rotate_before (%s) must be shorter than the token's lifetime (expiry %q, %d days), or every plan would replace the token. Use a shorter window, such as \"7d\".",
+				cfg.RotateBefore.ValueString(), expiry, e.Days))
+	}
+}
+
+// ModifyPlan fills in the default fleet, checks what depends on the API
+// server's clock, and plans the replacements that no configuration change
+// shows: a token revoked or expired outside Terraform, or one inside its
+// rotate_before window. Each replacement comes with a warning saying why.
+func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || r.data == nil { // destroy, or an unconfigured provider
+		return
+	}
+	plan := r.getModel(ctx, req.Plan, &resp.Diagnostics)
+	var state *tokenModel
+	if !req.State.Raw.IsNull() {
+		state = r.getModel(ctx, req.State, &resp.Diagnostics)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	if r.kind.fleet {
+		r.planFleetID(ctx, req, plan, state, resp)
+	}
+	now := time.Now().UTC()
+	if c, _ := r.data.apiClient(); c != nil {
+		now = c.ServerNow() // refresh has just talked to the server
+	}
+	if state == nil {
+		r.checkNewExpiry(plan, now, resp)
+	} else {
+		r.planReplacements(plan, state, now, resp)
+	}
+	r.setModel(ctx, &resp.Plan, plan, &resp.Diagnostics)
+}
+
+func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlanRequest, plan, state *tokenModel, resp *resource.ModifyPlanResponse) {
+	var configured types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("fleet_id"), &configured)...)
+	if configured.IsUnknown() {
+		return
+	}
+	if configured.IsNull() {
+		if r.data.fleetID == "" {
+			resp.Diagnostics.AddAttributeError(path.Root("fleet_id"), "Missing fleet ID",
+				"A cmdop_fleet_token needs a fleet. Set fleet_id on the resource, or fleet_id on the provider (or the "+EnvFleetID+" environment variable).")
+			return
+		}
+		plan.FleetID = types.StringValue(r.data.fleetID)
+	}
+	if state != nil && !state.FleetID.Equal(plan.FleetID) {
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("fleet_id"))
+	}
+}
+
+// checkNewExpiry checks a custom expiry date against the server's clock
+// when the token is about to be issued. Later plans don't re-check it: time
+// moves on, but an issued token's expiry is settled.
+func (r *tokenResource) checkNewExpiry(plan *tokenModel, now time.Time, resp *resource.ModifyPlanResponse) {
+	if plan.Expiry.IsUnknown() {
+		return
+	}
+	e, err := validators.ParseExpiry(plan.Expiry.ValueString())
+	if err != nil || e.Never || e.Days > 0 {
+		return
+	}
+	if lead := e.At.Sub(now); lead < validators.MinCustomExpiryLead {
+		resp.Diagnostics.AddAttributeError(path.Root("expiry"), "Token expiry is too soon",
+			fmt.Sprintf("expiry %s is %s from now (%s by the API server's clock); a custom expiry must be at least one hour ahead. Use a later date, or a preset such as \"30d\".",
+				plan.Expiry.ValueString(), roundDuration(lead), now.Format(time.RFC3339)))
+		return
+	}
+	if plan.RotateBefore.IsNull() || plan.RotateBefore.IsUnknown() {
+		return
+	}
+	if window, err := validators.ParseDuration(plan.RotateBefore.ValueString()); err == nil && window >= e.At.Sub(now) {
+		resp.Diagnostics.AddAttributeError(path.Root("rotate_before"), "rotate_before is not shorter than the token's lifetime",
+			fmt.Sprintf("rotate_before (%s) must be shorter than the token's lifetime (%s, until %s), or every plan would replace the token. Use a shorter window or a later expiry.",
+				plan.RotateBefore.ValueString(), roundDuration(e.At.Sub(now)), plan.Expiry.ValueString()))
+	}
+}
+
+func (r *tokenResource) planReplacements(plan, state *tokenModel, now time.Time, resp *resource.ModifyPlanResponse) {
+	what := r.describe(state)
+	expiresAt, _ := state.ExpiresAt.ValueRFC3339Time()
+	status := state.Status.ValueString()
+	if status == cmdop.StatusActive && !state.ExpiresAt.IsNull() && !now.Before(expiresAt) {
+		status = cmdop.StatusExpired // the state predates the expiry
+	}
+
+	switch {
+	case status == cmdop.StatusRevoked || status == cmdop.StatusExpired:
+		when := "at " + state.ExpiresAt.ValueString()
+		if status == cmdop.StatusRevoked {
+			when = "outside Terraform"
+		}
+		plan.Status = types.StringValue(cmdop.StatusActive)
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("status"))
+		resp.Diagnostics.AddWarning(
+			fmt.Sprintf("The %s is %s and will be replaced", what, status),
+			fmt.Sprintf("The %s was %s %s (API server time %s), so every call made with it now fails with 401. "+
+				"Terraform will issue a replacement token; roll its secret out to the consumers.", what, status, when, now.Format(time.RFC3339)))
+		return
+	case !plan.RotateBefore.IsNull() && !plan.RotateBefore.IsUnknown() && !state.ExpiresAt.IsNull():
+		window, err := validators.ParseDuration(plan.RotateBefore.ValueString())
+		if err != nil || now.Before(expiresAt.Add(-window)) {
+			break
+		}
+		plan.ExpiresAt = timetypes.NewRFC3339Unknown()
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("expires_at"))
+		resp.Diagnostics.AddWarning(
+			fmt.Sprintf("The %s is inside its rotate_before window and will be replaced", what),
+			fmt.Sprintf("The %s expires at %s, and rotate_before is %s, so it has been due for rotation since %s (API server time now %s). "+
+				"Terraform will issue a replacement token.", what, state.ExpiresAt.ValueString(), plan.RotateBefore.ValueString(),
+				expiresAt.Add(-window).Format(time.RFC3339), now.Format(time.RFC3339)))
+		return
+	}
+	if state.Secret.IsNull() {
+		resp.Diagnostics.AddWarning(
+			fmt.Sprintf("The secret of the %s cannot be recovered", what),
+			"The CMDOP API shows a token's secret only once, when it is issued, so an imported token has a null secret. "+
+				"To have Terraform manage a secret, issue a new token with: terraform apply -replace=<this resource's address>.")
+	}
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	return d.Round(time.Second)
+}

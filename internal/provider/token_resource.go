@@ -1,0 +1,332 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
+)
+
+// Default operation timeouts; the timeouts block overrides them.
+const (
+	defaultCreateTimeout = 5 * time.Minute
+	defaultReadTimeout   = 2 * time.Minute
+	defaultDeleteTimeout = 5 * time.Minute
+)
+
+// tokenResource implements cmdop_fleet_token and cmdop_personal_token.
+type tokenResource struct {
+	kind tokenKind
+	data *providerData
+}
+
+var (
+	_ resource.ResourceWithConfigure      = (*tokenResource)(nil)
+	_ resource.ResourceWithImportState    = (*tokenResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*tokenResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*tokenResource)(nil)
+)
+
+func (r *tokenResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_" + r.kind.typeSuffix
+}
+
+func (r *tokenResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = tokenSchema(ctx, r.kind)
+}
+
+func (r *tokenResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	if req.ProviderData == nil {
+		return
+	}
+	data, ok := req.ProviderData.(*providerData)
+	if !ok {
+		resp.Diagnostics.AddError("Unexpected provider data", fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider.", req.ProviderData))
+		return
+	}
+	r.data = data
+}
+
+// getter and setter are satisfied by tfsdk.Config, tfsdk.Plan and tfsdk.State.
+type getter interface {
+	Get(ctx context.Context, target any) diag.Diagnostics
+}
+type setter interface {
+	Set(ctx context.Context, val any) diag.Diagnostics
+}
+
+func (r *tokenResource) getModel(ctx context.Context, src getter, diags *diag.Diagnostics) *tokenModel {
+	var m tokenModel
+	if r.kind.fleet {
+		diags.Append(src.Get(ctx, &m)...)
+	} else {
+		diags.Append(src.Get(ctx, &m.commonTokenModel)...)
+	}
+	return &m
+}
+
+func (r *tokenResource) setModel(ctx context.Context, dst setter, m *tokenModel, diags *diag.Diagnostics) {
+	if r.kind.fleet {
+		diags.Append(dst.Set(ctx, m)...)
+	} else {
+		diags.Append(dst.Set(ctx, &m.commonTokenModel)...)
+	}
+}
+
+// client returns the API client, or reports why there is none.
+func (r *tokenResource) client(diags *diag.Diagnostics) *cmdop.Client {
+	if r.data == nil {
+		diags.AddError("Provider not configured", "The cmdop provider was not configured before use. This is a bug in the provider or Terraform.")
+		return nil
+	}
+	c, why := r.data.apiClient()
+	if c == nil {
+		diags.AddError("Missing CMDOP API token", why)
+	}
+	return c
+}
+
+// fleetOf is the collection argument of the client: the fleet, or "" for
+// the caller's personal tokens.
+func (r *tokenResource) fleetOf(m *tokenModel) string {
+	if !r.kind.fleet {
+		return ""
+	}
+	return m.FleetID.ValueString()
+}
+
+func (r *tokenResource) describe(m *tokenModel) string {
+	s := r.kind.label
+	if n := m.Name.ValueString(); n != "" {
+		s += fmt.Sprintf(" %q", n)
+	}
+	if id := m.ID.ValueString(); id != "" {
+		s += " (" + id + ")"
+	}
+	return s
+}
+
+func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	ctx = cmdop.MaskSecrets(ctx)
+	plan := r.getModel(ctx, req.Plan, &resp.Diagnostics)
+	timeout, d := plan.Timeouts.Create(ctx, defaultCreateTimeout)
+	resp.Diagnostics.Append(d...)
+	client := r.client(&resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	in := cmdop.CreateTokenRequest{Name: plan.Name.ValueString()}
+	resp.Diagnostics.Append(plan.Scopes.ElementsAs(ctx, &in.Scopes, false)...)
+	expiry, err := validators.ParseExpiry(plan.Expiry.ValueString())
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("expiry"), "Invalid token expiry", err.Error())
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	switch {
+	case expiry.Days > 0:
+		in.ExpiresInDays = &expiry.Days
+	case !expiry.Never:
+		in.ExpiresAt = &expiry.At
+	}
+
+	// One idempotency key for the whole create: the client's retries reuse
+	// it, so a create whose response was lost never mints a second token.
+	tok, err := client.CreateToken(ctx, r.fleetOf(plan), in, uuid.NewString())
+	if err != nil {
+		resp.Diagnostics.Append(apiErrorDiag("creating", r.describe(plan), err))
+		return
+	}
+	plan.Secret = types.StringValue(tok.RawToken)
+	plan.applyToken(tok)
+	r.setModel(ctx, &resp.State, plan, &resp.Diagnostics)
+}
+
+// applyToken copies what the API says about a token into the model. It
+// never touches the secret, which the API returns only once.
+func (m *tokenModel) applyToken(t *cmdop.Token) {
+	m.ID = types.StringValue(t.ID)
+	if t.FleetID != "" {
+		m.FleetID = types.StringValue(t.FleetID)
+	}
+	m.Name = types.StringValue(t.Name)
+	scopes := make([]string, len(t.Scopes))
+	copy(scopes, t.Scopes)
+	m.Scopes, _ = types.SetValueFrom(context.Background(), types.StringType, scopes)
+	m.KeyPrefix = types.StringValue(t.KeyPrefix)
+	m.CreatedAt = timeValue(t.CreatedAt)
+	m.ExpiresAt = timePtrValue(t.ExpiresAt)
+	m.LastUsedAt = timePtrValue(t.LastUsedAt)
+	m.Status = types.StringValue(t.Status)
+}
+
+func timePtrValue(t *time.Time) timetypes.RFC3339 {
+	if t == nil {
+		return timetypes.NewRFC3339Null()
+	}
+	return timeValue(*t)
+}
+
+// timeValue keeps the API's full precision.
+func timeValue(t time.Time) timetypes.RFC3339 {
+	return timetypes.NewRFC3339ValueMust(t.UTC().Format(time.RFC3339Nano))
+}
+
+func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	ctx = cmdop.MaskSecrets(ctx)
+	state := r.getModel(ctx, req.State, &resp.Diagnostics)
+	timeout, d := state.Timeouts.Read(ctx, defaultReadTimeout)
+	resp.Diagnostics.Append(d...)
+	client := r.client(&resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	tok, err := client.GetToken(ctx, r.fleetOf(state), state.ID.ValueString())
+	if errors.Is(err, cmdop.ErrNotFound) {
+		resp.Diagnostics.AddWarning(
+			fmt.Sprintf("The %s no longer exists", r.describe(state)),
+			fmt.Sprintf("The CMDOP API no longer knows %s, so it was removed from the Terraform state. "+
+				"The next apply issues a new token if the configuration still declares it.", r.describe(state)))
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		// Never drop state on a transient or permission error.
+		resp.Diagnostics.Append(apiErrorDiag("reading", r.describe(state), err))
+		return
+	}
+	state.applyToken(tok)
+	if state.Expiry.IsNull() || state.Expiry.IsUnknown() { // after an import
+		state.Expiry = types.StringValue(inferExpiry(tok))
+	}
+	if state.RevokeGracePeriod.IsNull() || state.RevokeGracePeriod.IsUnknown() {
+		state.RevokeGracePeriod = types.StringValue(defaultRevokeGracePeriod)
+	}
+	r.setModel(ctx, &resp.State, state, &resp.Diagnostics)
+}
+
+// inferExpiry gives the expiry setting that produced a token, so that an
+// imported token whose configuration matches plans no change.
+func inferExpiry(t *cmdop.Token) string {
+	if t.ExpiresAt == nil {
+		return validators.ExpiryNever
+	}
+	lifetime := t.ExpiresAt.Sub(t.CreatedAt)
+	for preset, days := range validators.ExpiryPresets {
+		if diff := lifetime - time.Duration(days)*24*time.Hour; diff > -time.Second && diff < time.Second {
+			return preset
+		}
+	}
+	return t.ExpiresAt.UTC().Format(time.RFC3339)
+}
+
+// Update changes only what lives in state alone: revoke_grace_period,
+// rotate_before, rotation_triggers added to a token that had none, and
+// timeouts. Everything the API holds is immutable and replaces the token.
+func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	plan := r.getModel(ctx, req.Plan, &resp.Diagnostics)
+	state := r.getModel(ctx, req.State, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	state.RevokeGracePeriod = plan.RevokeGracePeriod
+	state.RotateBefore = plan.RotateBefore
+	state.RotationTriggers = plan.RotationTriggers
+	state.Timeouts = plan.Timeouts
+	r.setModel(ctx, &resp.State, state, &resp.Diagnostics)
+}
+
+func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	ctx = cmdop.MaskSecrets(ctx)
+	state := r.getModel(ctx, req.State, &resp.Diagnostics)
+	timeout, d := state.Timeouts.Delete(ctx, defaultDeleteTimeout)
+	resp.Diagnostics.Append(d...)
+	client := r.client(&resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	fleet, id := r.fleetOf(state), state.ID.ValueString()
+	grace, _ := validators.ParseDuration(state.RevokeGracePeriod.ValueString())
+	var err error
+	if grace > 0 {
+		err = shortenExpiry(ctx, client, fleet, id, grace)
+	} else {
+		err = client.RevokeToken(ctx, fleet, id)
+	}
+	if err != nil && !errors.Is(err, cmdop.ErrNotFound) {
+		resp.Diagnostics.Append(apiErrorDiag("revoking", r.describe(state), err))
+	}
+}
+
+// shortenExpiry lets a token expire grace from now (by the server's clock)
+// instead of revoking it, unless it is gone or expires sooner anyway.
+func shortenExpiry(ctx context.Context, client *cmdop.Client, fleet, id string, grace time.Duration) error {
+	tok, err := client.GetToken(ctx, fleet, id) // also reads the server's clock
+	if err != nil {
+		return err
+	}
+	at := client.ServerNow().Add(grace).Truncate(time.Second)
+	if tok.Status != cmdop.StatusActive || (tok.ExpiresAt != nil && !tok.ExpiresAt.After(at)) {
+		return nil
+	}
+	_, err = client.ShortenExpiry(ctx, fleet, id, at)
+	return err
+}
+
+func (r *tokenResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	fleetID, tokenID, err := parseImportID(r.kind, req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("Invalid import ID for cmdop_%s", r.kind.typeSuffix), err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), tokenID)...)
+	if r.kind.fleet {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("fleet_id"), fleetID)...)
+	}
+}
+
+// parseImportID parses "<fleet_id>/<token_id>" for fleet tokens and
+// "<token_id>" for personal tokens.
+func parseImportID(kind tokenKind, id string) (fleetID, tokenID string, err error) {
+	format := "<token_id>"
+	if kind.fleet {
+		format = "<fleet_id>/<token_id>"
+	}
+	bad := func(why string) error {
+		return fmt.Errorf("the import ID %q %s. Expected %s, where <token_id> is the token's UUID, as in: terraform import cmdop_%s.example %s",
+			id, why, format, kind.typeSuffix, format)
+	}
+	tokenID = id
+	if kind.fleet {
+		var ok bool
+		fleetID, tokenID, ok = strings.Cut(id, "/")
+		if !ok || fleetID == "" || strings.ContainsAny(fleetID, " \t\n") {
+			return "", "", bad("has no fleet ID")
+		}
+	}
+	if _, err := uuid.Parse(tokenID); err != nil || strings.Contains(tokenID, "/") {
+		return "", "", bad("has no valid token ID")
+	}
+	return fleetID, tokenID, nil
+}
