@@ -461,27 +461,23 @@ func (c *Client) ListAuditEvents(ctx context.Context, q AuditQuery, cursor strin
 }
 
 // AuditEvents follows the cursor until it has max events or the log runs
-// out. truncated reports that more events matched than max.
+// out. truncated reports that more events matched than max. It asks for one
+// event more than it needs, so that knowing whether the log went on costs
+// no extra request.
 func (c *Client) AuditEvents(ctx context.Context, q AuditQuery, max int) (events []Event, truncated bool, err error) {
 	cursor := ""
-	for len(events) < max {
-		page, err := c.ListAuditEvents(ctx, q, cursor, min(MaxAuditLimit, max-len(events)))
+	for {
+		page, err := c.ListAuditEvents(ctx, q, cursor, min(MaxAuditLimit, max-len(events)+1))
 		if err != nil {
 			return nil, false, err
 		}
 		events = append(events, page.Items...)
+		if len(events) > max {
+			return events[:max], true, nil
+		}
 		if page.NextCursor == "" || len(page.Items) == 0 {
 			return events, false, nil
 		}
 		cursor = page.NextCursor
 	}
-	if len(events) > max {
-		return events[:max], true, nil
-	}
-	// Exactly max events: one more probe tells whether any are left.
-	page, err := c.ListAuditEvents(ctx, q, cursor, 1)
-	if err != nil {
-		return nil, false, err
-	}
-	return events, len(page.Items) > 0, nil
 }

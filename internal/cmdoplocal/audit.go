@@ -100,8 +100,8 @@ func parseEventQuery(q map[string][]string) (*eventQuery, *apiError) {
 		}
 		eq.limit = n
 	}
-	if _, ok := q["cursor"]; ok {
-		p, ok := decodeCursor(get("cursor"))
+	if c := get("cursor"); c != "" { // an empty cursor means the first page
+		p, ok := decodeCursor(c)
 		if !ok {
 			return nil, errValidation("cursor", "cursor is not valid; pass the next_cursor of a previous page unchanged, or omit it to start from the newest event.")
 		}
@@ -157,7 +157,12 @@ func (eq *eventQuery) matches(e *cmdop.Event) bool {
 }
 
 func (s *Server) listAuditEvents(w http.ResponseWriter, c *call) {
-	eq, err := parseEventQuery(c.r.URL.Query())
+	q, err := parseQuery(c)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	eq, err := parseEventQuery(q)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -231,3 +231,9 @@ func mustf(t *testing.T, ok bool, format string, args ...any) {
 }
 
 var _ = fmt.Sprintf
+
+func newHTTPTestServer(t *testing.T, h http.Handler) *httptest.Server {
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return ts
+}

@@ -116,7 +116,8 @@ func (s *Server) addMemberLocked(fleetID, role, name string) (userID, tokenID, s
 }
 
 // RemoveMember removes a user from every fleet and revokes all their personal
-// tokens (audited as token.revoked by the system). Fleet tokens they created
+// tokens, audited as token.revoked by the system with the fleet_id of the
+// fleet they left (the first by id if they were in several). Fleet tokens they created
 // stay. A fleet owner cannot be removed.
 func (s *Server) RemoveMember(userID string) error {
 	s.mu.Lock()
@@ -135,14 +136,15 @@ func (s *Server) removeMemberLocked(userID string, proto cmdop.Event) error {
 			return errConflict(map[string]any{"fleet_id": f.ID}, "User %s owns fleet %s and cannot be removed from it; remove an admin or member instead.", userID, f.ID)
 		}
 	}
-	removed := false
+	var removedFrom []string // sorted below so the choice of fleet_id is stable
 	for _, f := range s.st.fleets {
 		if _, ok := f.Members[userID]; ok {
 			delete(f.Members, userID)
-			removed = true
+			removedFrom = append(removedFrom, f.ID)
 		}
 	}
-	if !removed {
+	slices.Sort(removedFrom)
+	if len(removedFrom) == 0 {
 		return errNotFound("User %s is not a member of any fleet; nothing to remove.", userID)
 	}
 	s.st.dirty = true
@@ -156,6 +158,9 @@ func (s *Server) removeMemberLocked(userID string, proto cmdop.Event) error {
 		e.Action = cmdop.ActionTokenRevoked
 		e.Actor = cmdop.Actor{Type: cmdop.ActorSystem, ID: "system"}
 		e.TokenID = t.ID
+		// The fleet the member left, so that its owner and admins see why the
+		// tokens stopped working (members added by AddMember are in one fleet).
+		e.FleetID = removedFrom[0]
 		s.st.appendEvent(s.baseNow, e)
 	}
 	if err := s.commitLocked(); err != nil {

@@ -136,7 +136,12 @@ func (s *Server) findToken(c *call, col *collection) (*tokenRecord, *apiError) {
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, c *call, col *collection) {
-	offset, perPage, err := pageParams(c.r.URL.Query())
+	q, err := parseQuery(c)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	offset, perPage, err := pageParams(q)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -147,6 +152,16 @@ func (s *Server) listTokens(w http.ResponseWriter, c *call, col *collection) {
 		items = append(items, all[i].wire(c.now))
 	}
 	writeJSON(w, http.StatusOK, cmdop.TokenPage{Items: items, Offset: offset, PerPage: perPage, Total: len(all)})
+}
+
+// parseQuery parses the query string, refusing a malformed one rather than
+// silently dropping parameters.
+func parseQuery(c *call) (url.Values, *apiError) {
+	q, err := url.ParseQuery(c.r.URL.RawQuery)
+	if err != nil {
+		return nil, errValidation("", "The query string is malformed (%v); percent-encode its parameters.", err)
+	}
+	return q, nil
 }
 
 // pageParams parses offset (default 0) and per_page (default 50, at most 200).

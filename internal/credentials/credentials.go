@@ -413,7 +413,8 @@ func decodeJSON(path string, data []byte, v any) error {
 	}
 }
 
-// jsonKind names the JSON kind that decodes into t.
+// jsonKind names the JSON kind that decodes into t (the decoded structs
+// hold only strings, arrays and objects).
 func jsonKind(t reflect.Type) string {
 	if t == nil {
 		return "another type"
@@ -425,12 +426,6 @@ func jsonKind(t reflect.Type) string {
 		return "an object"
 	case reflect.Slice, reflect.Array:
 		return "an array"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64:
-		return "a number"
 	default:
 		return "another type"
 	}

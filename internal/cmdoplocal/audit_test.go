@@ -1,0 +1,172 @@
+package cmdoplocal_test
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
+)
+
+// direct sends a request to the handler in-process, without a network.
+func (e *env) direct(method, path, token, body string) *httptest.ResponseRecorder {
+	e.t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	e.srv.ServeHTTP(rec, req)
+	return rec
+}
+
+func seq(t *testing.T, id string) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.TrimPrefix(id, "evt_"))
+	if err != nil {
+		t.Fatalf("event id %q", id)
+	}
+	return n
+}
+
+func TestAuditPagingIsStableWhileAppending(t *testing.T) {
+	clock := newFakeClock() // a frozen clock: ordering must then fall back to ids
+	e := newEnv(t, cmdoplocal.Options{Now: clock.Now})
+	for i := range 1500 {
+		if i%100 == 0 {
+			clock.Add(time.Millisecond)
+		}
+		if rec := e.direct("GET", "/api/audit/events?limit=1", e.admin, ""); rec.Code != 200 {
+			t.Fatalf("status %d", rec.Code)
+		}
+	}
+
+	var items []cmdop.Event
+	cursor := ""
+	for page := 0; ; page++ {
+		q := "/api/audit/events?limit=100"
+		if cursor != "" {
+			q += "&cursor=" + cursor
+		}
+		var p cmdop.EventPage
+		e.do("GET", q, e.admin, nil).expect(t, 200, "").json(t, &p)
+		mustf(t, len(p.Items) <= 100, "page of %d", len(p.Items))
+		items = append(items, p.Items...)
+		// New events arrive between pages; they are newer than the cursor.
+		for range 3 {
+			e.direct("GET", personalPath, e.admin, "")
+		}
+		clock.Add(time.Millisecond)
+		if p.NextCursor == "" {
+			break
+		}
+		mustf(t, len(p.Items) == 100, "short page %d with a next_cursor", len(p.Items))
+		cursor = p.NextCursor
+	}
+	top := seq(t, items[0].ID)
+	mustf(t, top >= 1500, "first page starts at %s", items[0].ID)
+	mustf(t, len(items) == top, "paged %d events, want %d (no gaps, no duplicates)", len(items), top)
+	for i, ev := range items {
+		mustf(t, seq(t, ev.ID) == top-i, "item %d is %s, want evt %d", i, ev.ID, top-i)
+		if i > 0 {
+			prev := items[i-1]
+			mustf(t, prev.Time.After(ev.Time) || (prev.Time.Equal(ev.Time) && prev.ID > ev.ID), "items %d,%d not strictly descending", i-1, i)
+		}
+	}
+}
+
+func TestAuditFiltersAndVisibility(t *testing.T) {
+	e := newEnv(t, cmdoplocal.Options{})
+	ft := e.createFleetToken("f", "files:read", "permissions:manage")
+	e.do("GET", fleetPath(e.fleet), ft.RawToken, nil).expect(t, 200, "")
+	e.do("DELETE", fleetPath(e.fleet)+"/"+ft.ID, e.admin, nil).expect(t, 204, "")
+	e.do("GET", fleetPath(e.fleet), ft.RawToken, nil).expect(t, 401, cmdop.CodeAuth)
+	mid := e.srv.Now()
+	e.srv.AdvanceClock(time.Hour)
+	_, memberTokID, member, _ := e.srv.AddMember("", cmdoplocal.RoleMember, "")
+	e.do("GET", personalPath, member, nil).expect(t, 200, "")
+
+	all := e.events(e.admin, "")
+	for _, action := range cmdop.AuditActions {
+		if action == cmdop.ActionTokenExpiryShortened {
+			continue
+		}
+		mustf(t, countAction(all, action, "") > 0, "no %s event in %+v", action, all)
+	}
+	issued := e.events(e.admin, "action=token.issued")
+	mustf(t, len(issued) == 1 && issued[0].TokenID == ft.ID && issued[0].FleetID == e.fleet &&
+		issued[0].Actor.Type == cmdop.ActorAPIToken && issued[0].StatusCode == 201, "token.issued: %+v", issued)
+	two := e.events(e.admin, "action=token.issued&action=token.revoked")
+	mustf(t, len(two) == 2, "two actions: %+v", two)
+	byToken := e.events(e.admin, "token_id="+ft.ID)
+	for _, ev := range byToken {
+		mustf(t, ev.TokenID == ft.ID, "token_id filter let %+v through", ev)
+	}
+	byActor := e.events(e.admin, "actor_id="+ft.ID)
+	mustf(t, len(byActor) == 2, "actor_id filter: %+v", byActor) // token.used and auth.failed
+	before := e.events(e.admin, "until="+mid.Add(time.Nanosecond).Format(time.RFC3339Nano))
+	after := e.events(e.admin, "since="+mid.Add(time.Nanosecond).Format(time.RFC3339Nano))
+	// Every event in all happened before mid; later ones are the queries' own token.used.
+	mustf(t, len(before) == len(all), "until kept %d of %d events", len(before), len(all))
+	mustf(t, len(after) > 0, "since found nothing")
+	for _, ev := range after {
+		mustf(t, ev.Time.After(mid) && ev.Action == cmdop.ActionTokenUsed, "since let %+v through", ev)
+	}
+
+	// The member sees only their own account's events.
+	mine := e.events(member, "")
+	mustf(t, len(mine) > 0, "member sees nothing")
+	for _, ev := range mine {
+		mustf(t, ev.TokenID == memberTokID, "member sees %+v", ev)
+	}
+	e.do("GET", "/api/audit/events?fleet_id="+e.fleet, member, nil).expect(t, 403, cmdop.CodePermission)
+	e.do("GET", "/api/audit/events?fleet_id=nope", e.admin, nil).expect(t, 404, cmdop.CodeNotFound)
+	fleetOnly := e.events(e.admin, "fleet_id="+e.fleet)
+	for _, ev := range fleetOnly {
+		mustf(t, ev.FleetID == e.fleet, "fleet_id filter let %+v through", ev)
+	}
+
+	r := e.do("GET", "/api/audit/events?action=token.exploded", e.admin, nil).expect(t, 422, cmdop.CodeValidation)
+	for _, a := range cmdop.AuditActions {
+		mustf(t, strings.Contains(r.errBody(t).Message, a), "message lacks %s: %s", a, r.body)
+	}
+	for _, q := range []string{"limit=0", "limit=1001", "limit=x", "cursor=%%%", "cursor=Zm9v", "since=yesterday", "until=1"} {
+		e.do("GET", "/api/audit/events?"+q, e.admin, nil).expect(t, 422, cmdop.CodeValidation)
+	}
+	var p cmdop.EventPage
+	e.do("GET", "/api/audit/events", e.admin, nil).expect(t, 200, "").json(t, &p)
+	mustf(t, len(p.Items) <= 100 && p.NextCursor == "", "default page: %d items, cursor %q", len(p.Items), p.NextCursor)
+}
+
+func TestAuditManyEventsPageFast(t *testing.T) {
+	e := newEnv(t, cmdoplocal.Options{})
+	const n = 10000
+	for range n {
+		e.direct("GET", "/api/audit/events?limit=1&action=token.issued", e.admin, "")
+	}
+	start := time.Now()
+	total := 0
+	cursor := ""
+	for {
+		rec := e.direct("GET", "/api/audit/events?limit=1000&cursor="+cursor, e.admin, "")
+		var p cmdop.EventPage
+		(&resp{status: rec.Code, body: rec.Body.Bytes()}).expect(t, 200, "").json(t, &p)
+		total += len(p.Items)
+		if p.NextCursor == "" {
+			break
+		}
+		cursor = p.NextCursor
+	}
+	mustf(t, total >= n, "paged %d of %d", total, n)
+	// A filter that matches almost nothing must not turn paging quadratic.
+	rec := e.direct("GET", "/api/audit/events?limit=1000&action=token.expiry_shortened", e.admin, "")
+	mustf(t, rec.Code == 200, "status %d", rec.Code)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("paging %d events took %v", n, d)
+	}
+	t.Log(fmt.Sprintf("paged %d events in %v", total, time.Since(start)))
+}
