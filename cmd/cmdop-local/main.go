@@ -69,7 +69,7 @@ again after a restart pass the same --admin-token.
 
 Test controls (admin token required): GET/POST /_local/clock,
 GET/POST /_local/faults, GET/DELETE /_local/stats, POST /_local/members,
-DELETE /_local/members/{user_id}.
+DELETE /_local/members/{user_id}, POST /_local/fleets.
 
 Flags:
 `

@@ -64,3 +64,17 @@ func firstEvent(api *testAPI, action, tokenID string) (time.Time, error) {
 	}
 	return events[len(events)-1].Time, nil
 }
+
+// createToken issues a token through the API as the admin; nil scopes
+// means machines:read.
+func (a *testAPI) createToken(fleetID, name string, scopes []string) *cmdop.Token {
+	a.t.Helper()
+	if scopes == nil {
+		scopes = []string{"machines:read"}
+	}
+	tok, err := a.admin.CreateToken(context.Background(), fleetID, cmdop.CreateTokenRequest{Name: name, Scopes: scopes}, "")
+	if err != nil {
+		a.t.Fatalf("creating token %s: %v", name, err)
+	}
+	return tok
+}

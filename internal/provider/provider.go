@@ -5,12 +5,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -108,12 +110,34 @@ type providerData struct {
 	clientErr string
 }
 
-func (d *providerData) apiClient() (*cmdop.Client, string) {
-	if d.client == nil {
-		return nil, d.clientErr
+// providerDataFrom unpacks what Configure handed over; nil before then.
+func providerDataFrom(v any, diags *diag.Diagnostics) *providerData {
+	if v == nil {
+		return nil
 	}
-	return d.client, ""
+	data, ok := v.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected provider data", fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider.", v))
+	}
+	return data
 }
+
+// clientFrom returns the API client, or reports why there is none.
+func clientFrom(d *providerData, diags *diag.Diagnostics) *cmdop.Client {
+	switch {
+	case d == nil:
+		diags.AddError("Provider not configured", "The cmdop provider was not configured before use. This is a bug in the provider or Terraform.")
+	case d.client == nil:
+		diags.AddError("Missing CMDOP API token", d.clientErr)
+	}
+	if d == nil {
+		return nil
+	}
+	return d.client
+}
+
+// joinCode joins names for a Markdown description: a`, `b.
+func joinCode(names []string) string { return strings.Join(names, "`, `") }
 
 func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
 	ctx = cmdop.MaskSecrets(ctx)
@@ -200,5 +224,9 @@ func (p *cmdopProvider) Resources(context.Context) []func() resource.Resource {
 }
 
 func (p *cmdopProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return nil
+	return []func() datasource.DataSource{
+		NewAuditEventsDataSource,
+		NewFleetTokensDataSource,
+		NewPersonalTokensDataSource,
+	}
 }

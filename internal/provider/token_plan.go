@@ -64,8 +64,8 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		r.planFleetID(ctx, req, plan, state, resp)
 	}
 	now := time.Now().UTC()
-	if c, _ := r.data.apiClient(); c != nil {
-		now = c.ServerNow() // refresh has just talked to the server
+	if r.data.client != nil {
+		now = r.data.client.ServerNow() // refresh has just talked to the server
 	}
 	if state == nil {
 		r.checkNewExpiry(plan, now, resp)

@@ -47,15 +47,7 @@ func (r *tokenResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 }
 
 func (r *tokenResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
-	}
-	data, ok := req.ProviderData.(*providerData)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected provider data", fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider.", req.ProviderData))
-		return
-	}
-	r.data = data
+	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 // getter and setter are satisfied by tfsdk.Config, tfsdk.Plan and tfsdk.State.
@@ -84,17 +76,8 @@ func (r *tokenResource) setModel(ctx context.Context, dst setter, m *tokenModel,
 	}
 }
 
-// client returns the API client, or reports why there is none.
 func (r *tokenResource) client(diags *diag.Diagnostics) *cmdop.Client {
-	if r.data == nil {
-		diags.AddError("Provider not configured", "The cmdop provider was not configured before use. This is a bug in the provider or Terraform.")
-		return nil
-	}
-	c, why := r.data.apiClient()
-	if c == nil {
-		diags.AddError("Missing CMDOP API token", why)
-	}
-	return c
+	return clientFrom(r.data, diags)
 }
 
 // fleetOf is the collection argument of the client: the fleet, or "" for

@@ -1,0 +1,105 @@
+package cmdoplocal
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+)
+
+func TestNewSecret(t *testing.T) {
+	seen := map[string]bool{}
+	for range 200 {
+		s := newSecret()
+		if len(s) != 46 || !validSecret(s) {
+			t.Fatalf("bad secret %q", s)
+		}
+		if seen[s] {
+			t.Fatalf("repeated secret %q", s)
+		}
+		seen[s] = true
+	}
+	if hashSecret("a") == hashSecret("b") || !hashesEqual(hashSecret("a"), hashSecret("a")) {
+		t.Fatal("hashing is broken")
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{"90d": 90 * 24 * time.Hour, "36h": 36 * time.Hour, "20ms": 20 * time.Millisecond, "0d": 0} {
+		got, err := parseDuration(in)
+		if err != nil || got != want {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "d", "1.5d", "xd", "soon", "999999999999d"} {
+		if _, err := parseDuration(in); err == nil {
+			t.Errorf("parseDuration(%q) succeeded", in)
+		}
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	e := cmdop.Event{ID: "evt_000000000042", Time: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)}
+	p, ok := decodeCursor(encodeCursor(&e))
+	if !ok || !p.time.Equal(e.Time) || p.id != e.ID {
+		t.Fatalf("round trip gave %+v %v", p, ok)
+	}
+	for _, bad := range []string{"", "!!", "Zm9v", "MjAzMHxldnRfMQ"} {
+		if _, ok := decodeCursor(bad); ok {
+			t.Errorf("decodeCursor(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestDecodeJSON(t *testing.T) {
+	var req cmdop.CreateTokenRequest
+	if err := decodeJSON([]byte(` {"name":"a","scopes":["files:read"],"expires_in_days":3} `), &req); err != nil {
+		t.Fatalf("valid body: %v", err)
+	}
+	if req.Name != "a" || len(req.Scopes) != 1 || *req.ExpiresInDays != 3 {
+		t.Fatalf("decoded %+v", req)
+	}
+	for body, field := range map[string]string{
+		`{"name":1}`:              "name",
+		`{"scopes":[1]}`:          "scopes",
+		`{"expires_at":"x"}`:      "expires_at",
+		`{"expires_at":1}`:        "expires_at",
+		`{"NAME":"a"}`:            "NAME",
+		`{"name":"a"} trailing`:   "",
+		`{"name":"a"`:             "",
+		"\x00":                    "",
+		`{"expires_in_days":1e3}`: "expires_in_days",
+	} {
+		var r cmdop.CreateTokenRequest
+		err := decodeJSON([]byte(body), &r)
+		if err == nil || err.status != 422 {
+			t.Errorf("%s: got %v", body, err)
+			continue
+		}
+		if got, _ := err.details["field"].(string); got != field {
+			t.Errorf("%s: field %q, want %q", body, got, field)
+		}
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.json")
+	for _, content := range []string{"one", "two"} {
+		if err := writeFileAtomic(path, []byte(content)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != content {
+			t.Fatalf("read %q, %v", got, err)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Fatalf("directory holds %d entries", len(entries))
+	}
+	if err := writeFileAtomic(filepath.Join(t.TempDir(), "missing", "s.json"), nil); err == nil {
+		t.Fatal("writing into a missing directory succeeded")
+	}
+}
