@@ -51,7 +51,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		}
 		env[k] = v
 	}
-	go io.Copy(io.Discard, outR)
+	go func() { _, _ = io.Copy(io.Discard, outR) }()
 	base, token := env["CMDOP_API_BASE_URL"], env["CMDOP_TOKEN"]
 	if !strings.HasPrefix(base, "http://127.0.0.1:") || strings.HasSuffix(base, ":0") || !strings.HasPrefix(token, "cmdop_") || env["CMDOP_FLEET_ID"] != "smoke" {
 		t.Fatalf("exports: %v", env)

@@ -1,7 +1,6 @@
 package cmdoplocal_test
 
 import (
-	"fmt"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -86,7 +85,7 @@ func TestAuditFiltersAndVisibility(t *testing.T) {
 	e.do("DELETE", fleetPath(e.fleet)+"/"+ft.ID, e.admin, nil).expect(t, 204, "")
 	e.do("GET", fleetPath(e.fleet), ft.RawToken, nil).expect(t, 401, cmdop.CodeAuth)
 	mid := e.srv.Now()
-	e.srv.AdvanceClock(time.Hour)
+	advance(t, e.srv, time.Hour)
 	_, memberTokID, member, _ := e.srv.AddMember("", cmdoplocal.RoleMember, "")
 	e.do("GET", personalPath, member, nil).expect(t, 200, "")
 
@@ -168,5 +167,5 @@ func TestAuditManyEventsPageFast(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("paging %d events took %v", n, d)
 	}
-	t.Log(fmt.Sprintf("paged %d events in %v", total, time.Since(start)))
+	t.Logf("paged %d events in %v", total, time.Since(start))
 }

@@ -18,9 +18,11 @@ func TestFaultScript(t *testing.T) {
 	// some requests on a reused connection that was dropped.
 	e.client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	e.do("POST", "/_local/faults", e.admin, `{"script":["unavailable","drop","rate_limit","none"]}`).expect(t, 200, "")
-	var cfg map[string]any
+	var cfg struct {
+		Script []string `json:"script"`
+	}
 	e.do("GET", "/_local/faults", e.admin, nil).expect(t, 200, "").json(t, &cfg)
-	mustf(t, len(cfg["script"].([]any)) == 4, "local requests consumed the script: %v", cfg)
+	mustf(t, len(cfg.Script) == 4, "local requests consumed the script: %v", cfg.Script)
 	e.srv.ResetStats()
 
 	e.do("POST", fleetPath(e.fleet), e.admin, `{"name":"unavailable","scopes":["files:read"]}`).expect(t, 503, cmdop.CodeServer)
@@ -68,7 +70,9 @@ func TestFailRateIsSeeded(t *testing.T) {
 	mustf(t, counts[200] > 0 && counts[503] > 0 && counts[429] > 0, "fail_rate 0.5 gave %v", counts)
 
 	e := newEnv(t, cmdoplocal.Options{FailRate: 1})
-	e.srv.SetFaults(cmdoplocal.FaultConfig{FailRate: 1, Modes: []string{cmdoplocal.FaultUnavailable}})
+	if err := e.srv.SetFaults(cmdoplocal.FaultConfig{FailRate: 1, Modes: []string{cmdoplocal.FaultUnavailable}}); err != nil {
+		t.Fatal(err)
+	}
 	for range 5 {
 		e.do("GET", personalPath, e.admin, nil).expect(t, 503, cmdop.CodeServer)
 	}

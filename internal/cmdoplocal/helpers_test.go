@@ -3,7 +3,6 @@ package cmdoplocal_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
+	"github.com/cmdop/terraform-provider-cmdop/internal/contracttest"
 )
 
 const testAdminToken = "cmdop_TestAdminToken0123456789abcdefghijklmnopq"
@@ -59,7 +59,7 @@ func newEnv(t *testing.T, opts cmdoplocal.Options) *env {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	ts := httptest.NewServer(srv)
+	ts := httptest.NewServer(contractChecked(t, srv))
 	t.Cleanup(func() {
 		ts.Close()
 		if err := srv.Close(); err != nil {
@@ -230,10 +230,35 @@ func mustf(t *testing.T, ok bool, format string, args ...any) {
 	}
 }
 
-var _ = fmt.Sprintf
+// contractChecked validates all traffic to h against openapi.yaml and fails
+// the test on any departure. Requests to paths outside the contract (the
+// tests send some on purpose, to check the 404 and 405 answers) are exempt.
+func contractChecked(t *testing.T, h http.Handler) http.Handler {
+	t.Helper()
+	checker, err := contracttest.Wrap(h)
+	if err != nil {
+		t.Fatalf("loading the contract: %v", err)
+	}
+	t.Cleanup(func() {
+		for _, v := range checker.Violations() {
+			if !strings.Contains(v, ": not in the contract: ") {
+				t.Errorf("contract violation: %s", v)
+			}
+		}
+	})
+	return checker
+}
 
 func newHTTPTestServer(t *testing.T, h http.Handler) *httptest.Server {
-	ts := httptest.NewServer(h)
+	ts := httptest.NewServer(contractChecked(t, h))
 	t.Cleanup(ts.Close)
 	return ts
+}
+
+// advance moves srv's clock forward by d.
+func advance(t *testing.T, srv *cmdoplocal.Server, d time.Duration) {
+	t.Helper()
+	if _, err := srv.AdvanceClock(d); err != nil {
+		t.Fatalf("AdvanceClock: %v", err)
+	}
 }

@@ -1,9 +1,11 @@
 package cmdoplocal_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +46,7 @@ func TestIdempotency(t *testing.T) {
 	e.do("POST", fleetPath(e.fleet), e.admin, body, "Idempotency-Key", "k2").expect(t, 201, "")
 
 	// After ten minutes of server time the key is forgotten.
-	e.srv.AdvanceClock(11 * time.Minute)
+	advance(t, e.srv, 11*time.Minute)
 	d := e.do("POST", fleetPath(e.fleet), e.admin, body, "Idempotency-Key", "k1").expect(t, 201, "").token(t)
 	mustf(t, d.ID != a.ID, "expired key replayed")
 
@@ -69,7 +71,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv1.AdvanceClock(5 * time.Minute) // within the idempotency window
+	advance(t, srv1, 5*time.Minute) // within the idempotency window
 	clock1 := srv1.Now()
 	evs1 := e1.events(e1.admin, "")
 	e1.ts.Close()
@@ -152,4 +154,42 @@ func wrap(t *testing.T, srv *cmdoplocal.Server) *env {
 	e.ts = newHTTPTestServer(t, srv)
 	e.client = e.ts.Client()
 	return e
+}
+
+// TestStateFileIsAlwaysComplete reads the state file while writes go on: it
+// is replaced atomically, so a reader (or a crash) never sees a partial file.
+func TestStateFileIsAlwaysComplete(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	e := newEnv(t, cmdoplocal.Options{StatePath: path})
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		reads := 0
+		for {
+			select {
+			case <-stop:
+				done <- reads
+				return
+			default:
+			}
+			data, err := os.ReadFile(path)
+			if err != nil || !json.Valid(data) {
+				t.Errorf("read a broken state file (%d bytes): %v", len(data), err)
+			}
+			reads++
+		}
+	}()
+	for i := range 40 {
+		rec := e.direct("POST", fleetPath(e.fleet), e.admin, `{"name":"n`+strconv.Itoa(i)+`","scopes":["files:read"]}`)
+		mustf(t, rec.Code == 201, "create: %d", rec.Code)
+	}
+	close(stop)
+	t.Logf("%d concurrent reads", <-done)
+
+	// Each acknowledged create is in the file.
+	srv2, err := cmdoplocal.New(cmdoplocal.Options{StatePath: path, AdminToken: testAdminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustf(t, fleetTotal(wrap(t, srv2)) == 40, "tokens after reload")
 }

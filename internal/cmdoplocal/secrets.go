@@ -18,9 +18,6 @@ const (
 // secretPattern is what a bearer token must look like before it is looked up.
 var secretPattern = regexp.MustCompile(`^cmdop_[0-9A-Za-z]{32,}$`)
 
-// secretInText finds anything that looks like a secret, to redact it from logs.
-var secretInText = regexp.MustCompile(`cmdop_[0-9A-Za-z]{32,}`)
-
 // newSecret returns "cmdop_" followed by 40 uniformly random base62 characters.
 func newSecret() string {
 	out := make([]byte, 0, len(secretPrefix)+secretRandomLen)

@@ -301,7 +301,7 @@ func (s *Server) logRequest(r *http.Request, status, reqID string, d time.Durati
 	if s.logger == nil {
 		return
 	}
-	path := secretInText.ReplaceAllString(r.URL.EscapedPath(), "cmdop_[REDACTED]")
+	path := cmdop.Redact(r.URL.EscapedPath())
 	s.logger.Printf("%s %s status=%s request_id=%s duration=%s", r.Method, path, status, reqID, d.Round(time.Microsecond))
 }
 

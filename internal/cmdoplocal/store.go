@@ -213,7 +213,7 @@ func (st *store) revoke(t *tokenRecord, now time.Time) {
 }
 
 // appendEvent assigns e the next id and the current time and records it.
-func (st *store) appendEvent(base func() time.Time, e cmdop.Event) cmdop.Event {
+func (st *store) appendEvent(base func() time.Time, e cmdop.Event) {
 	st.eventSeq++
 	e.ID = fmt.Sprintf("evt_%012d", st.eventSeq)
 	e.Time = st.now(base)
@@ -222,7 +222,6 @@ func (st *store) appendEvent(base func() time.Time, e cmdop.Event) cmdop.Event {
 	}
 	st.events = append(st.events, e)
 	st.dirty = true
-	return e
 }
 
 // manageableFleets returns the fleets whose tokens the caller may manage.

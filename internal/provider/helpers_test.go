@@ -3,6 +3,7 @@ package provider_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
@@ -78,3 +79,5 @@ func (a *testAPI) createToken(fleetID, name string, scopes []string) *cmdop.Toke
 	}
 	return tok
 }
+
+func splitLines(s string) []string { return strings.Split(s, "\n") }

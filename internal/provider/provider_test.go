@@ -35,7 +35,9 @@ func TestMain(m *testing.M) {
 			_ = os.Setenv("TF_ACC_TERRAFORM_PATH", tf)
 		}
 	}
-	if os.Getenv("TF_CLI_CONFIG_FILE") == "" {
+	// The variable may be set to a file that does not exist (seen on CI
+	// machines); Terraform then prints a warning that breaks the harness.
+	if rc := os.Getenv("TF_CLI_CONFIG_FILE"); rc == "" || !fileExists(rc) {
 		rc := filepath.Join(root, "bin", "terraformrc")
 		if !fileExists(rc) {
 			f, err := os.CreateTemp("", "terraformrc")

@@ -133,7 +133,7 @@ func (r *tokenResource) planReplacements(plan, state *tokenModel, now time.Time,
 	case status == cmdop.StatusRevoked || status == cmdop.StatusExpired:
 		when := "at " + state.ExpiresAt.ValueString()
 		if status == cmdop.StatusRevoked {
-			when = "outside Terraform"
+			when = "outside Terraform at " + state.RevokedAt.ValueString()
 		}
 		plan.Status = types.StringValue(cmdop.StatusActive)
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("status"))

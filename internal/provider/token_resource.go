@@ -155,6 +155,7 @@ func (m *tokenModel) applyToken(t *cmdop.Token) {
 	m.CreatedAt = timeValue(t.CreatedAt)
 	m.ExpiresAt = timePtrValue(t.ExpiresAt)
 	m.LastUsedAt = timePtrValue(t.LastUsedAt)
+	m.RevokedAt = timePtrValue(t.RevokedAt)
 	m.Status = types.StringValue(t.Status)
 }
 

@@ -64,6 +64,7 @@ type commonTokenModel struct {
 	CreatedAt         timetypes.RFC3339 `tfsdk:"created_at"`
 	ExpiresAt         timetypes.RFC3339 `tfsdk:"expires_at"`
 	LastUsedAt        timetypes.RFC3339 `tfsdk:"last_used_at"`
+	RevokedAt         timetypes.RFC3339 `tfsdk:"revoked_at"`
 	Status            types.String      `tfsdk:"status"`
 	Timeouts          timeouts.Value    `tfsdk:"timeouts"`
 }
@@ -157,6 +158,11 @@ func tokenSchema(ctx context.Context, kind tokenKind) schema.Schema {
 		},
 		"last_used_at": schema.StringAttribute{
 			MarkdownDescription: "When the token last authenticated a call (RFC3339); null if never. Refreshed on every read.",
+			Computed:            true,
+			CustomType:          timetypes.RFC3339Type{},
+		},
+		"revoked_at": schema.StringAttribute{
+			MarkdownDescription: "When the token was revoked (RFC3339); null while it is not. Refreshed on every read.",
 			Computed:            true,
 			CustomType:          timetypes.RFC3339Type{},
 		},

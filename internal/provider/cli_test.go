@@ -1,0 +1,139 @@
+package provider_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Some behaviour shows only in what the Terraform CLI prints, such as the
+// warnings that explain a planned replacement, or the result of a check
+// block. These tests run the real CLI on a built provider binary, through
+// dev_overrides, as a user's terraform would.
+
+var (
+	buildOnce   sync.Once
+	providerDir string
+	buildErr    error
+)
+
+func repoRoot() string {
+	_, here, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(here), "..", "..")
+}
+
+// providerBinaryDir builds the provider once per test run.
+func providerBinaryDir(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		providerDir, buildErr = os.MkdirTemp("", "cmdop-provider")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(providerDir, "terraform-provider-cmdop"), ".")
+		cmd.Dir = repoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("building the provider: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return providerDir
+}
+
+// cliRun is a Terraform working directory wired to one test API.
+type cliRun struct {
+	t   *testing.T
+	dir string
+	env []string
+	log string // TF_LOG output, when enabled
+}
+
+func newCLIRun(t *testing.T, api *testAPI, files map[string]string) *cliRun {
+	t.Helper()
+	tf := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if tf == "" {
+		t.Skip("TF_ACC_TERRAFORM_PATH is not set; run through make test")
+	}
+	dir := t.TempDir()
+	if _, ok := files["versions.tf"]; !ok {
+		files["versions.tf"] = "terraform {\n  required_providers {\n    cmdop = { source = \"cmdop/cmdop\" }\n  }\n}\n"
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc := filepath.Join(dir, ".terraformrc")
+	mirror := filepath.Join(repoRoot(), "bin", "mirror")
+	config := fmt.Sprintf(`provider_installation {
+  dev_overrides {
+    "registry.terraform.io/cmdop/cmdop" = %q
+  }
+  filesystem_mirror {
+    path    = %q
+    include = ["registry.terraform.io/hashicorp/*"]
+  }
+  direct {
+    exclude = ["registry.terraform.io/hashicorp/*"]
+  }
+}
+`, providerBinaryDir(t), mirror)
+	if err := os.WriteFile(rc, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &cliRun{t: t, dir: dir, env: []string{
+		"TF_CLI_CONFIG_FILE=" + rc,
+		"TF_IN_AUTOMATION=1",
+		"CHECKPOINT_DISABLE=1",
+		"CMDOP_API_BASE_URL=" + api.URL,
+		"CMDOP_TOKEN=" + api.secret,
+		"CMDOP_FLEET_ID=" + api.FleetID(),
+	}}
+}
+
+// withTraceLog turns on TF_LOG=TRACE for every later command, into a file.
+func (c *cliRun) withTraceLog() {
+	c.log = filepath.Join(c.dir, "terraform.log")
+	c.env = append(c.env, "TF_LOG=TRACE", "TF_LOG_PROVIDER=TRACE", "TF_LOG_PATH="+c.log)
+}
+
+// run runs terraform with args and returns everything it printed.
+func (c *cliRun) run(args ...string) (string, error) {
+	c.t.Helper()
+	cmd := exec.Command(os.Getenv("TF_ACC_TERRAFORM_PATH"), args...)
+	cmd.Dir = c.dir
+	cmd.Env = append(os.Environ(), c.env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// must runs terraform and fails the test if it fails.
+func (c *cliRun) must(args ...string) string {
+	c.t.Helper()
+	out, err := c.run(args...)
+	if err != nil {
+		c.t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// expectContains checks for each phrase, ignoring how the CLI wrapped lines.
+func expectContains(t *testing.T, out string, wants ...string) {
+	t.Helper()
+	flat := strings.Join(strings.Fields(out), " ")
+	for _, w := range wants {
+		if !strings.Contains(flat, strings.Join(strings.Fields(w), " ")) {
+			t.Fatalf("the output lacks %q:\n%s", w, out)
+		}
+	}
+}

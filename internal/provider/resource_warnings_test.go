@@ -1,0 +1,83 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// Every replacement that no configuration change explains comes with a
+// warning naming the reason and the time; an imported token's plan warns
+// that its secret cannot be recovered.
+func TestAccFleetToken_replacementWarnings(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	run := newCLIRun(t, api, map[string]string{"main.tf": `
+resource "cmdop_fleet_token" "revoked" {
+  name   = "revoked"
+  scopes = ["machines:read"]
+}
+resource "cmdop_fleet_token" "rotating" {
+  name          = "rotating"
+  scopes        = ["machines:read"]
+  expiry        = "30d"
+  rotate_before = "7d"
+}
+resource "cmdop_fleet_token" "expiring" {
+  name   = "expiring"
+  scopes = ["machines:read"]
+  expiry = "30d"
+}
+`})
+	run.must("apply", "-auto-approve", "-no-color")
+	out := run.must("plan", "-no-color", "-detailed-exitcode")
+	expectContains(t, out, "No changes.")
+
+	id := run.must("state", "show", "-no-color", "cmdop_fleet_token.revoked")
+	tokenID := attrFromStateShow(t, id, "id")
+	if err := api.admin.RevokeToken(context.Background(), api.FleetID(), tokenID); err != nil {
+		t.Fatal(err)
+	}
+	api.srv.AdvanceClock(24 * 24 * time.Hour)
+	out, _ = run.run("plan", "-no-color")
+	expectContains(t, out,
+		`The fleet token "revoked" (`+tokenID+`) is revoked and will be replaced`,
+		"was revoked outside Terraform at 20",
+		`The fleet token "rotating"`, "is inside its rotate_before window and will be replaced",
+		"due for rotation since",
+		"Plan: 2 to add, 0 to change, 2 to destroy.",
+	)
+
+	api.srv.AdvanceClock(7 * 24 * time.Hour)
+	out, _ = run.run("plan", "-no-color")
+	expectContains(t, out, `The fleet token "expiring"`, "is expired and will be replaced", "was expired at")
+
+	// Import: the secret cannot be recovered, and the plan says how to get one.
+	imported := api.createToken(api.FleetID(), "imported", nil)
+	run2 := newCLIRun(t, api, map[string]string{"main.tf": fmt.Sprintf(`
+import {
+  to = cmdop_fleet_token.imported
+  id = "%s/%s"
+}
+resource "cmdop_fleet_token" "imported" {
+  name   = "imported"
+  scopes = ["machines:read"]
+  expiry = "never"
+}
+`, api.FleetID(), imported.ID)})
+	out = run2.must("apply", "-auto-approve", "-no-color")
+	expectContains(t, out, "cannot be recovered", "terraform apply -replace=", "1 imported, 0 added, 0 changed, 0 destroyed")
+}
+
+func attrFromStateShow(t *testing.T, out, key string) string {
+	t.Helper()
+	var v string
+	for _, line := range splitLines(out) {
+		if _, err := fmt.Sscanf(line, "    "+key+" = %q", &v); err == nil {
+			return v
+		}
+	}
+	t.Fatalf("no %s in:\n%s", key, out)
+	return ""
+}
