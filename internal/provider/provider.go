@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/credentials"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
 
@@ -42,14 +43,18 @@ type providerModel struct {
 	FleetID        types.String         `tfsdk:"fleet_id"`
 	MaxRetries     types.Int64          `tfsdk:"max_retries"`
 	RequestTimeout timetypes.GoDuration `tfsdk:"request_timeout"`
+	Mode           types.String         `tfsdk:"mode"`
+	ConfigDir      types.String         `tfsdk:"config_dir"`
 }
 
 // Environment variables the provider reads.
 const (
 	EnvAPIBaseURL = "CMDOP_API_BASE_URL"
-	EnvToken      = "CMDOP_TOKEN"
-	EnvAPIKey     = "CMDOP_API_KEY"
+	EnvToken      = credentials.EnvToken
+	EnvAPIKey     = credentials.EnvAPIKey
 	EnvFleetID    = "CMDOP_FLEET_ID"
+	EnvMode       = credentials.EnvMode
+	EnvConfigDir  = credentials.EnvConfigDir
 )
 
 func (p *cmdopProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -64,16 +69,19 @@ func (p *cmdopProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 		Attributes: map[string]schema.Attribute{
 			"api_base_url": schema.StringAttribute{
 				MarkdownDescription: "Base URL of the CMDOP API. Falls back to the `" + EnvAPIBaseURL + "` environment variable, " +
-					"then to `" + cmdop.DefaultBaseURL + "`. Must be https, except for plain http to a loopback host " +
-					"(such as cmdop-local on `http://127.0.0.1:8790`).",
+					"then to the mode's API: `" + credentials.DefaultBaseURLs[credentials.ModeProd] + "` for `prod`, `" +
+					credentials.DefaultBaseURLs[credentials.ModeDev] + "` for `dev`. Must be https, except for plain http to a " +
+					"loopback host (such as cmdop-local on `http://127.0.0.1:8790`).",
 				Optional:   true,
 				Validators: []validator.String{validators.ValidBaseURL()},
 			},
 			"token": schema.StringAttribute{
-				MarkdownDescription: "The CMDOP API token the provider authenticates with (`cmdop_…`). Falls back to the `" +
-					EnvToken + "` environment variable, then to `" + EnvAPIKey + "`. Needed only when the provider calls " +
-					"the API, so `terraform validate` works without it. Managing fleet tokens needs a personal token of a fleet " +
-					"owner or admin, or a fleet token of that fleet holding `permissions:manage`; managing personal tokens needs a personal token.",
+				MarkdownDescription: "The CMDOP API token the provider authenticates with (`cmdop_…`). When unset, the first source " +
+					"that supplies one wins: the `" + EnvToken + "` environment variable, `" + EnvAPIKey + "`, the active workspace's " +
+					"`api_key` in `<config_dir>/ssh_workspaces.json`, then the `access_token` in `<config_dir>/token_<mode>.json` " +
+					"(the CMDOP CLI's stores). Needed only when the provider calls the API, so `terraform validate` works without it. " +
+					"Managing fleet tokens needs a personal token of a fleet owner or admin, or a fleet token of that fleet holding " +
+					"`permissions:manage`; managing personal tokens needs a personal token.",
 				Optional:   true,
 				Sensitive:  true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
@@ -81,6 +89,18 @@ func (p *cmdopProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			"fleet_id": schema.StringAttribute{
 				MarkdownDescription: "Default fleet for `cmdop_fleet_token` resources that set no `fleet_id`. Falls back to the `" +
 					EnvFleetID + "` environment variable.",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"mode": schema.StringAttribute{
+				MarkdownDescription: "The CMDOP CLI mode, `prod` or `dev`: it picks the default `api_base_url` and which OAuth login " +
+					"file (`token_<mode>.json`) the credential chain reads. Falls back to the `" + EnvMode + "` environment variable, then `prod`.",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.OneOf(credentials.ModeProd, credentials.ModeDev)},
+			},
+			"config_dir": schema.StringAttribute{
+				MarkdownDescription: "Where the CMDOP CLI keeps its credentials. Falls back to the `" + EnvConfigDir + "` environment " +
+					"variable, then `~/.cmdop`. The provider refuses a credentials file there that other users can read.",
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
@@ -147,15 +167,25 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	}
 
+	creds, err := credentials.Resolve(ctx, credentials.Input{
+		Token: cfg.Token.ValueString(), Mode: cfg.Mode.ValueString(), ConfigDir: cfg.ConfigDir.ValueString(),
+	})
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read CMDOP credentials", err.Error()+".")
+		return
+	}
+	for _, w := range creds.Warnings {
+		resp.Diagnostics.AddWarning("Skipped a CMDOP credential", w)
+	}
 	baseURL, _ := firstSet(cfg.APIBaseURL, EnvAPIBaseURL)
 	if baseURL == "" {
-		baseURL = cmdop.DefaultBaseURL
+		baseURL = credentials.DefaultBaseURLs[creds.Mode]
 	} else if err := validators.CheckBaseURL(baseURL); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("api_base_url"), "Invalid API base URL",
 			fmt.Sprintf("api_base_url (or %s): %s.", EnvAPIBaseURL, err))
 		return
 	}
-	token, tokenSource := firstSet(cfg.Token, EnvToken, EnvAPIKey)
+	token := creds.Token
 	fleetID, _ := firstSet(cfg.FleetID, EnvFleetID)
 
 	timeout := cmdop.DefaultRequestTimeout
@@ -181,8 +211,9 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 
 	data := &providerData{fleetID: fleetID}
 	if token == "" {
-		data.clientErr = "No CMDOP API token is configured. Set the provider's token argument, or the " + EnvToken +
-			" (or " + EnvAPIKey + ") environment variable, to a CMDOP API token. Run cmdop-local to get one for local testing."
+		data.clientErr = "No CMDOP API token is configured. Set the provider's token argument or the " + EnvToken +
+			" (or " + EnvAPIKey + ") environment variable to a CMDOP API token, or log in with the CMDOP CLI (`cmdop login`) " +
+			"so that " + creds.ConfigDir + " holds one. Run cmdop-local to get a token for local testing."
 	} else {
 		client, err := cmdop.New(cmdop.Config{
 			BaseURL: baseURL, Token: token, Version: p.version,
@@ -195,7 +226,7 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		data.client = client
 	}
 	tflog.Debug(ctx, "Configured the CMDOP provider", map[string]any{
-		"api_base_url": baseURL, "token_source": tokenSource, "fleet_id": fleetID,
+		"api_base_url": baseURL, "token_source": creds.Source, "mode": creds.Mode, "fleet_id": fleetID,
 	})
 	resp.ResourceData = data
 	resp.DataSourceData = data
