@@ -1,0 +1,153 @@
+package provider_test
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
+)
+
+// stateTokenIDs lists the IDs of every cmdop_fleet_token in the state.
+func stateTokenIDs(s *terraform.State) []string {
+	var ids []string
+	for addr, rs := range s.RootModule().Resources {
+		if strings.HasPrefix(addr, "cmdop_fleet_token.") {
+			ids = append(ids, rs.Primary.Attributes["id"])
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// agree checks that the API's active fleet tokens are exactly those in the
+// state: no orphan, no duplicate. Faults are paused while it looks.
+func agree(api *testAPI, want int) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		faults := api.srv.Faults()
+		defer func() { _ = api.srv.SetFaults(faults) }()
+		if err := api.srv.SetFaults(cmdoplocal.FaultConfig{}); err != nil {
+			return err
+		}
+		inState := stateTokenIDs(s)
+		var active []string
+		for id := range api.activeTokens(api.FleetID()) {
+			active = append(active, id)
+		}
+		sort.Strings(active)
+		if len(inState) != want || strings.Join(inState, ",") != strings.Join(active, ",") {
+			return fmt.Errorf("the state holds %d tokens and the API %d active ones; they must be the same %d:\nstate %v\napi   %v",
+				len(inState), len(active), want, inState, active)
+		}
+		return nil
+	}
+}
+
+// noneActive checks, after a destroy, that the API has no active fleet
+// token left. (CheckDestroy sees the state from before the destroy.)
+func noneActive(api *testAPI) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		if err := api.srv.SetFaults(cmdoplocal.FaultConfig{}); err != nil {
+			return err
+		}
+		if active := api.activeTokens(api.FleetID()); len(active) != 0 {
+			return fmt.Errorf("after destroy the API still has %d active tokens", len(active))
+		}
+		return nil
+	}
+}
+
+func flakyFleet(api *testAPI, round string, extra string) string {
+	return api.config(fmt.Sprintf(`
+resource "cmdop_fleet_token" "t" {
+  count             = 50
+  name              = "flaky-${count.index}"
+  scopes            = ["machines:read"]
+  rotation_triggers = { round = %q }
+  %s
+}`, round, extra))
+}
+
+// 50 tokens applied, rotated (create_before_destroy) and destroyed while
+// cmdop-local fails 20% of requests: 503s before commit, connections
+// dropped after commit, and 429s with Retry-After. Every operation
+// succeeds, and the API's active tokens always equal the state's.
+func TestAccFaults_flakyAPI(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	if err := api.srv.SetFaults(cmdoplocal.FaultConfig{FailRate: 0.2}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		st := api.srv.Stats()
+		t.Logf("requests %d, faults injected: %d 503s, %d dropped after commit, %d 429s",
+			st.Total, st.Faults.Unavailable, st.Faults.Drop, st.Faults.RateLimit)
+		if st.Faults.Unavailable == 0 || st.Faults.Drop == 0 || st.Faults.RateLimit == 0 {
+			t.Errorf("every fault mode must have been exercised: %+v", st.Faults)
+		}
+	})
+	cbd := "lifecycle {\n    create_before_destroy = true\n  }"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             noneActive(api),
+		Steps: []resource.TestStep{
+			{Config: flakyFleet(api, "1", cbd), Check: agree(api, 50)},
+			{Config: flakyFleet(api, "2", cbd), Check: agree(api, 50)},
+		},
+	})
+}
+
+// Faults that outlast the retry budget fail the apply with a clear error,
+// and still no token is orphaned: each create that may have happened is
+// kept as a tainted placeholder, which the next plan resolves to the real
+// token and the next apply replaces.
+func TestAccFaults_beyondRetryBudget(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	cfg := api.config(`
+resource "cmdop_fleet_token" "t" {
+  count  = 3
+  name   = "doomed-${count.index}"
+  scopes = ["machines:read"]
+}`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy:             noneActive(api),
+		Steps: []resource.TestStep{
+			{
+				// Every request is committed, then its connection dropped.
+				PreConfig: func() {
+					if err := api.srv.SetFaults(cmdoplocal.FaultConfig{FailRate: 1, Modes: []string{"drop"}}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:      cfg,
+				ExpectError: regexp.MustCompile(`(?s)Error creating fleet token "doomed-\d".*could not be reached.*run the command again`),
+			},
+			{
+				// The API is back: a refresh finds the three tokens it made.
+				PreConfig: func() {
+					if err := api.srv.SetFaults(cmdoplocal.FaultConfig{}); err != nil {
+						t.Fatal(err)
+					}
+					if n := len(api.activeTokens(api.FleetID())); n != 3 {
+						t.Fatalf("the API made %d tokens during the failed apply, want 3", n)
+					}
+				},
+				RefreshState:       true,
+				ExpectNonEmptyPlan: true, // the tainted tokens are to be replaced
+				Check:              agree(api, 3),
+			},
+			{
+				// The next apply replaces them; the old ones are revoked.
+				Config: cfg,
+				Check:  agree(api, 3),
+			},
+		},
+	})
+}
