@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -27,6 +28,8 @@ import (
 )
 
 var _ provider.Provider = (*cmdopProvider)(nil)
+
+var _ provider.ProviderWithEphemeralResources = (*cmdopProvider)(nil)
 
 // New returns a constructor for the provider at version.
 func New(version string) func() provider.Provider {
@@ -123,7 +126,10 @@ func (p *cmdopProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 
 // providerData is what Configure hands to every resource and data source.
 type providerData struct {
-	client  *cmdop.Client
+	client *cmdop.Client
+	// tokens serves the token resources' reads from one listing per
+	// collection, for the life of this provider process.
+	tokens  *cmdop.TokenCache
 	fleetID string
 	// clientErr explains why there is no client (no token); it is reported
 	// only when an operation actually needs the API.
@@ -224,6 +230,7 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 			return
 		}
 		data.client = client
+		data.tokens = cmdop.NewTokenCache(client)
 	}
 	tflog.Debug(ctx, "Configured the CMDOP provider", map[string]any{
 		"api_base_url": baseURL, "token_source": creds.Source, "mode": creds.Mode, "fleet_id": fleetID,
@@ -259,5 +266,12 @@ func (p *cmdopProvider) DataSources(context.Context) []func() datasource.DataSou
 		NewAuditEventsDataSource,
 		NewFleetTokensDataSource,
 		NewPersonalTokensDataSource,
+	}
+}
+
+func (p *cmdopProvider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {
+	return []func() ephemeral.EphemeralResource{
+		NewFleetTokenEphemeralResource,
+		NewPersonalTokenEphemeralResource,
 	}
 }

@@ -77,8 +77,13 @@ func (r *tokenResource) setModel(ctx context.Context, dst setter, m *tokenModel,
 	}
 }
 
-func (r *tokenResource) client(diags *diag.Diagnostics) *cmdop.Client {
-	return clientFrom(r.data, diags)
+// tokens returns the provider's token cache, through which the resource
+// makes every API call, or reports why there is none.
+func (r *tokenResource) tokens(diags *diag.Diagnostics) *cmdop.TokenCache {
+	if clientFrom(r.data, diags) == nil {
+		return nil
+	}
+	return r.data.tokens
 }
 
 // fleetOf is the collection argument of the client: the fleet, or "" for
@@ -106,7 +111,7 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	plan := r.getModel(ctx, req.Plan, &resp.Diagnostics)
 	timeout, d := plan.Timeouts.Create(ctx, defaultCreateTimeout)
 	resp.Diagnostics.Append(d...)
-	client := r.client(&resp.Diagnostics)
+	tokens := r.tokens(&resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -121,7 +126,7 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	// One idempotency key for the whole create: the client's retries reuse
 	// it, so a create whose response was lost never mints a second token.
 	key := uuid.NewString()
-	tok, err := client.CreateToken(ctx, r.fleetOf(plan), in, key)
+	tok, err := tokens.CreateToken(ctx, r.fleetOf(plan), in, key)
 	if err != nil {
 		resp.Diagnostics.Append(apiErrorDiag("creating", r.describe(plan), err))
 		if mayHaveCreated(err) {
@@ -180,18 +185,18 @@ func createRequest(ctx context.Context, m *tokenModel) (cmdop.CreateTokenRequest
 // with the same idempotency key: the API returns the original token (or,
 // if the first attempt never arrived, makes it now, which is just as
 // well: the tainted resource is about to be replaced and so revoked).
-func (r *tokenResource) resolvePending(ctx context.Context, client *cmdop.Client, m *tokenModel) (*cmdop.Token, error) {
+func (r *tokenResource) resolvePending(ctx context.Context, tokens *cmdop.TokenCache, m *tokenModel) (*cmdop.Token, error) {
 	in, diags := createRequest(ctx, m)
 	if diags.HasError() {
 		return nil, fmt.Errorf("rebuilding the create request: %v", diags)
 	}
 	key := strings.TrimPrefix(m.ID.ValueString(), pendingPrefix)
-	tok, err := client.CreateToken(ctx, r.fleetOf(m), in, key)
+	tok, err := tokens.CreateToken(ctx, r.fleetOf(m), in, key)
 	if apiErr, ok := cmdop.AsError(err); ok && apiErr.Code == cmdop.CodeConflict {
 		// The API restarted and can no longer replay the secret, but it
 		// still names the token.
 		if id, _ := apiErr.Details["token_id"].(string); id != "" {
-			return client.GetToken(ctx, r.fleetOf(m), id)
+			return tokens.GetToken(ctx, r.fleetOf(m), id)
 		}
 	}
 	return tok, err
@@ -247,7 +252,7 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	state := r.getModel(ctx, req.State, &resp.Diagnostics)
 	timeout, d := state.Timeouts.Read(ctx, defaultReadTimeout)
 	resp.Diagnostics.Append(d...)
-	client := r.client(&resp.Diagnostics)
+	tokens := r.tokens(&resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -257,11 +262,11 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	var tok *cmdop.Token
 	var err error
 	if strings.HasPrefix(state.ID.ValueString(), pendingPrefix) {
-		if tok, err = r.resolvePending(ctx, client, state); err == nil && tok.RawToken != "" {
+		if tok, err = r.resolvePending(ctx, tokens, state); err == nil && tok.RawToken != "" {
 			state.Secret = types.StringValue(tok.RawToken)
 		}
 	} else {
-		tok, err = client.GetToken(ctx, r.fleetOf(state), state.ID.ValueString())
+		tok, err = tokens.GetToken(ctx, r.fleetOf(state), state.ID.ValueString())
 	}
 	if errors.Is(err, cmdop.ErrNotFound) {
 		resp.Diagnostics.AddWarning(
@@ -322,7 +327,7 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	state := r.getModel(ctx, req.State, &resp.Diagnostics)
 	timeout, d := state.Timeouts.Delete(ctx, defaultDeleteTimeout)
 	resp.Diagnostics.Append(d...)
-	client := r.client(&resp.Diagnostics)
+	tokens := r.tokens(&resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -331,7 +336,7 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 
 	fleet, id := r.fleetOf(state), state.ID.ValueString()
 	if strings.HasPrefix(id, pendingPrefix) {
-		tok, err := r.resolvePending(ctx, client, state)
+		tok, err := r.resolvePending(ctx, tokens, state)
 		if err != nil {
 			resp.Diagnostics.Append(apiErrorDiag("revoking", r.describe(state), err))
 			return
@@ -341,9 +346,9 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	grace, _ := validators.ParseDuration(state.RevokeGracePeriod.ValueString())
 	var err error
 	if grace > 0 {
-		err = shortenExpiry(ctx, client, fleet, id, grace)
+		err = shortenExpiry(ctx, tokens, fleet, id, grace)
 	} else {
-		err = client.RevokeToken(ctx, fleet, id)
+		err = tokens.RevokeToken(ctx, fleet, id)
 	}
 	if err != nil && !errors.Is(err, cmdop.ErrNotFound) {
 		resp.Diagnostics.Append(apiErrorDiag("revoking", r.describe(state), err))
@@ -352,8 +357,9 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 
 // shortenExpiry lets a token expire grace from now (by the server's clock)
 // instead of revoking it, unless it is gone or expires sooner anyway.
-func shortenExpiry(ctx context.Context, client *cmdop.Client, fleet, id string, grace time.Duration) error {
-	tok, err := client.GetToken(ctx, fleet, id) // also reads the server's clock
+func shortenExpiry(ctx context.Context, tokens *cmdop.TokenCache, fleet, id string, grace time.Duration) error {
+	client := tokens.Client()
+	tok, err := client.GetToken(ctx, fleet, id) // fresh, and reads the server's clock
 	if err != nil {
 		return err
 	}
@@ -361,7 +367,7 @@ func shortenExpiry(ctx context.Context, client *cmdop.Client, fleet, id string, 
 	if tok.Status != cmdop.StatusActive || (tok.ExpiresAt != nil && !tok.ExpiresAt.After(at)) {
 		return nil
 	}
-	_, err = client.ShortenExpiry(ctx, fleet, id, at)
+	_, err = tokens.ShortenExpiry(ctx, fleet, id, at)
 	return err
 }
 
