@@ -1,11 +1,13 @@
 package provider_test
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
@@ -150,4 +152,116 @@ resource "cmdop_fleet_token" "t" {
 			},
 		},
 	})
+}
+
+// With cmdop-local allowing 20 requests a second, applying and planning 200
+// tokens succeeds with zero errors, paced by the 429s' Retry-After.
+func TestAccFaults_rateLimited(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	if err := api.srv.SetFaults(cmdoplocal.FaultConfig{RateLimit: 20}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := api.config(`
+resource "cmdop_fleet_token" "t" {
+  count  = 200
+  name   = "paced-${count.index}"
+  scopes = ["machines:read"]
+}`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: cfg, Check: resource.ComposeAggregateTestCheckFunc(agree(api, 200), func(*terraform.State) error {
+				if n := api.srv.Stats().Faults.RateLimit; n == 0 {
+					return fmt.Errorf("the apply was never rate limited: the test proves nothing")
+				} else {
+					t.Logf("the apply of 200 tokens was answered %d 429s, and succeeded", n)
+				}
+				return nil
+			})},
+			{
+				PreConfig: func() { api.srv.ResetStats() },
+				Config:    cfg,
+				PlanOnly:  true,
+			},
+		},
+	})
+}
+
+// The provider's own token, revoked in the middle of an apply: a clear
+// error, and every token the apply did create is in the state.
+func TestAccFaults_providerTokenRevokedMidApply(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	own := api.createToken("", "terraform-ci", []string{"machines:read", "permissions:manage"})
+	if err := api.srv.SetFaults(cmdoplocal.FaultConfig{Latency: 20 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`
+provider "cmdop" {
+  api_base_url = %q
+  token        = %q
+  fleet_id     = %q
+}
+resource "cmdop_fleet_token" "t" {
+  count  = 40
+  name   = "mid-${count.index}"
+  scopes = ["machines:read"]
+}`, api.URL, own.RawToken, api.FleetID())
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() {
+					go func() { // revoke once some creates went through
+						for api.srv.Stats().Writes < 10 {
+							time.Sleep(5 * time.Millisecond)
+						}
+						if err := api.admin.RevokeToken(context.Background(), "", own.ID); err != nil {
+							t.Error(err)
+						}
+					}()
+				},
+				Config:      cfg,
+				ExpectError: phrases("Error creating fleet token", "rejected the provider's own token", "probably revoked"),
+			},
+			{
+				// The team supplies a new token: the state kept every created token.
+				Config: api.config(`
+resource "cmdop_fleet_token" "t" {
+  count  = 40
+  name   = "mid-${count.index}"
+  scopes = ["machines:read"]
+}`),
+				Check: agree(api, 40),
+			},
+		},
+	})
+}
+
+// A fleet token without permissions:manage cannot manage fleet tokens: a
+// clear 403 naming the missing permission, and nothing created.
+func TestAccFaults_providerTokenLacksPermissionsManage(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	weak := api.createToken(api.FleetID(), "weak", []string{"machines:read", "machines:write"})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`
+provider "cmdop" {
+  api_base_url = %q
+  token        = %q
+  fleet_id     = %q
+}
+resource "cmdop_fleet_token" "t" {
+  name   = "x"
+  scopes = ["machines:read"]
+}`, api.URL, weak.RawToken, api.FleetID()),
+			ExpectError: phrases(`Error creating fleet token "x"`, "lacks the scope(s) permissions:manage"),
+		}},
+	})
+	if n := len(api.activeTokens(api.FleetID())); n != 1 {
+		t.Fatalf("%d active fleet tokens, want only the weak one", n)
+	}
 }
