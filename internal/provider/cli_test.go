@@ -40,6 +40,14 @@ func providerBinaryDir(t *testing.T) string {
 		cmd.Dir = repoRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("building the provider: %v\n%s", err, out)
+			return
+		}
+		// terraform init still looks the provider up, dev_overrides or not:
+		// a filesystem mirror beside the binary answers it.
+		platform := runtime.GOOS + "_" + runtime.GOARCH
+		dir := filepath.Join(providerDir, "mirror", "registry.terraform.io", "cmdop", "cmdop", "0.0.1", platform)
+		if buildErr = os.MkdirAll(dir, 0o755); buildErr == nil {
+			buildErr = os.Link(filepath.Join(providerDir, "terraform-provider-cmdop"), filepath.Join(dir, "terraform-provider-cmdop_v0.0.1"))
 		}
 	})
 	if buildErr != nil {
@@ -63,7 +71,9 @@ func newCLIRun(t *testing.T, api *testAPI, files map[string]string) *cliRun {
 		t.Skip("TF_ACC_TERRAFORM_PATH is not set; run through make test")
 	}
 	dir := t.TempDir()
-	if _, ok := files["versions.tf"]; !ok {
+	if v, ok := files["versions.tf"]; ok && v == "" {
+		delete(files, "versions.tf") // the configuration declares its own providers
+	} else if !ok {
 		files["versions.tf"] = "terraform {\n  required_providers {\n    cmdop = { source = \"cmdop/cmdop\" }\n  }\n}\n"
 	}
 	for name, content := range files {
@@ -79,13 +89,17 @@ func newCLIRun(t *testing.T, api *testAPI, files map[string]string) *cliRun {
   }
   filesystem_mirror {
     path    = %q
+    include = ["registry.terraform.io/cmdop/cmdop"]
+  }
+  filesystem_mirror {
+    path    = %q
     include = ["registry.terraform.io/hashicorp/*"]
   }
   direct {
-    exclude = ["registry.terraform.io/hashicorp/*"]
+    exclude = ["registry.terraform.io/hashicorp/*", "registry.terraform.io/cmdop/cmdop"]
   }
 }
-`, providerBinaryDir(t), mirror)
+`, providerBinaryDir(t), filepath.Join(providerBinaryDir(t), "mirror"), mirror)
 	if err := os.WriteFile(rc, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -130,10 +144,14 @@ func (c *cliRun) must(args ...string) string {
 // expectContains checks for each phrase, ignoring how the CLI wrapped lines.
 func expectContains(t *testing.T, out string, wants ...string) {
 	t.Helper()
-	flat := strings.Join(strings.Fields(out), " ")
 	for _, w := range wants {
-		if !strings.Contains(flat, strings.Join(strings.Fields(w), " ")) {
+		if !containsFlat(out, w) {
 			t.Fatalf("the output lacks %q:\n%s", w, out)
 		}
 	}
+}
+
+// containsFlat reports whether out holds phrase, however lines wrapped.
+func containsFlat(out, phrase string) bool {
+	return strings.Contains(strings.Join(strings.Fields(out), " "), strings.Join(strings.Fields(phrase), " "))
 }

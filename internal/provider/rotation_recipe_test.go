@@ -1,0 +1,63 @@
+package provider_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// The rotation recipe in examples/rotation-recipe runs against cmdop-local:
+// its check block passes while the previous token is idle after the
+// rollout, and warns, naming the rollout and the latest use, once the
+// previous token is used again.
+func TestAccRotationRecipe(t *testing.T) {
+	t.Parallel()
+	mirror := filepath.Join(repoRoot(), "bin", "mirror", "registry.terraform.io", "hashicorp", "time")
+	if _, err := os.Stat(mirror); err != nil {
+		t.Fatalf("hashicorp/time is not in the local provider mirror (%v): run make tools", err)
+	}
+	api := newTestAPI(t)
+	src, err := os.ReadFile(filepath.Join(repoRoot(), "examples", "rotation-recipe", "main.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := newCLIRun(t, api, map[string]string{"main.tf": string(src), "versions.tf": ""})
+	run.must("init", "-no-color", "-input=false")
+	out := run.must("apply", "-auto-approve", "-no-color")
+	expectNotContains(t, out, "Check block assertion failed")
+	oldSecret := secretOutput(t, run)
+
+	// Rotate: a new time_rotating id replaces the token, new before old.
+	out = run.must("apply", "-auto-approve", "-no-color", "-replace=time_rotating.deploy")
+	expectContains(t, out, "cmdop_fleet_token.deploy (deposed object")
+	expectNotContains(t, out, "Check block assertion failed")
+	if newSecret := secretOutput(t, run); newSecret == oldSecret {
+		t.Fatal("the rotation did not issue a new secret")
+	}
+	if err := secretWorks(api.URL, oldSecret); err != nil {
+		t.Fatalf("the previous token must keep working during its grace period: %v", err)
+	}
+
+	// A consumer still using the old secret after the rollout: the check warns.
+	out = run.must("plan", "-no-color")
+	expectContains(t, out, "Check block assertion failed", "A previous deploy token was still used after the rollout at", "latest use 20")
+}
+
+func secretOutput(t *testing.T, run *cliRun) string {
+	t.Helper()
+	var out struct {
+		Secret struct{ Value string } `json:"deploy_secret"`
+	}
+	if err := json.Unmarshal([]byte(run.must("output", "-json")), &out); err != nil || out.Secret.Value == "" {
+		t.Fatalf("reading the deploy_secret output: %v", err)
+	}
+	return out.Secret.Value
+}
+
+func expectNotContains(t *testing.T, out, unwanted string) {
+	t.Helper()
+	if containsFlat(out, unwanted) {
+		t.Fatalf("the output contains %q:\n%s", unwanted, out)
+	}
+}
