@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 )
@@ -92,7 +93,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		hc = cleanhttp.DefaultPooledClient()
 	}
 	hc.Timeout = cfg.RequestTimeout
 
@@ -201,7 +202,7 @@ func (c *call) path() string {
 
 // do performs a call with retries, logs it once, and turns error responses
 // into *Error.
-func (c *Client) do(ctx context.Context, cl call) (http.Header, error) {
+func (c *Client) do(ctx context.Context, cl call) error {
 	ctx = MaskSecrets(ctx)
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -209,7 +210,7 @@ func (c *Client) do(ctx context.Context, cl call) (http.Header, error) {
 		defer cancel()
 	}
 	if c.token == "" {
-		return nil, errors.New("no CMDOP API token is configured")
+		return errors.New("no CMDOP API token is configured")
 	}
 
 	u := *c.base
@@ -220,7 +221,7 @@ func (c *Client) do(ctx context.Context, cl call) (http.Header, error) {
 	if cl.body != nil {
 		var err error
 		if body, err = json.Marshal(cl.body); err != nil {
-			return nil, fmt.Errorf("encoding the request: %w", err)
+			return fmt.Errorf("encoding the request: %w", err)
 		}
 	}
 	if cl.method == http.MethodPost && cl.header.Get("Idempotency-Key") == "" {
@@ -228,7 +229,7 @@ func (c *Client) do(ctx context.Context, cl call) (http.Header, error) {
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, cl.method, u.String(), bodyOrNil(body))
 	if err != nil {
-		return nil, fmt.Errorf("building the request: %w", err)
+		return fmt.Errorf("building the request: %w", err)
 	}
 	for k, v := range cl.header {
 		req.Header[k] = v
@@ -251,9 +252,9 @@ func (c *Client) do(ctx context.Context, cl call) (http.Header, error) {
 		fields["error"] = err.Error()
 		tflog.Debug(ctx, "CMDOP API call failed", fields)
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s %s: gave up waiting for the CMDOP API (%w); the API may be slow or rate limiting, retry later or raise the timeout", cl.method, cl.route, ctx.Err())
+			return fmt.Errorf("%s %s: gave up waiting for the CMDOP API (%w); the API may be slow or rate limiting, retry later or raise the timeout", cl.method, cl.route, ctx.Err())
 		}
-		return nil, fmt.Errorf("%s %s: could not reach the CMDOP API at %s: %w", cl.method, cl.route, c.base.Host, unwrapURLError(err))
+		return fmt.Errorf("%s %s: could not reach the CMDOP API at %s: %w", cl.method, cl.route, c.base.Host, unwrapURLError(err))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	c.observeDate(resp.Header)
@@ -264,17 +265,17 @@ func (c *Client) do(ctx context.Context, cl call) (http.Header, error) {
 
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return resp.Header, fmt.Errorf("%s %s: reading the response (request ID %s): %w", cl.method, cl.route, requestID, err)
+		return fmt.Errorf("%s %s: reading the response (request ID %s): %w", cl.method, cl.route, requestID, err)
 	}
 	if resp.StatusCode >= 300 {
-		return resp.Header, decodeError(cl, resp.StatusCode, requestID, raw)
+		return decodeError(cl, resp.StatusCode, requestID, raw)
 	}
 	if cl.out != nil {
 		if err := json.Unmarshal(raw, cl.out); err != nil {
-			return resp.Header, fmt.Errorf("%s %s: decoding the response (request ID %s): %w", cl.method, cl.route, requestID, err)
+			return fmt.Errorf("%s %s: decoding the response (request ID %s): %w", cl.method, cl.route, requestID, err)
 		}
 	}
-	return resp.Header, nil
+	return nil
 }
 
 func bodyOrNil(b []byte) any {
@@ -339,7 +340,7 @@ func (c *Client) CreateToken(ctx context.Context, fleetID string, in CreateToken
 	}
 	route, params := collection(fleetID)
 	var out Token
-	_, err := c.do(ctx, call{
+	err := c.do(ctx, call{
 		method: http.MethodPost, route: route, params: params, body: in, out: &out,
 		header: http.Header{"Idempotency-Key": {idempotencyKey}},
 	})
@@ -353,7 +354,7 @@ func (c *Client) CreateToken(ctx context.Context, fleetID string, in CreateToken
 func (c *Client) GetToken(ctx context.Context, fleetID, id string) (*Token, error) {
 	route, params := item(fleetID, id)
 	var out Token
-	if _, err := c.do(ctx, call{method: http.MethodGet, route: route, params: params, out: &out}); err != nil {
+	if err := c.do(ctx, call{method: http.MethodGet, route: route, params: params, out: &out}); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -369,7 +370,7 @@ func (c *Client) ListTokens(ctx context.Context, fleetID string, offset, perPage
 	q.Set("offset", fmt.Sprint(offset))
 	q.Set("per_page", fmt.Sprint(perPage))
 	var out TokenPage
-	if _, err := c.do(ctx, call{method: http.MethodGet, route: route, params: params, query: q, out: &out}); err != nil {
+	if err := c.do(ctx, call{method: http.MethodGet, route: route, params: params, query: q, out: &out}); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -394,7 +395,7 @@ func (c *Client) ListAllTokens(ctx context.Context, fleetID string) ([]Token, er
 func (c *Client) ShortenExpiry(ctx context.Context, fleetID, id string, at time.Time) (*Token, error) {
 	route, params := item(fleetID, id)
 	var out Token
-	_, err := c.do(ctx, call{
+	err := c.do(ctx, call{
 		method: http.MethodPatch, route: route, params: params,
 		body: ShortenExpiryRequest{ExpiresAt: at.UTC()}, out: &out,
 	})
@@ -407,7 +408,7 @@ func (c *Client) ShortenExpiry(ctx context.Context, fleetID, id string, at time.
 // RevokeToken revokes a token. Revoking a revoked token succeeds.
 func (c *Client) RevokeToken(ctx context.Context, fleetID, id string) error {
 	route, params := item(fleetID, id)
-	_, err := c.do(ctx, call{method: http.MethodDelete, route: route, params: params})
+	err := c.do(ctx, call{method: http.MethodDelete, route: route, params: params})
 	return err
 }
 
@@ -454,26 +455,26 @@ func (c *Client) ListAuditEvents(ctx context.Context, q AuditQuery, cursor strin
 		v.Set("cursor", cursor)
 	}
 	var out EventPage
-	if _, err := c.do(ctx, call{method: http.MethodGet, route: routeAuditEvents, query: v, out: &out}); err != nil {
+	if err := c.do(ctx, call{method: http.MethodGet, route: routeAuditEvents, query: v, out: &out}); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
-// AuditEvents follows the cursor until it has max events or the log runs
-// out. truncated reports that more events matched than max. It asks for one
+// AuditEvents follows the cursor until it has limit events or the log runs
+// out. truncated reports that more events matched than limit. It asks for one
 // event more than it needs, so that knowing whether the log went on costs
 // no extra request.
-func (c *Client) AuditEvents(ctx context.Context, q AuditQuery, max int) (events []Event, truncated bool, err error) {
+func (c *Client) AuditEvents(ctx context.Context, q AuditQuery, limit int) (events []Event, truncated bool, err error) {
 	cursor := ""
 	for {
-		page, err := c.ListAuditEvents(ctx, q, cursor, min(MaxAuditLimit, max-len(events)+1))
+		page, err := c.ListAuditEvents(ctx, q, cursor, min(MaxAuditLimit, limit-len(events)+1))
 		if err != nil {
 			return nil, false, err
 		}
 		events = append(events, page.Items...)
-		if len(events) > max {
-			return events[:max], true, nil
+		if len(events) > limit {
+			return events[:limit], true, nil
 		}
 		if page.NextCursor == "" || len(page.Items) == 0 {
 			return events, false, nil

@@ -102,7 +102,7 @@ func TestClient_errorCodes(t *testing.T) {
 
 	t.Run("auth", func(t *testing.T) {
 		_, err := e.client("cmdop_"+strings.Repeat("x", 40), 0).ListTokens(ctx, e.fleet, 0, 10)
-		expectCode(t, err, cmdop.ErrAuth, 401)
+		_ = expectCode(t, err, cmdop.ErrAuth, 401)
 		if strings.Contains(err.Error(), strings.Repeat("x", 40)) {
 			t.Fatal("the error echoes the token")
 		}
@@ -117,7 +117,7 @@ func TestClient_errorCodes(t *testing.T) {
 	})
 	t.Run("not_found", func(t *testing.T) {
 		_, err := e.admin.GetToken(ctx, e.fleet, "00000000-0000-4000-8000-000000000000")
-		expectCode(t, err, cmdop.ErrNotFound, 404)
+		_ = expectCode(t, err, cmdop.ErrNotFound, 404)
 	})
 	t.Run("conflict", func(t *testing.T) {
 		in := cmdop.CreateTokenRequest{Name: "a", Scopes: []string{"machines:read"}}
@@ -126,7 +126,7 @@ func TestClient_errorCodes(t *testing.T) {
 		}
 		in.Name = "b"
 		_, err := e.admin.CreateToken(ctx, e.fleet, in, "same-key")
-		expectCode(t, err, cmdop.ErrConflict, 409)
+		_ = expectCode(t, err, cmdop.ErrConflict, 409)
 	})
 	t.Run("validation", func(t *testing.T) {
 		_, err := e.admin.CreateToken(ctx, e.fleet, cmdop.CreateTokenRequest{Name: "v", Scopes: []string{"machines:fly"}}, "")
@@ -140,12 +140,12 @@ func TestClient_errorCodes(t *testing.T) {
 	t.Run("rate_limit", func(t *testing.T) {
 		e.faults("rate_limit")
 		_, err := e.client(e.srv.AdminToken(), -1).ListTokens(ctx, e.fleet, 0, 1)
-		expectCode(t, err, cmdop.ErrRateLimit, 429)
+		_ = expectCode(t, err, cmdop.ErrRateLimit, 429)
 	})
 	t.Run("server", func(t *testing.T) {
 		e.faults("unavailable")
 		_, err := e.client(e.srv.AdminToken(), -1).ListTokens(ctx, e.fleet, 0, 1)
-		expectCode(t, err, cmdop.ErrServer, 503)
+		_ = expectCode(t, err, cmdop.ErrServer, 503)
 	})
 }
 
@@ -294,7 +294,7 @@ func TestClient_401AfterRevocationAndExpiry(t *testing.T) {
 		t.Fatalf("revoking twice must succeed: %v", err)
 	}
 	_, err := e.client(revoked.RawToken, 0).ListAuditEvents(ctx, cmdop.AuditQuery{}, "", 1)
-	expectCode(t, err, cmdop.ErrAuth, 401)
+	_ = expectCode(t, err, cmdop.ErrAuth, 401)
 
 	days := 30
 	expiring, err := e.admin.CreateToken(ctx, "", cmdop.CreateTokenRequest{Name: "expiring", Scopes: []string{"machines:read"}, ExpiresInDays: &days}, "")
@@ -309,7 +309,7 @@ func TestClient_401AfterRevocationAndExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.ListAuditEvents(ctx, cmdop.AuditQuery{}, "", 1)
-	expectCode(t, err, cmdop.ErrAuth, 401)
+	_ = expectCode(t, err, cmdop.ErrAuth, 401)
 	if tok, _ := e.admin.GetToken(ctx, "", expiring.ID); tok.Status != cmdop.StatusExpired {
 		t.Fatalf("status %s, want expired", tok.Status)
 	}
@@ -333,9 +333,9 @@ func TestClient_patchOnlyShortens(t *testing.T) {
 	}
 	now := e.srv.Now()
 	_, err = e.admin.ShortenExpiry(ctx, e.fleet, tok.ID, tok.ExpiresAt.Add(time.Hour))
-	expectCode(t, err, cmdop.ErrValidation, 422)
+	_ = expectCode(t, err, cmdop.ErrValidation, 422)
 	_, err = e.admin.ShortenExpiry(ctx, e.fleet, tok.ID, now.Add(-time.Minute))
-	expectCode(t, err, cmdop.ErrValidation, 422)
+	_ = expectCode(t, err, cmdop.ErrValidation, 422)
 	short, err := e.admin.ShortenExpiry(ctx, e.fleet, tok.ID, now.Add(2*time.Hour))
 	if err != nil || !short.ExpiresAt.Equal(now.Add(2*time.Hour).UTC().Truncate(time.Microsecond)) && short.ExpiresAt.Sub(now.Add(2*time.Hour)).Abs() > time.Second {
 		t.Fatalf("shortening: %v, %+v", err, short)

@@ -78,18 +78,18 @@ func AsError(err error) (*Error, bool) {
 // codeForStatus maps a status to its contract code, for responses whose body
 // is not the error envelope (a proxy's 502, say).
 func codeForStatus(status int) string {
-	switch {
-	case status == http.StatusUnauthorized:
+	switch status {
+	case http.StatusUnauthorized:
 		return CodeAuth
-	case status == http.StatusForbidden:
+	case http.StatusForbidden:
 		return CodePermission
-	case status == http.StatusNotFound:
+	case http.StatusNotFound:
 		return CodeNotFound
-	case status == http.StatusConflict:
+	case http.StatusConflict:
 		return CodeConflict
-	case status == http.StatusUnprocessableEntity || status == http.StatusBadRequest:
+	case http.StatusUnprocessableEntity, http.StatusBadRequest:
 		return CodeValidation
-	case status == http.StatusTooManyRequests:
+	case http.StatusTooManyRequests:
 		return CodeRateLimit
 	default:
 		return CodeServer

@@ -32,7 +32,8 @@ func repoRoot() string {
 func providerBinaryDir(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		providerDir, buildErr = os.MkdirTemp("", "cmdop-provider")
+		// Shared by every test of the run, so not a t.TempDir.
+		providerDir, buildErr = os.MkdirTemp("", "cmdop-provider") //nolint:usetesting
 		if buildErr != nil {
 			return
 		}

@@ -89,7 +89,7 @@ func TestAccAuditEventsDataSource_filters(t *testing.T) {
 		t.Fatal("a revoked token worked")
 	}
 	mid := api.srv.Now()
-	api.srv.AdvanceClock(time.Minute)
+	api.advance(time.Minute)
 	if err := secretWorks(api.URL, p.RawToken); err != nil {
 		t.Fatal(err)
 	}

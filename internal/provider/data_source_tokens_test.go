@@ -70,9 +70,9 @@ func TestAccTokensDataSources_filters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	api.srv.AdvanceClock(time.Hour)
+	api.advance(time.Hour)
 	cutoff := api.srv.Now()
-	api.srv.AdvanceClock(time.Minute)
+	api.advance(time.Minute)
 	for _, tok := range ci[:5] {
 		if err := secretWorks(api.URL, tok.RawToken); err != nil {
 			t.Fatal(err)

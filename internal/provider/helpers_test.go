@@ -81,3 +81,11 @@ func (a *testAPI) createToken(fleetID, name string, scopes []string) *cmdop.Toke
 }
 
 func splitLines(s string) []string { return strings.Split(s, "\n") }
+
+// advance moves the API server's clock forward.
+func (a *testAPI) advance(d time.Duration) {
+	a.t.Helper()
+	if _, err := a.srv.AdvanceClock(d); err != nil {
+		a.t.Fatalf("advancing the server clock: %v", err)
+	}
+}

@@ -183,7 +183,7 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	for _, w := range creds.Warnings {
 		resp.Diagnostics.AddWarning("Skipped a CMDOP credential", w)
 	}
-	baseURL, _ := firstSet(cfg.APIBaseURL, EnvAPIBaseURL)
+	baseURL := firstSet(cfg.APIBaseURL, EnvAPIBaseURL)
 	if baseURL == "" {
 		baseURL = credentials.DefaultBaseURLs[creds.Mode]
 	} else if err := validators.CheckBaseURL(baseURL); err != nil {
@@ -192,7 +192,7 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	}
 	token := creds.Token
-	fleetID, _ := firstSet(cfg.FleetID, EnvFleetID)
+	fleetID := firstSet(cfg.FleetID, EnvFleetID)
 
 	timeout := cmdop.DefaultRequestTimeout
 	if !cfg.RequestTimeout.IsNull() && !cfg.RequestTimeout.IsUnknown() {
@@ -240,18 +240,18 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	resp.EphemeralResourceData = data
 }
 
-// firstSet returns the configured value, or the first non-empty environment
-// variable, and names where it came from.
-func firstSet(v types.String, envs ...string) (value, source string) {
+// firstSet returns the configured value, or else the first non-empty
+// environment variable.
+func firstSet(v types.String, envs ...string) string {
 	if !v.IsNull() && !v.IsUnknown() {
-		return v.ValueString(), "configuration"
+		return v.ValueString()
 	}
 	for _, env := range envs {
 		if s := os.Getenv(env); s != "" {
-			return s, env
+			return s
 		}
 	}
-	return "", "none"
+	return ""
 }
 
 func (p *cmdopProvider) Resources(context.Context) []func() resource.Resource {

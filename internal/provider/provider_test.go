@@ -51,6 +51,9 @@ func TestMain(m *testing.M) {
 		_ = os.Setenv("TF_CLI_CONFIG_FILE", rc)
 	}
 	code := m.Run()
+	if providerDir != "" { // built by the CLI tests
+		_ = os.RemoveAll(providerDir)
+	}
 	os.Exit(code) //nolint:gocritic // the deferred cleanup is best effort
 }
 

@@ -219,7 +219,7 @@ func TestAccFleetToken_expired(t *testing.T) {
 		Steps: []resource.TestStep{
 			{Config: tokenConfig(api, `expiry = "30d"`)},
 			{
-				PreConfig: func() { api.srv.AdvanceClock(31 * 24 * time.Hour) },
+				PreConfig: func() { api.advance(31 * 24 * time.Hour) },
 				Config:    tokenConfig(api, `expiry = "30d"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionReplace),
@@ -243,7 +243,7 @@ func TestAccFleetToken_rotateBefore(t *testing.T) {
 			{Config: cfg},
 			{
 				// Day 22: the window opens on day 23.
-				PreConfig: func() { api.srv.AdvanceClock(22 * 24 * time.Hour) },
+				PreConfig: func() { api.advance(22 * 24 * time.Hour) },
 				Config:    cfg,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionNoop),
@@ -251,7 +251,7 @@ func TestAccFleetToken_rotateBefore(t *testing.T) {
 			},
 			{
 				// Day 24: inside the window.
-				PreConfig: func() { api.srv.AdvanceClock(2 * 24 * time.Hour) },
+				PreConfig: func() { api.advance(2 * 24 * time.Hour) },
 				Config:    cfg,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionReplace),
@@ -385,11 +385,11 @@ func TestAccFleetToken_revokeGracePeriod(t *testing.T) {
 					if err := secretWorks(api.URL, oldSecret); err != nil {
 						return fmt.Errorf("within the grace period the old token must still work: %w", err)
 					}
-					api.srv.AdvanceClock(time.Hour)
+					api.advance(time.Hour)
 					if err := secretWorks(api.URL, oldSecret); err != nil {
 						return fmt.Errorf("an hour into the 2h grace period the old token must still work: %w", err)
 					}
-					api.srv.AdvanceClock(time.Hour + time.Minute)
+					api.advance(time.Hour + time.Minute)
 					return secretRejected(api.URL, oldSecret)
 				},
 			},

@@ -39,7 +39,7 @@ resource "cmdop_fleet_token" "expiring" {
 	if err := api.admin.RevokeToken(context.Background(), api.FleetID(), tokenID); err != nil {
 		t.Fatal(err)
 	}
-	api.srv.AdvanceClock(24 * 24 * time.Hour)
+	api.advance(24 * 24 * time.Hour)
 	out, _ = run.run("plan", "-no-color")
 	expectContains(t, out,
 		`The fleet token "revoked" (`+tokenID+`) is revoked and will be replaced`,
@@ -49,7 +49,7 @@ resource "cmdop_fleet_token" "expiring" {
 		"Plan: 2 to add, 0 to change, 2 to destroy.",
 	)
 
-	api.srv.AdvanceClock(7 * 24 * time.Hour)
+	api.advance(7 * 24 * time.Hour)
 	out, _ = run.run("plan", "-no-color")
 	expectContains(t, out, `The fleet token "expiring"`, "is expired and will be replaced", "was expired at")
 
