@@ -73,6 +73,9 @@ type testAPI struct {
 
 func newTestAPI(t *testing.T) *testAPI {
 	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 (make testacc)")
+	}
 	srv, err := cmdoplocal.New(cmdoplocal.Options{})
 	if err != nil {
 		t.Fatal(err)
