@@ -88,7 +88,7 @@ func TestAccInvalidConfigurations(t *testing.T) {
 		for _, tc := range []struct{ addr, id, want string }{
 			{"cmdop_fleet_token.x", "just-an-id", `Expected <fleet_id>/<token_id>`},
 			{"cmdop_fleet_token.x", api.FleetID() + "/not-a-uuid", `has no valid token ID`},
-			{"cmdop_fleet_token.x", "/00000000-0000-4000-8000-000000000000", `has no fleet ID`},
+			{"cmdop_fleet_token.x", "/00000000-0000-4000-8000-000000000000", `has no valid fleet ID`},
 			{"cmdop_personal_token.x", "a/00000000-0000-4000-8000-000000000000", `Expected <token_id>`},
 		} {
 			resource.Test(t, resource.TestCase{

@@ -398,12 +398,14 @@ func parseImportID(kind tokenKind, id string) (fleetID, tokenID string, err erro
 	if kind.fleet {
 		var ok bool
 		fleetID, tokenID, ok = strings.Cut(id, "/")
-		if !ok || fleetID == "" || strings.ContainsAny(fleetID, " \t\n") {
-			return "", "", bad("has no fleet ID")
+		if !ok || !fleetIDPattern.MatchString(fleetID) {
+			return "", "", bad("has no valid fleet ID")
 		}
 	}
-	if _, err := uuid.Parse(tokenID); err != nil || strings.Contains(tokenID, "/") {
+	u, err := uuid.Parse(tokenID)
+	if err != nil || len(tokenID) != len(u.String()) {
 		return "", "", bad("has no valid token ID")
 	}
+	tokenID = u.String() // canonical, lower case
 	return fleetID, tokenID, nil
 }

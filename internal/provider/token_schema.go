@@ -200,4 +200,5 @@ func triggersChanged(_ context.Context, req planmodifier.MapRequest, resp *mappl
 
 var _ resource.Resource = (*tokenResource)(nil)
 
-var fleetIDPattern = regexp.MustCompile(`^[^/\s]+$`)
+// fleetIDPattern: printable ASCII, without spaces or slashes.
+var fleetIDPattern = regexp.MustCompile(`^[!-.0-~]+$`)

@@ -41,6 +41,9 @@ func ParseExpiry(s string) (Expiry, error) {
 	if err != nil {
 		return Expiry{}, fmt.Errorf("%q is not a valid expiry: use %s", s, ExpiryForms)
 	}
+	if y := at.UTC().Year(); y < 1 || y > 9999 {
+		return Expiry{}, fmt.Errorf("%q is outside the years 0001 to 9999: use %s", s, ExpiryForms)
+	}
 	return Expiry{At: at.UTC()}, nil
 }
 

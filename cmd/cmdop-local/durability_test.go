@@ -1,0 +1,347 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+)
+
+// durabilityAdminToken is a fixed, valid admin secret: cmdop_ and 40 base62
+// characters. The same one is passed on every restart so that CMDOP_TOKEN is
+// printed again (the state file holds only its hash).
+const durabilityAdminToken = "cmdop_D0rab1l1tyL00pT3stAdm1nT0k3nXyZ012345678"
+
+// rawSecret matches what a raw token secret looks like.
+var rawSecret = regexp.MustCompile(`cmdop_[0-9A-Za-z]{32,}`)
+
+const (
+	durabilityRestarts = 20 // kill -9 / restart cycles
+	durabilityWorkers  = 8  // concurrent creators per burst
+)
+
+// TestDurabilityKillLoop builds cmdop-local, then repeatedly starts it on one
+// state file, fires a burst of concurrent creates at it and kill -9s it
+// mid-burst. Every restart must load the state file and still list every
+// create that was acknowledged with a 201, and the state file must never
+// hold a raw secret.
+func TestDurabilityKillLoop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kill -9s cmdop-local 20 times; skipped with -short")
+	}
+	if len(durabilityAdminToken) != len("cmdop_")+40 || !rawSecret.MatchString(durabilityAdminToken) {
+		t.Fatalf("bad fixed admin token %q", durabilityAdminToken)
+	}
+	start := time.Now()
+	bin := buildCmdopLocal(t)
+	t.Logf("built %s in %s", filepath.Base(bin), time.Since(start).Round(time.Millisecond))
+
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state.json")
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+
+	acked := map[string]string{} // token ID -> raw secret, across every iteration
+	var fleetID string
+	restarts, kills := 0, 0
+	for i := 0; i <= durabilityRestarts; i++ {
+		p := startCmdopLocal(t, bin, state)
+		if i > 0 {
+			restarts++
+		}
+		if p.token != durabilityAdminToken {
+			t.Fatalf("iteration %d: CMDOP_TOKEN %q, want the fixed admin token", i, p.token)
+		}
+		if fleetID == "" {
+			fleetID = p.fleetID
+		} else if p.fleetID != fleetID {
+			t.Fatalf("iteration %d: fleet %q after restart, want %q", i, p.fleetID, fleetID)
+		}
+		client, err := cmdop.New(cmdop.Config{BaseURL: p.baseURL, Token: p.token, MaxRetries: -1, RequestTimeout: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		verifyDurable(t, i, client, fleetID, state, acked)
+		if i == durabilityRestarts {
+			p.kill() // verified; the loop is over
+			break
+		}
+
+		delay := time.Duration(10+rng.IntN(141)) * time.Millisecond
+		got, unexpected := burstThenKill(p, client, fleetID, delay)
+		kills++
+		for _, err := range unexpected {
+			t.Errorf("iteration %d: create failed before the kill: %v", i, err)
+		}
+		for id, secret := range got {
+			if _, dup := acked[id]; dup {
+				t.Errorf("iteration %d: token ID %s acknowledged twice", i, id)
+			}
+			acked[id] = secret
+		}
+		if t.Failed() {
+			t.Logf("cmdop-local stderr (tail):\n%s", p.stderrTail())
+			t.FailNow()
+		}
+	}
+	if len(acked) == 0 {
+		t.Fatal("no create was acknowledged in any burst: the test checked nothing")
+	}
+	t.Logf("kill -9s: %d, restarts survived: %d, acknowledged creates verified after the last restart: %d, total time %s",
+		kills, restarts, len(acked), time.Since(start).Round(time.Millisecond))
+}
+
+// verifyDurable checks that every acknowledged token is listed and that no
+// file in the state directory (the state file and any temporary file a kill
+// left behind) holds a raw secret.
+func verifyDurable(t *testing.T, iter int, client *cmdop.Client, fleetID, state string, acked map[string]string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	listed, err := client.ListAllTokens(ctx, fleetID)
+	if err != nil {
+		t.Fatalf("iteration %d: listing tokens after restart: %v", iter, err)
+	}
+	have := make(map[string]bool, len(listed))
+	for _, tok := range listed {
+		have[tok.ID] = true
+		if tok.RawToken != "" {
+			t.Errorf("iteration %d: the listing returns the raw secret of %s", iter, tok.ID)
+		}
+	}
+	missing := 0
+	for id := range acked {
+		if !have[id] {
+			missing++
+			if missing <= 5 {
+				t.Errorf("iteration %d: acknowledged token %s is missing after kill -9 and restart", iter, id)
+			}
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("iteration %d: %d of %d acknowledged tokens lost", iter, missing, len(acked))
+	}
+
+	entries, err := os.ReadDir(filepath.Dir(state))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sawState := false
+	for _, e := range entries {
+		path := filepath.Join(filepath.Dir(state), e.Name())
+		if path == state {
+			sawState = true
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := rawSecret.Find(data); m != nil {
+			t.Fatalf("iteration %d: %s holds a raw secret %.12s…", iter, e.Name(), m)
+		}
+		for id, secret := range acked {
+			if strings.Contains(string(data), secret) {
+				t.Fatalf("iteration %d: %s holds the raw secret of token %s", iter, e.Name(), id)
+			}
+		}
+	}
+	if !sawState {
+		t.Fatalf("iteration %d: no state file %s", iter, state)
+	}
+}
+
+// burstThenKill runs durabilityWorkers goroutines creating fleet tokens as
+// fast as they can, kill -9s the process after delay, and returns every
+// create answered 201 (ID -> raw secret) and the errors seen before the kill.
+func burstThenKill(p *localProc, client *cmdop.Client, fleetID string, delay time.Duration) (map[string]string, []error) {
+	var (
+		mu         sync.Mutex
+		acked      = map[string]string{}
+		unexpected []error
+		killed     atomic.Bool
+		wg         sync.WaitGroup
+		seq        atomic.Int64
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for w := 0; w < durabilityWorkers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !killed.Load() {
+				n := seq.Add(1)
+				tok, err := client.CreateToken(ctx, fleetID, cmdop.CreateTokenRequest{
+					Name: fmt.Sprintf("durability-%d", n), Scopes: []string{"machines:read"},
+				}, "")
+				if err != nil {
+					if !killed.Load() {
+						mu.Lock()
+						unexpected = append(unexpected, err)
+						mu.Unlock()
+					}
+					return
+				}
+				// A 201 reached the client: the create was acknowledged,
+				// whether or not the kill has been sent since.
+				mu.Lock()
+				acked[tok.ID] = tok.RawToken
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(delay)
+	killed.Store(true) // before the kill: every error after this may be the kill's
+	p.kill()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		cancel()
+		<-done
+	}
+	return acked, unexpected
+}
+
+// localProc is one running cmdop-local subprocess.
+type localProc struct {
+	cmd                     *exec.Cmd
+	baseURL, token, fleetID string
+	waitDone                chan struct{}
+	killOnce                sync.Once
+
+	mu     sync.Mutex
+	stderr []string // the last lines of its standard error
+}
+
+func (p *localProc) kill() {
+	p.killOnce.Do(func() {
+		_ = p.cmd.Process.Kill() // SIGKILL
+		<-p.waitDone
+	})
+}
+
+func (p *localProc) stderrTail() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.stderr, "\n")
+}
+
+// startCmdopLocal starts the binary on state and waits until it has printed
+// its exports and logged that it listens. The process is killed on cleanup.
+func startCmdopLocal(t *testing.T, bin, state string) *localProc {
+	t.Helper()
+	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--state", state, "--admin-token", durabilityAdminToken)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &localProc{cmd: cmd, waitDone: make(chan struct{})}
+
+	exports := make(chan map[string]string, 1)
+	listening := make(chan struct{})
+	var pipes sync.WaitGroup
+	pipes.Add(2)
+	go func() {
+		defer pipes.Done()
+		env := map[string]string{}
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok && strings.HasPrefix(sc.Text(), "export ") {
+				env[k] = strings.Trim(v, "'")
+			}
+			if len(env) == 3 {
+				exports <- env
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	go func() {
+		defer pipes.Done()
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		once := sync.Once{}
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.stderr = append(p.stderr, line)
+			if len(p.stderr) > 40 {
+				p.stderr = p.stderr[len(p.stderr)-40:]
+			}
+			p.mu.Unlock()
+			if strings.Contains(line, "listening on ") {
+				once.Do(func() { close(listening) })
+			}
+		}
+	}()
+	go func() {
+		pipes.Wait() // the pipes must be drained before Wait closes them
+		_ = cmd.Wait()
+		close(p.waitDone)
+	}()
+	t.Cleanup(p.kill)
+
+	timeout := time.After(15 * time.Second)
+	var env map[string]string
+	select {
+	case env = <-exports:
+	case <-p.waitDone:
+		t.Fatalf("cmdop-local exited before printing its exports:\n%s", p.stderrTail())
+	case <-timeout:
+		p.kill()
+		t.Fatalf("cmdop-local printed no exports in 15s:\n%s", p.stderrTail())
+	}
+	select {
+	case <-listening:
+	case <-p.waitDone:
+		t.Fatalf("cmdop-local exited before listening:\n%s", p.stderrTail())
+	case <-timeout:
+		p.kill()
+		t.Fatalf("cmdop-local logged no listening line in 15s:\n%s", p.stderrTail())
+	}
+	p.baseURL, p.token, p.fleetID = env["CMDOP_API_BASE_URL"], env["CMDOP_TOKEN"], env["CMDOP_FLEET_ID"]
+	if !strings.HasPrefix(p.baseURL, "http://127.0.0.1:") || p.fleetID == "" {
+		t.Fatalf("bad exports %v", env)
+	}
+	return p
+}
+
+// buildCmdopLocal builds this command into a temporary directory, once.
+func buildCmdopLocal(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		if goroot := os.Getenv("GOROOT"); goroot != "" {
+			goBin = filepath.Join(goroot, "bin", "go")
+		} else {
+			t.Skip("no go command to build cmdop-local with")
+		}
+	}
+	bin := filepath.Join(t.TempDir(), "cmdop-local")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, goBin, "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
