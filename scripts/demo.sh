@@ -50,13 +50,12 @@ trap 'exit 143' TERM
 
 tf() { "$TF_BIN" "$@"; }
 
-# consumer_call SECRET_OUTPUT: one API call authenticated by the token in
-# that (sensitive) output, as a consumer of the token would make. The secret
-# goes to curl on standard input, never on a command line or the terminal.
+# consumer_call SECRET: one API call authenticated by SECRET, as a consumer
+# of the token would make; fails on an HTTP error. The secret goes to curl on
+# standard input (printf is a shell builtin), never on a command line or the
+# terminal.
 consumer_call() {
-  local secret
-  secret="$(tf output -raw "$1")"
-  printf 'Authorization: Bearer %s\n' "$secret" |
+  printf 'Authorization: Bearer %s\n' "$1" |
     curl -sSf -o /dev/null -H @- "$CMDOP_API_BASE_URL/api/audit/events?limit=1"
 }
 
@@ -67,8 +66,9 @@ command -v curl >/dev/null || die "curl is needed (apt-get install curl)"
 mkdir -p "$BIN"
 if [ ! -x "$TF_BIN" ]; then
   case "$tf_name" in
-    terraform) note "bin/terraform is missing: building it (make terraform; a few minutes, once)"
-               make --no-print-directory terraform ;;
+    terraform | tofu)
+      note "bin/$tf_name is missing: building it (make $tf_name; a few minutes, once)"
+      make --no-print-directory "$tf_name" ;;
     *) die "$TF_BIN is missing: put a $tf_name binary there (or run make demo without TF=)" ;;
   esac
 fi
@@ -128,16 +128,23 @@ tf apply -auto-approve -input=false -compact-warnings
 printf '\n    %s output (sensitive values stay hidden):\n' "$tf_name"
 tf output -no-color | sed 's/^/    /'
 old_id="$(tf output -raw fleet_token_id)"
-consumer_call fleet_token_secret
+consumer_call "$(tf output -raw fleet_token_secret)"
 note "a consumer called the API once with the fleet token (${old_id})"
+# Kept in memory only, to play a consumer that misses the rotation.
+old_secret="$(tf output -raw fleet_token_secret)"
 
 # ---------------------------------------------------------------------------
 step 4 "Rotating the fleet token: $tf_name apply -replace=cmdop_fleet_token.ci"
 tf apply -auto-approve -input=false -compact-warnings -replace=cmdop_fleet_token.ci
 new_id="$(tf output -raw fleet_token_id)"
 [ "$new_id" != "$old_id" ] || die "the fleet token was not replaced"
-consumer_call fleet_token_secret
+consumer_call "$(tf output -raw fleet_token_secret)"
 note "the fleet token is now ${new_id}; the consumer switched to it and called the API"
+if consumer_call "$old_secret" 2>/dev/null; then
+  die "the old fleet token still works after the rotation"
+fi
+unset old_secret
+note "a straggler still holding the old token was refused (401)"
 
 # ---------------------------------------------------------------------------
 step 5 "The rotation's audit trail (GET /api/audit/events?fleet_id=...)"

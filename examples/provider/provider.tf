@@ -9,9 +9,11 @@ terraform {
 
 # Every argument is optional and falls back to an environment variable:
 #
-#   token         CMDOP_TOKEN, then CMDOP_API_KEY
+#   token         CMDOP_TOKEN, then CMDOP_API_KEY, then the CMDOP CLI's login
 #   api_base_url  CMDOP_API_BASE_URL (default https://api.cmdop.com)
 #   fleet_id      CMDOP_FLEET_ID
+#   mode          CMDOP_MODE (prod or dev)
+#   config_dir    CMDOP_CONFIG_DIR (the CLI's directory, default ~/.cmdop)
 #
 # so the usual configuration is an empty block, with the token exported by CI.
 provider "cmdop" {}

@@ -9,8 +9,9 @@
 //	  "$CMDOP_API_BASE_URL/api/audit/events?fleet_id=$CMDOP_FLEET_ID&limit=50" |
 //	  go run ./scripts/audittable -token "$OLD_ID=old" -token "$NEW_ID=new"
 //
-// With -token flags only the events about those tokens are shown, each
-// labelled. make demo uses it to show a rotation's audit trail.
+// With -token flags only the events about those tokens are shown, and the
+// tokens are labelled wherever they appear. make demo uses it to show a
+// rotation's audit trail.
 package main
 
 import (
@@ -100,17 +101,14 @@ func run(in io.Reader, out io.Writer, tokens labels) error {
 		if e.Actor != nil {
 			actorType, actorID = e.Actor.Type, e.Actor.ID
 		}
-		token := short(e.TokenID)
-		if l := tokens[e.TokenID]; l != "" {
-			token = l + " " + token
-		}
+		token, actor := tokens.name(e.TokenID), tokens.name(actorID)
 		status := "-"
 		if e.StatusCode != 0 {
 			status = fmt.Sprint(e.StatusCode)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n",
-			e.Time.UTC().Format("2006-01-02 15:04:05"), e.Action, token,
-			strings.TrimSpace(actorType+" "+short(actorID)), status, e.RequestID)
+			e.Time.UTC().Format("2006-01-02 15:04:05.000"), e.Action, token,
+			strings.TrimSpace(actorType+" "+actor), status, e.RequestID)
 	}
 	return tw.Flush()
 }
@@ -142,6 +140,14 @@ func decode(in io.Reader) ([]event, error) {
 		return nil, errors.New(`standard input has no "items": expected the body of GET /api/audit/events`)
 	}
 	return *page.Items, nil
+}
+
+// name shows a token (or actor) ID abbreviated, after its label if it has one.
+func (l labels) name(id string) string {
+	if label := l[id]; label != "" {
+		return label + " " + short(id)
+	}
+	return short(id)
 }
 
 // short abbreviates a UUID-like ID to its first 8 characters.

@@ -13,7 +13,7 @@ output "recent_revocations" {
   ]
 }
 
-# Has anything presented a revoked, expired or unknown token in the last hour?
+# Has anything presented a revoked or expired token in the last hour?
 data "cmdop_audit_events" "auth_failures" {
   actions = ["auth.failed"]
   since   = timeadd(plantimestamp(), "-1h")

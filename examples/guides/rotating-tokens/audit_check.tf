@@ -20,6 +20,6 @@ check "ci_token_rotation" {
     condition = length([
       for e in data.cmdop_audit_events.ci.events : e if e.action == "auth.failed"
     ]) == 0
-    error_message = "Something presented an invalid token to the fleet in the last 24 hours, perhaps a consumer still holding the old secret. Look up the request IDs with data.cmdop_audit_events."
+    error_message = "Something presented a revoked or expired token of this fleet in the last 24 hours: a consumer may still hold the old secret. The events' request_id and source_ip tell which."
   }
 }

@@ -3,7 +3,7 @@
 resource "cmdop_fleet_token" "backup" {
   name   = "backup-agent"
   scopes = ["files:read", "files:write"]
-  expiry = "45d"
+  expiry = "90d"
 
   rotation_triggers = {
     period = formatdate("YYYY-MM", plantimestamp())
