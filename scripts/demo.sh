@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make demo: the whole life of a CMDOP token against cmdop-local, from a fresh
-# clone with nothing but Go (and curl):
+# clone with nothing but Go:
 #
 #   1. build the provider, cmdop-local and Terraform (once) into bin/
 #   2. start cmdop-local on a free loopback port, point Terraform at the
@@ -11,7 +11,7 @@
 #   6. destroy, and stop cmdop-local (also on failure)
 #
 # TF_BIN picks the CLI (make demo TF=tofu sets it to bin/tofu). No secret is
-# ever printed: the token a consumer uses is passed to curl on standard input.
+# ever printed: the token a consumer uses is passed to apicall on standard input.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -50,19 +50,22 @@ trap 'exit 143' TERM
 
 tf() { "$TF_BIN" "$@"; }
 
+# api TOKEN PATH: one authenticated GET, printing the body; fails on an HTTP
+# error. The token goes to the apicall helper on standard input (printf is a
+# shell builtin), never on a command line or the terminal.
+api() {
+  printf '%s\n' "$1" | "$BIN/apicall" "$CMDOP_API_BASE_URL$2"
+}
+
 # consumer_call SECRET: one API call authenticated by SECRET, as a consumer
-# of the token would make; fails on an HTTP error. The secret goes to curl on
-# standard input (printf is a shell builtin), never on a command line or the
-# terminal.
+# of the token would make.
 consumer_call() {
-  printf 'Authorization: Bearer %s\n' "$1" |
-    curl -sSf -o /dev/null -H @- "$CMDOP_API_BASE_URL/api/audit/events?limit=1"
+  api "$1" "/api/audit/events?limit=1" >/dev/null
 }
 
 # ---------------------------------------------------------------------------
 step 1 "Building the provider, cmdop-local and the audit table helper into bin/"
 command -v go >/dev/null || die "Go is needed: https://go.dev/dl/"
-command -v curl >/dev/null || die "curl is needed (apt-get install curl)"
 mkdir -p "$BIN"
 if [ ! -x "$TF_BIN" ]; then
   case "$tf_name" in
@@ -75,6 +78,7 @@ fi
 go build -o "$BIN/terraform-provider-cmdop" .
 go build -o "$BIN/cmdop-local" ./cmd/cmdop-local
 go build -o "$BIN/audittable" ./scripts/audittable
+go build -o "$BIN/apicall" ./scripts/apicall
 note "$("$TF_BIN" version | head -n 1)"
 
 # ---------------------------------------------------------------------------
@@ -93,8 +97,7 @@ export CMDOP_API_BASE_URL CMDOP_TOKEN CMDOP_FLEET_ID
 [ -n "$CMDOP_TOKEN" ] || die "cmdop-local printed no admin token"
 ready=false
 for _ in $(seq 1 50); do
-  if printf 'Authorization: Bearer %s\n' "$CMDOP_TOKEN" |
-    curl -sf -o /dev/null -H @- "$CMDOP_API_BASE_URL/_local/clock"; then
+  if api "$CMDOP_TOKEN" /_local/clock >/dev/null 2>&1; then
     ready=true
     break
   fi
@@ -148,8 +151,7 @@ note "a straggler still holding the old token was refused (401)"
 
 # ---------------------------------------------------------------------------
 step 5 "The rotation's audit trail (GET /api/audit/events?fleet_id=...)"
-printf 'Authorization: Bearer %s\n' "$CMDOP_TOKEN" |
-  curl -sSf -H @- "$CMDOP_API_BASE_URL/api/audit/events?fleet_id=$CMDOP_FLEET_ID&limit=50" |
+api "$CMDOP_TOKEN" "/api/audit/events?fleet_id=$CMDOP_FLEET_ID&limit=50" |
   "$BIN/audittable" -token "$old_id=old" -token "$new_id=new" | sed 's/^/    /'
 
 # ---------------------------------------------------------------------------
