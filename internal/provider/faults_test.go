@@ -265,3 +265,46 @@ resource "cmdop_fleet_token" "t" {
 		t.Fatalf("%d active fleet tokens, want only the weak one", n)
 	}
 }
+
+// The timeouts block bounds an operation, the client's retries included.
+func TestAccFaults_timeoutsBoundRetries(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			PreConfig: func() {
+				if err := api.srv.SetFaults(cmdoplocal.FaultConfig{FailRate: 1, Modes: []string{"unavailable"}}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Config: fmt.Sprintf(`
+provider "cmdop" {
+  api_base_url = %q
+  token        = %q
+  fleet_id     = %q
+  max_retries  = 20
+}
+resource "cmdop_fleet_token" "t" {
+  name   = "bounded"
+  scopes = ["machines:read"]
+  timeouts {
+    create = "2s"
+  }
+}`, api.URL, api.secret, api.FleetID()),
+			ExpectError: phrases(`Error creating fleet token "bounded"`, "gave up waiting for the CMDOP API", "raise the timeout"),
+		}, {
+			PreConfig: func() {
+				if err := api.srv.SetFaults(cmdoplocal.FaultConfig{}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Config: api.config(`
+resource "cmdop_fleet_token" "t" {
+  name   = "bounded"
+  scopes = ["machines:read"]
+}`),
+			Check: agree(api, 1),
+		}},
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -77,6 +78,21 @@ func (r *tokenResource) setModel(ctx context.Context, dst setter, m *tokenModel,
 	}
 }
 
+// begin starts an API operation: it masks secrets in the logs, reads the
+// model from src, and bounds the context by the operation's timeout (the
+// timeouts block's, or def), which also bounds the client's retries.
+func (r *tokenResource) begin(ctx context.Context, src getter,
+	timeout func(timeouts.Value, context.Context, time.Duration) (time.Duration, diag.Diagnostics), def time.Duration,
+	diags *diag.Diagnostics,
+) (context.Context, context.CancelFunc, *tokenModel, *cmdop.TokenCache) {
+	ctx = cmdop.MaskSecrets(ctx)
+	m := r.getModel(ctx, src, diags)
+	d, ds := timeout(m.Timeouts, ctx, def)
+	diags.Append(ds...)
+	ctx, cancel := context.WithTimeout(ctx, d)
+	return ctx, cancel, m, r.tokens(diags)
+}
+
 // tokens returns the provider's token cache, through which the resource
 // makes every API call, or reports why there is none.
 func (r *tokenResource) tokens(diags *diag.Diagnostics) *cmdop.TokenCache {
@@ -107,16 +123,11 @@ func (r *tokenResource) describe(m *tokenModel) string {
 }
 
 func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	ctx = cmdop.MaskSecrets(ctx)
-	plan := r.getModel(ctx, req.Plan, &resp.Diagnostics)
-	timeout, d := plan.Timeouts.Create(ctx, defaultCreateTimeout)
-	resp.Diagnostics.Append(d...)
-	tokens := r.tokens(&resp.Diagnostics)
+	ctx, cancel, plan, tokens := r.begin(ctx, req.Plan, timeouts.Value.Create, defaultCreateTimeout, &resp.Diagnostics)
+	defer cancel()
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 
 	in, diags := createRequest(ctx, plan)
 	resp.Diagnostics.Append(diags...)
@@ -248,16 +259,11 @@ func timeValue(t time.Time) timetypes.RFC3339 {
 }
 
 func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	ctx = cmdop.MaskSecrets(ctx)
-	state := r.getModel(ctx, req.State, &resp.Diagnostics)
-	timeout, d := state.Timeouts.Read(ctx, defaultReadTimeout)
-	resp.Diagnostics.Append(d...)
-	tokens := r.tokens(&resp.Diagnostics)
+	ctx, cancel, state, tokens := r.begin(ctx, req.State, timeouts.Value.Read, defaultReadTimeout, &resp.Diagnostics)
+	defer cancel()
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 
 	var tok *cmdop.Token
 	var err error
@@ -323,16 +329,11 @@ func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, 
 }
 
 func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	ctx = cmdop.MaskSecrets(ctx)
-	state := r.getModel(ctx, req.State, &resp.Diagnostics)
-	timeout, d := state.Timeouts.Delete(ctx, defaultDeleteTimeout)
-	resp.Diagnostics.Append(d...)
-	tokens := r.tokens(&resp.Diagnostics)
+	ctx, cancel, state, tokens := r.begin(ctx, req.State, timeouts.Value.Delete, defaultDeleteTimeout, &resp.Diagnostics)
+	defer cancel()
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 
 	fleet, id := r.fleetOf(state), state.ID.ValueString()
 	if strings.HasPrefix(id, pendingPrefix) {
