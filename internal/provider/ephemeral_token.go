@@ -109,9 +109,9 @@ func (r *ephemeralTokenResource) Schema(_ context.Context, _ ephemeral.SchemaReq
 		"ttl": schema.StringAttribute{
 			MarkdownDescription: fmt.Sprintf("How long the token lives, from %s to %s, as a duration such as `\"90m\"` or `\"2h\"`; "+
 				"default `\"%s\"`. It only bounds the token's life should Terraform be killed before it can revoke the token: "+
-				"Terraform revokes it at the end of the run. The token expires `ttl` plus %s after it is issued, since the API "+
-				"wants an expiry at least an hour ahead by its own clock.",
-				"`\"1h\"`", "`\"24h\"`", defaultEphemeralTTL, ephemeralExpiryMargin),
+				"Terraform revokes it at the end of the run. The token expires `ttl` plus one minute after it is issued, by the API "+
+				"server's clock: the API wants an expiry at least an hour ahead, and the minute absorbs the request's latency.",
+				"`\"1h\"`", "`\"24h\"`", defaultEphemeralTTL),
 			Optional:   true,
 			Computed:   true,
 			Validators: []validator.String{ephemeralTTLValidator{}},
@@ -146,9 +146,9 @@ func (r *ephemeralTokenResource) Schema(_ context.Context, _ ephemeral.SchemaReq
 	resp.Schema = schema.Schema{
 		MarkdownDescription: fmt.Sprintf("Issues a short-lived CMDOP %s, which belongs to %s, for the length of one Terraform run, "+
 			"and revokes it when the run ends. Nothing of it is written to state or to a plan file, so its secret can configure "+
-			"another provider (an aliased `cmdop` provider, say) without ever being stored. Terraform opens ephemeral resources "+
-			"during plan and again during apply, so one `terraform apply` issues, and revokes, two tokens. "+
-			"Needs Terraform 1.10 or later, or OpenTofu 1.11 or later.", r.kind.label, owner),
+			"another provider (an aliased `cmdop` provider, say) without ever being stored. Terraform opens an ephemeral resource "+
+			"in every run that needs its values: during plan, and again during apply when the apply uses them, so one "+
+			"`terraform apply` can issue, and revoke, two tokens. Needs Terraform 1.10 or later, or OpenTofu 1.11 or later.", r.kind.label, owner),
 		Attributes: attrs,
 	}
 }

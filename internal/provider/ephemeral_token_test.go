@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,9 +29,10 @@ import (
 // tests are skipped.
 var ephemeralVersionChecks = []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)}
 
-// anySecret matches a CMDOP token secret (cmdop-local issues "cmdop_" and
-// 40 base62 characters). Neither state nor plan may hold one.
-var anySecret = regexp.MustCompile(`cmdop_[0-9A-Za-z]{32,}`)
+// anySecret matches anything shaped like a CMDOP token secret (cmdop-local
+// issues "cmdop_" and 40 base62 characters; the pattern takes 16 or more, so
+// it also catches cmdop_[0-9A-Za-z]{32,}). Neither state nor plan may hold one.
+var anySecret = cmdop.SecretPattern
 
 // The lifetime an ephemeral token gets on top of its ttl.
 const ephemeralMargin = time.Minute
@@ -197,7 +197,7 @@ func TestAccEphemeralPersonalToken_providerAlias(t *testing.T) {
 	api := newTestAPI(t)
 	name := "eph-personal-alias"
 	stored := noStoredSecrets{allowed: []string{api.secret}}
-	expect := ephemeralExpect{name: name, want: 2, anyUsed: true, ttl: 2 * time.Hour}
+	expect := ephemeralExpect{name: name, want: 1, anyUsed: true, ttl: 2 * time.Hour}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		TerraformVersionChecks:   ephemeralVersionChecks,
@@ -235,13 +235,17 @@ data "cmdop_personal_tokens" "via_eph" {
 				if a["tokens.0.name"] != name {
 					return fmt.Errorf("the data source listed %q, want %q", a["tokens.0.name"], name)
 				}
-				// Plan and apply each issued a token, and closed it.
+				// Every token issued so far is closed, and was used. (An apply
+				// that has nothing to do needs no provider, so it may open
+				// no ephemeral resource: TestAccEphemeralTokens_neverStored
+				// counts the tokens of a plan and an apply exactly.)
 				_, err = api.checkEphemeralTokens(expect)
 				return err
 			},
 		}},
 		CheckDestroy: func(*terraform.State) error {
-			_, err := api.checkEphemeralTokens(expect)
+			toks, err := api.checkEphemeralTokens(expect)
+			t.Logf("%d tokens named %q issued over the test", len(toks), name)
 			return err
 		},
 	})
@@ -254,7 +258,7 @@ func TestAccEphemeralFleetToken_providerAlias(t *testing.T) {
 	api := newTestAPI(t)
 	name := "eph-fleet-alias"
 	stored := noStoredSecrets{allowed: []string{api.secret}}
-	expect := ephemeralExpect{fleetID: api.FleetID(), name: name, want: 2, anyUsed: true, ttl: time.Hour}
+	expect := ephemeralExpect{fleetID: api.FleetID(), name: name, want: 1, anyUsed: true, ttl: time.Hour}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		TerraformVersionChecks:   ephemeralVersionChecks,
@@ -294,9 +298,51 @@ data "cmdop_fleet_tokens" "via_eph" {
 			},
 		}},
 		CheckDestroy: func(*terraform.State) error {
-			_, err := api.checkEphemeralTokens(expect)
+			toks, err := api.checkEphemeralTokens(expect)
+			t.Logf("%d tokens named %q issued over the test", len(toks), name)
 			return err
 		},
+	})
+}
+
+// With the API server's clock hours ahead of the local one, the first
+// create (its expiry computed from the local clock) is refused as too soon;
+// Open asks again against the server's clock, which the refusal revealed,
+// and the token still lives its ttl plus the margin by the server's clock.
+func TestAccEphemeralPersonalToken_serverClockAhead(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	if _, err := api.srv.AdvanceClock(3 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	name := "eph-skewed"
+	expect := ephemeralExpect{name: name, want: 1, anyUsed: true, ttl: time.Hour}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		TerraformVersionChecks:   ephemeralVersionChecks,
+		Steps: []resource.TestStep{{
+			Config: api.config(fmt.Sprintf(`
+ephemeral "cmdop_personal_token" "x" {
+  name   = %q
+  scopes = ["machines:read"]
+}
+
+provider "cmdop" {
+  alias        = "eph"
+  api_base_url = %q
+  token        = ephemeral.cmdop_personal_token.x.secret
+}
+
+data "cmdop_personal_tokens" "via_eph" {
+  provider    = cmdop.eph
+  name_prefix = %q
+}
+`, name, api.URL, name)),
+			Check: func(*terraform.State) error {
+				_, err := api.checkEphemeralTokens(expect)
+				return err
+			},
+		}},
 	})
 }
 

@@ -1,0 +1,28 @@
+# A read-scoped personal token that exists only while Terraform runs: issued
+# when the run needs it, revoked when the run ends, and never written to state
+# or to a plan file. (Terraform 1.10+ or OpenTofu 1.11+.) The default provider
+# issues it, so it must hold a personal token.
+ephemeral "cmdop_personal_token" "reader" {
+  name   = "terraform-reader"
+  scopes = ["machines:read"]
+}
+
+# A second provider configuration that authenticates with the short-lived
+# token, so the reads below never use the long-lived credentials.
+provider "cmdop" {
+  alias = "reader"
+  token = ephemeral.cmdop_personal_token.reader.secret
+}
+
+# The calling user's CI tokens that nobody has used for 90 days.
+data "cmdop_personal_tokens" "stale" {
+  provider = cmdop.reader
+
+  name_prefix  = "ci-"
+  status       = "active"
+  unused_since = timeadd(plantimestamp(), "-2160h")
+}
+
+output "stale_token_names" {
+  value = [for t in data.cmdop_personal_tokens.stale.tokens : t.name]
+}
