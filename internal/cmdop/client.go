@@ -148,8 +148,10 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 func backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil && resp.Header.Get("Retry-After") != "" {
 		wait := retryablehttp.DefaultBackoff(lo, hi, attempt, resp)
-		// A little jitter so that many waiting calls don't return at once.
-		return wait + rand.N(wait/10+time.Millisecond)
+		// Never earlier than the server said, but spread out: every call
+		// refused in the same second is told the same Retry-After, and
+		// coming back all at once would only be refused again.
+		return wait + rand.N(wait/2+time.Millisecond)
 	}
 	wait := lo << min(attempt, 16)
 	if wait <= 0 || wait > hi {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -44,11 +45,17 @@ func providerBinaryDir(t *testing.T) string {
 			return
 		}
 		// terraform init still looks the provider up, dev_overrides or not:
-		// a filesystem mirror beside the binary answers it.
+		// a filesystem mirror beside the binary answers it, under both
+		// registry hosts (OpenTofu reads "cmdop/cmdop" as registry.opentofu.org).
 		platform := runtime.GOOS + "_" + runtime.GOARCH
-		dir := filepath.Join(providerDir, "mirror", "registry.terraform.io", "cmdop", "cmdop", "0.0.1", platform)
-		if buildErr = os.MkdirAll(dir, 0o755); buildErr == nil {
-			buildErr = os.Link(filepath.Join(providerDir, "terraform-provider-cmdop"), filepath.Join(dir, "terraform-provider-cmdop_v0.0.1"))
+		for _, host := range registryHosts {
+			dir := filepath.Join(providerDir, "mirror", host, "cmdop", "cmdop", "0.0.1", platform)
+			if buildErr = os.MkdirAll(dir, 0o755); buildErr != nil {
+				return
+			}
+			if buildErr = os.Link(filepath.Join(providerDir, "terraform-provider-cmdop"), filepath.Join(dir, "terraform-provider-cmdop_v0.0.1")); buildErr != nil {
+				return
+			}
 		}
 	})
 	if buildErr != nil {
@@ -56,6 +63,8 @@ func providerBinaryDir(t *testing.T) string {
 	}
 	return providerDir
 }
+
+var registryHosts = []string{"registry.terraform.io", "registry.opentofu.org"}
 
 // cliRun is a Terraform working directory wired to one test API.
 type cliRun struct {
@@ -84,23 +93,32 @@ func newCLIRun(t *testing.T, api *testAPI, files map[string]string) *cliRun {
 	}
 	rc := filepath.Join(dir, ".terraformrc")
 	mirror := filepath.Join(repoRoot(), "bin", "mirror")
+	// Every entry for both registry hosts: Terraform resolves "cmdop/cmdop"
+	// on registry.terraform.io, OpenTofu on registry.opentofu.org.
+	var overrides, ours, theirs []string
+	for _, host := range registryHosts {
+		overrides = append(overrides, fmt.Sprintf("    %q = %q", host+"/cmdop/cmdop", providerBinaryDir(t)))
+		ours = append(ours, strconv.Quote(host+"/cmdop/cmdop"))
+		theirs = append(theirs, strconv.Quote(host+"/hashicorp/*"))
+	}
 	config := fmt.Sprintf(`provider_installation {
   dev_overrides {
-    "registry.terraform.io/cmdop/cmdop" = %q
+%s
   }
   filesystem_mirror {
     path    = %q
-    include = ["registry.terraform.io/cmdop/cmdop"]
+    include = [%s]
   }
   filesystem_mirror {
     path    = %q
-    include = ["registry.terraform.io/hashicorp/*"]
+    include = [%s]
   }
   direct {
-    exclude = ["registry.terraform.io/hashicorp/*", "registry.terraform.io/cmdop/cmdop"]
+    exclude = [%s, %s]
   }
 }
-`, providerBinaryDir(t), filepath.Join(providerBinaryDir(t), "mirror"), mirror)
+`, strings.Join(overrides, "\n"), filepath.Join(providerBinaryDir(t), "mirror"), strings.Join(ours, ", "),
+		mirror, strings.Join(theirs, ", "), strings.Join(ours, ", "), strings.Join(theirs, ", "))
 	if err := os.WriteFile(rc, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}

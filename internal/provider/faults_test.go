@@ -162,12 +162,18 @@ func TestAccFaults_rateLimited(t *testing.T) {
 	if err := api.srv.SetFaults(cmdoplocal.FaultConfig{RateLimit: 20}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := api.config(`
+	cfg := fmt.Sprintf(`
+provider "cmdop" {
+  api_base_url = %q
+  token        = %q
+  fleet_id     = %q
+  max_retries  = 10
+}`, api.URL, api.secret, api.FleetID()) + `
 resource "cmdop_fleet_token" "t" {
   count  = 200
   name   = "paced-${count.index}"
   scopes = ["machines:read"]
-}`)
+}`
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps: []resource.TestStep{
