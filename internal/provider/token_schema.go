@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sync"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -67,6 +68,20 @@ type commonTokenModel struct {
 	RevokedAt         timetypes.RFC3339 `tfsdk:"revoked_at"`
 	Status            types.String      `tfsdk:"status"`
 	Timeouts          timeouts.Value    `tfsdk:"timeouts"`
+}
+
+// Terraform asks for a resource's schema on nearly every call, once per
+// resource instance: build each once.
+var (
+	fleetTokenSchema    = sync.OnceValue(func() schema.Schema { return tokenSchema(context.Background(), fleetToken) })
+	personalTokenSchema = sync.OnceValue(func() schema.Schema { return tokenSchema(context.Background(), personalToken) })
+)
+
+func (k tokenKind) resourceSchema() schema.Schema {
+	if k.fleet {
+		return fleetTokenSchema()
+	}
+	return personalTokenSchema()
 }
 
 func tokenSchema(ctx context.Context, kind tokenKind) schema.Schema {
