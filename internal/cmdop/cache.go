@@ -71,7 +71,11 @@ func (c *TokenCache) listing(ctx context.Context, fleetID string) (map[string]To
 			return list, nil
 		}
 		c.mu.Unlock()
-		all, err := c.client.ListAllTokens(ctx, fleetID)
+		// The fetch serves every waiting reader: one reader's deadline or
+		// cancellation must not fail the others.
+		fetchCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultCallTimeout)
+		defer cancel()
+		all, err := c.client.ListAllTokens(fetchCtx, fleetID)
 		if err != nil {
 			return nil, err
 		}

@@ -251,6 +251,9 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		"duration_ms": time.Since(start).Milliseconds(),
 	}
 	if err != nil {
+		if resp != nil { // a response that arrived as the deadline hit
+			_ = resp.Body.Close()
+		}
 		fields["error"] = err.Error()
 		tflog.Debug(ctx, "CMDOP API call failed", fields)
 		if ctx.Err() != nil {
@@ -304,6 +307,12 @@ func decodeError(cl call, status int, requestID string, raw []byte) error {
 		e.Details = env.Error.Details
 	} else {
 		e.Code = codeForStatus(status)
+		if status == http.StatusNotFound {
+			// Not the API's 404 (its errors carry the envelope): a wrong
+			// api_base_url or a proxy. Never mistake it for "token gone".
+			e.Code = CodeServer
+			e.Message = "HTTP 404 without the CMDOP API's error body: check that api_base_url points at the CMDOP API"
+		}
 	}
 	return e
 }

@@ -406,6 +406,18 @@ func TestClient_userAgentAndNonEnvelopeErrors(t *testing.T) {
 	expectCodeNoID(t, err, cmdop.ErrServer)
 }
 
+// A 404 without the API's error body (a wrong api_base_url, a proxy) is a
+// server error, never "this token no longer exists".
+func TestClient_bare404IsNotNotFound(t *testing.T) {
+	probe := httptest.NewServer(http.NotFoundHandler())
+	defer probe.Close()
+	c, _ := cmdop.New(cmdop.Config{BaseURL: probe.URL + "/wrong-prefix", Token: "cmdop_probe", MaxRetries: -1})
+	_, err := c.GetToken(context.Background(), "f", "00000000-0000-4000-8000-000000000000")
+	if errors.Is(err, cmdop.ErrNotFound) || !errors.Is(err, cmdop.ErrServer) || !strings.Contains(err.Error(), "check that api_base_url") {
+		t.Fatalf("a bare 404 gave %v", err)
+	}
+}
+
 func expectCodeNoID(t *testing.T, err error, sentinel *cmdop.Error) {
 	t.Helper()
 	if !errors.Is(err, sentinel) {

@@ -155,7 +155,7 @@ func (d *tokensDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		resp.Diagnostics.Append(apiErrorDiag("listing", d.kind.label+"s", err))
 		return
 	}
-	var values []types.Object
+	values := []types.Object{} // an empty list, never null, when nothing matches
 	for i := range all {
 		t := &all[i]
 		switch {

@@ -105,6 +105,9 @@ data "cmdop_personal_tokens" "mine" {}
 data "cmdop_personal_tokens" "ci" {
   name_prefix = "ci-"
 }
+data "cmdop_personal_tokens" "none" {
+  name_prefix = "nobody-"
+}
 `, cutoff.Format(time.RFC3339Nano), api.FleetID())),
 			Check: resource.ComposeAggregateTestCheckFunc(
 				checkListed("data.cmdop_fleet_tokens.all", 210),
@@ -115,6 +118,8 @@ data "cmdop_personal_tokens" "ci" {
 				// the seeded admin token, laptop and ci-personal
 				checkListed("data.cmdop_personal_tokens.mine", 3),
 				checkListed("data.cmdop_personal_tokens.ci", 1),
+				// An empty list, not null: length() and for expressions work.
+				resource.TestCheckResourceAttr("data.cmdop_personal_tokens.none", "tokens.#", "0"),
 				resource.TestCheckResourceAttr("data.cmdop_fleet_tokens.revoked", "tokens.0.status", "revoked"),
 				resource.TestCheckResourceAttrSet("data.cmdop_fleet_tokens.revoked", "tokens.0.revoked_at"),
 				resource.TestCheckResourceAttr("data.cmdop_fleet_tokens.all", "tokens.0.fleet_id", api.FleetID()),

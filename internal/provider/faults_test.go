@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
@@ -106,8 +107,8 @@ func TestAccFaults_flakyAPI(t *testing.T) {
 
 // Faults that outlast the retry budget fail the apply with a clear error,
 // and still no token is orphaned: each create that may have happened is
-// kept as a tainted placeholder, which the next plan resolves to the real
-// token and the next apply replaces.
+// kept as a tainted placeholder, which the next apply replaces, revoking
+// the token the failed create issued.
 func TestAccFaults_beyondRetryBudget(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
@@ -132,7 +133,8 @@ resource "cmdop_fleet_token" "t" {
 				ExpectError: regexp.MustCompile(`(?s)Error creating fleet token "doomed-\d".*could not be reached.*run the command again`),
 			},
 			{
-				// The API is back: a refresh finds the three tokens it made.
+				// The API is back. The failed apply left three tainted
+				// placeholders, and the API three tokens.
 				PreConfig: func() {
 					if err := api.srv.SetFaults(cmdoplocal.FaultConfig{}); err != nil {
 						t.Fatal(err)
@@ -141,14 +143,13 @@ resource "cmdop_fleet_token" "t" {
 						t.Fatalf("the API made %d tokens during the failed apply, want 3", n)
 					}
 				},
-				RefreshState:       true,
-				ExpectNonEmptyPlan: true, // the tainted tokens are to be replaced
-				Check:              agree(api, 3),
-			},
-			{
-				// The next apply replaces them; the old ones are revoked.
+				// The next apply replaces the placeholders: it finds the three
+				// tokens through their idempotency keys and revokes them.
 				Config: cfg,
-				Check:  agree(api, 3),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("cmdop_fleet_token.t[0]", plancheck.ResourceActionReplace),
+				}},
+				Check: agree(api, 3),
 			},
 		},
 	})

@@ -53,7 +53,7 @@ func TestAccInvalidConfigurations(t *testing.T) {
 		{"rotate_before with never", named("expiry = \"never\"\nrotate_before = \"7d\""), []string{"rotate_before", `expiry is "never"`, "Remove rotate_before"}},
 		{"rotate_before equal to lifetime", named("expiry = \"30d\"\nrotate_before = \"30d\""), []string{"rotate_before", "shorter than the token's lifetime"}},
 		{"rotate_before beyond default lifetime", named(`rotate_before = "2160h"`), []string{"rotate_before", `expiry "90d", 90 days`}},
-		{"rotate_before beyond custom lifetime", named(fmt.Sprintf("expiry = %q\nrotate_before = \"48h\"", dayAhead)), []string{"rotate_before", "shorter than the token's lifetime"}},
+		{"rotate_before beyond custom lifetime", named(fmt.Sprintf("expiry = %q\nrotate_before = \"48h\"", dayAhead)), []string{"rotate_before", "needs a relative expiry", `Use expiry "30d", "90d" or "1y"`}},
 		{"revoke_grace_period not a duration", named(`revoke_grace_period = "soon"`), []string{"revoke_grace_period", "not a valid duration"}},
 		{"revoke_grace_period in weeks", named(`revoke_grace_period = "1w"`), []string{"revoke_grace_period", `"7d"`}},
 		{"empty fleet_id", named(`fleet_id = ""`), []string{"fleet_id", "must be a fleet ID"}},

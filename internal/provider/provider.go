@@ -134,6 +134,8 @@ type providerData struct {
 	// clientErr explains why there is no client (no token); it is reported
 	// only when an operation actually needs the API.
 	clientErr string
+	// configUnknown: the configuration holds values known only during apply.
+	configUnknown bool
 }
 
 // providerDataFrom unpacks what Configure handed over; nil before then.
@@ -171,6 +173,17 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	for _, v := range []types.String{cfg.APIBaseURL, cfg.Token, cfg.FleetID, cfg.Mode, cfg.ConfigDir} {
+		if v.IsUnknown() {
+			// Known only during apply (another resource's output, say):
+			// falling back to the environment would use the wrong settings.
+			data := &providerData{configUnknown: true, clientErr: "The provider's configuration (api_base_url, token, fleet_id, " +
+				"mode or config_dir) depends on values Terraform knows only during apply, so the provider cannot call the API yet. " +
+				"Run terraform apply, or target the resources those values come from first."}
+			resp.ResourceData, resp.DataSourceData, resp.EphemeralResourceData = data, data, data
+			return
+		}
 	}
 
 	creds, err := credentials.Resolve(ctx, credentials.Input{

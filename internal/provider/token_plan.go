@@ -35,8 +35,12 @@ func (r *tokenResource) ValidateConfig(ctx context.Context, req resource.Validat
 		return
 	case e.Never:
 		resp.Diagnostics.AddAttributeError(path.Root("rotate_before"), "rotate_before needs an expiring token",
-			`rotate_before rotates a token before it expires, but expiry is "never". Remove rotate_before, or set expiry to "30d", "90d", "1y" or a date.`)
-	case e.Days > 0 && window >= time.Duration(e.Days)*24*time.Hour:
+			`rotate_before rotates a token before it expires, but expiry is "never". Remove rotate_before, or set expiry to "30d", "90d" or "1y".`)
+	case e.Days == 0:
+		resp.Diagnostics.AddAttributeError(path.Root("rotate_before"), "rotate_before needs a relative expiry",
+			fmt.Sprintf(`rotate_before replaces the token before it expires, but expiry is the fixed date %s, which the replacement would get too. `+
+				`Use expiry "30d", "90d" or "1y" with rotate_before, or remove rotate_before and rotate by hand or with rotation_triggers.`, expiry))
+	case window >= time.Duration(e.Days)*24*time.Hour:
 		resp.Diagnostics.AddAttributeError(path.Root("rotate_before"), "rotate_before is not shorter than the token's lifetime",
 			fmt.Sprintf("rotate_before (%s) must be shorter than the token's lifetime (expiry %q, %d days), or every plan would replace the token. Use a shorter window, such as \"7d\".",
 				cfg.RotateBefore.ValueString(), expiry, e.Days))
@@ -78,7 +82,8 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlanRequest, plan, state *tokenModel, resp *resource.ModifyPlanResponse) {
 	var configured types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("fleet_id"), &configured)...)
-	if configured.IsUnknown() {
+	if configured.IsUnknown() || (configured.IsNull() && r.data.configUnknown) {
+		plan.FleetID = types.StringUnknown()
 		return
 	}
 	if configured.IsNull() {
@@ -109,19 +114,13 @@ func (r *tokenResource) checkNewExpiry(plan *tokenModel, now time.Time, resp *re
 		resp.Diagnostics.AddAttributeError(path.Root("expiry"), "Token expiry is too soon",
 			fmt.Sprintf("expiry %s is %s from now (%s by the API server's clock); a custom expiry must be at least one hour ahead. Use a later date, or a preset such as \"30d\".",
 				plan.Expiry.ValueString(), roundDuration(lead), now.Format(time.RFC3339)))
-		return
-	}
-	if plan.RotateBefore.IsNull() || plan.RotateBefore.IsUnknown() {
-		return
-	}
-	if window, err := validators.ParseDuration(plan.RotateBefore.ValueString()); err == nil && window >= e.At.Sub(now) {
-		resp.Diagnostics.AddAttributeError(path.Root("rotate_before"), "rotate_before is not shorter than the token's lifetime",
-			fmt.Sprintf("rotate_before (%s) must be shorter than the token's lifetime (%s, until %s), or every plan would replace the token. Use a shorter window or a later expiry.",
-				plan.RotateBefore.ValueString(), roundDuration(e.At.Sub(now)), plan.Expiry.ValueString()))
 	}
 }
 
 func (r *tokenResource) planReplacements(plan, state *tokenModel, now time.Time, resp *resource.ModifyPlanResponse) {
+	if isPending(state) {
+		return // tainted: replaced anyway (token_pending.go)
+	}
 	what := r.describe(state)
 	expiresAt, _ := state.ExpiresAt.ValueRFC3339Time()
 	status := state.Status.ValueString()

@@ -141,34 +141,13 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	if err != nil {
 		resp.Diagnostics.Append(apiErrorDiag("creating", r.describe(plan), err))
 		if mayHaveCreated(err) {
-			// The API may have minted the token without our hearing of it.
-			// Record a tainted placeholder that remembers the idempotency
-			// key, so that the token is found and revoked later, never orphaned.
-			plan.ID = types.StringValue(pendingPrefix + key)
-			plan.clearComputed()
-			r.setModel(ctx, &resp.State, plan, &resp.Diagnostics)
-			resp.Diagnostics.AddWarning("The token may exist without Terraform knowing its ID",
-				fmt.Sprintf("The API may have issued the %s before the failure. Terraform saved it as tainted, with the placeholder ID %s: "+
-					"the next plan asks the API (by the create's idempotency key) which token it was, and the next apply replaces it, "+
-					"revoking that token. Run terraform apply again once the API is reachable.", r.describe(plan), plan.ID.ValueString()))
+			r.recordPending(ctx, resp, plan, key, tokens.Client().ServerNow())
 		}
 		return
 	}
 	plan.Secret = types.StringValue(tok.RawToken)
 	plan.applyToken(tok)
 	r.setModel(ctx, &resp.State, plan, &resp.Diagnostics)
-}
-
-// pendingPrefix marks the ID of a token whose create failed ambiguously;
-// the rest of the ID is the create's idempotency key.
-const pendingPrefix = "pending-"
-
-// mayHaveCreated tells whether a failed create may have been committed: a
-// lost connection, a timeout or a server error may hide a success; a 4xx
-// (rate limits included) says nothing was created.
-func mayHaveCreated(err error) bool {
-	apiErr, ok := cmdop.AsError(err)
-	return !ok || apiErr.StatusCode >= 500
 }
 
 // createRequest builds the create body from the configuration. It is
@@ -190,41 +169,6 @@ func createRequest(ctx context.Context, m *tokenModel) (cmdop.CreateTokenRequest
 		in.ExpiresAt = &expiry.At
 	}
 	return in, diags
-}
-
-// resolvePending learns which token a failed create made, by replaying it
-// with the same idempotency key: the API returns the original token (or,
-// if the first attempt never arrived, makes it now, which is just as
-// well: the tainted resource is about to be replaced and so revoked).
-func (r *tokenResource) resolvePending(ctx context.Context, tokens *cmdop.TokenCache, m *tokenModel) (*cmdop.Token, error) {
-	in, diags := createRequest(ctx, m)
-	if diags.HasError() {
-		return nil, fmt.Errorf("rebuilding the create request: %v", diags)
-	}
-	key := strings.TrimPrefix(m.ID.ValueString(), pendingPrefix)
-	tok, err := tokens.CreateToken(ctx, r.fleetOf(m), in, key)
-	if apiErr, ok := cmdop.AsError(err); ok && apiErr.Code == cmdop.CodeConflict {
-		// The API restarted and can no longer replay the secret, but it
-		// still names the token.
-		if id, _ := apiErr.Details["token_id"].(string); id != "" {
-			return tokens.GetToken(ctx, r.fleetOf(m), id)
-		}
-	}
-	return tok, err
-}
-
-// clearComputed nulls what only the API can fill in.
-func (m *tokenModel) clearComputed() {
-	m.Secret = types.StringNull()
-	m.KeyPrefix = types.StringNull()
-	m.CreatedAt = timetypes.NewRFC3339Null()
-	m.ExpiresAt = timetypes.NewRFC3339Null()
-	m.LastUsedAt = timetypes.NewRFC3339Null()
-	m.RevokedAt = timetypes.NewRFC3339Null()
-	m.Status = types.StringNull()
-	if m.FleetID.IsUnknown() {
-		m.FleetID = types.StringNull()
-	}
 }
 
 // applyToken copies what the API says about a token into the model. It
@@ -265,15 +209,10 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		return
 	}
 
-	var tok *cmdop.Token
-	var err error
-	if strings.HasPrefix(state.ID.ValueString(), pendingPrefix) {
-		if tok, err = r.resolvePending(ctx, tokens, state); err == nil && tok.RawToken != "" {
-			state.Secret = types.StringValue(tok.RawToken)
-		}
-	} else {
-		tok, err = tokens.GetToken(ctx, r.fleetOf(state), state.ID.ValueString())
+	if isPending(state) {
+		return // nothing to read: the next apply replaces it (token_pending.go)
 	}
+	tok, err := tokens.GetToken(ctx, r.fleetOf(state), state.ID.ValueString())
 	if errors.Is(err, cmdop.ErrNotFound) {
 		resp.Diagnostics.AddWarning(
 			fmt.Sprintf("The %s no longer exists", r.describe(state)),
@@ -335,15 +274,11 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 		return
 	}
 
-	fleet, id := r.fleetOf(state), state.ID.ValueString()
-	if strings.HasPrefix(id, pendingPrefix) {
-		tok, err := r.resolvePending(ctx, tokens, state)
-		if err != nil {
-			resp.Diagnostics.Append(apiErrorDiag("revoking", r.describe(state), err))
-			return
-		}
-		id = tok.ID
+	if isPending(state) {
+		r.revokePending(ctx, tokens, state, &resp.Diagnostics)
+		return
 	}
+	fleet, id := r.fleetOf(state), state.ID.ValueString()
 	grace, _ := validators.ParseDuration(state.RevokeGracePeriod.ValueString())
 	var err error
 	if grace > 0 {
@@ -364,7 +299,7 @@ func shortenExpiry(ctx context.Context, tokens *cmdop.TokenCache, fleet, id stri
 	if err != nil {
 		return err
 	}
-	at := client.ServerNow().Add(grace).Truncate(time.Second)
+	at := client.ServerNow().Add(grace + time.Second - 1).Truncate(time.Second) // rounded up: never in the past
 	if tok.Status != cmdop.StatusActive || (tok.ExpiresAt != nil && !tok.ExpiresAt.After(at)) {
 		return nil
 	}

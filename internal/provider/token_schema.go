@@ -126,7 +126,7 @@ func tokenSchema(ctx context.Context, kind tokenKind) schema.Schema {
 		"rotate_before": schema.StringAttribute{
 			MarkdownDescription: "Rotate the token this long before it expires, as a duration such as `\"168h\"` or `\"7d\"`. " +
 				"Once the API server's clock is inside this window, the next plan replaces the token and says why in a warning. " +
-				"Must be shorter than the token's lifetime; not allowed with `expiry = \"never\"`. Changing it does not replace the token.",
+				"Must be shorter than the token's lifetime, and needs a relative `expiry` (`\"30d\"`, `\"90d\"` or `\"1y\"`): a fixed date or `\"never\"` cannot be rotated this way. Changing it does not replace the token.",
 			Optional:   true,
 			Validators: []validator.String{validators.ValidDuration()},
 		},
