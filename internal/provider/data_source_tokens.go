@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -112,7 +111,7 @@ func (d *tokensDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			MarkdownDescription: "The fleet to list. Defaults to the provider's `fleet_id` (or `CMDOP_FLEET_ID`).",
 			Optional:            true,
 			Computed:            true,
-			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			Validators:          []validator.String{stringvalidator.RegexMatches(fleetIDPattern, "must be a fleet ID, such as the CMDOP_FLEET_ID that cmdop-local prints")},
 		}
 	}
 	resp.Schema = schema.Schema{
@@ -128,25 +127,17 @@ func (d *tokensDataSource) Configure(_ context.Context, req datasource.Configure
 func (d *tokensDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	ctx = cmdop.MaskSecrets(ctx)
 	var m tokensModel
-	if d.kind.fleet {
-		resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	} else {
-		resp.Diagnostics.Append(req.Config.Get(ctx, &m.commonTokensModel)...)
-	}
+	resp.Diagnostics.Append(req.Config.Get(ctx, d.kind.target(&m, &m.commonTokensModel))...)
 	client := clientFrom(d.data, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	fleet := ""
 	if d.kind.fleet {
-		if m.FleetID.IsNull() {
-			m.FleetID = types.StringValue(d.data.fleetID)
-		}
-		if fleet = m.FleetID.ValueString(); fleet == "" {
-			resp.Diagnostics.AddAttributeError(path.Root("fleet_id"), "Missing fleet ID",
-				"Set fleet_id on the data source, or fleet_id on the provider (or the "+EnvFleetID+" environment variable).")
+		if fleet = d.data.fleetFor(m.FleetID, "the data source", &resp.Diagnostics); fleet == "" {
 			return
 		}
+		m.FleetID = types.StringValue(fleet)
 	}
 	unusedSince := timeOrZero(m.UnusedSince, &resp.Diagnostics)
 
@@ -155,6 +146,7 @@ func (d *tokensDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		resp.Diagnostics.Append(apiErrorDiag("listing", d.kind.label+"s", err))
 		return
 	}
+	attrTypes := d.listedTokenTypes()
 	values := []types.Object{} // an empty list, never null, when nothing matches
 	for i := range all {
 		t := &all[i]
@@ -166,18 +158,14 @@ func (d *tokensDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		case !unusedSince.IsZero() && t.LastUsedAt != nil && !t.LastUsedAt.Before(unusedSince):
 			continue
 		}
-		values = append(values, d.listedToken(t, &resp.Diagnostics))
+		values = append(values, d.listedToken(t, attrTypes, &resp.Diagnostics))
 	}
-	elemType := types.ObjectType{AttrTypes: d.listedTokenTypes()}
+	elemType := types.ObjectType{AttrTypes: attrTypes}
 	list, diags := types.ListValueFrom(ctx, elemType, values)
 	resp.Diagnostics.Append(diags...)
 	m.Tokens = list
 	m.ID = types.StringValue(hashOf(d.kind.typeSuffix, fleet, m.Status.ValueString(), m.NamePrefix.ValueString(), unusedSince))
-	if d.kind.fleet {
-		resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-	} else {
-		resp.Diagnostics.Append(resp.State.Set(ctx, &m.commonTokensModel)...)
-	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, d.kind.target(&m, &m.commonTokensModel))...)
 }
 
 func (d *tokensDataSource) listedTokenTypes() map[string]attr.Type {
@@ -188,7 +176,7 @@ func (d *tokensDataSource) listedTokenTypes() map[string]attr.Type {
 	return out
 }
 
-func (d *tokensDataSource) listedToken(t *cmdop.Token, diags *diag.Diagnostics) types.Object {
+func (d *tokensDataSource) listedToken(t *cmdop.Token, attrTypes map[string]attr.Type, diags *diag.Diagnostics) types.Object {
 	scopes, ds := types.SetValueFrom(context.Background(), types.StringType, t.Scopes)
 	diags.Append(ds...)
 	values := map[string]attr.Value{
@@ -208,7 +196,7 @@ func (d *tokensDataSource) listedToken(t *cmdop.Token, diags *diag.Diagnostics) 
 	} else {
 		values["user_id"] = types.StringValue(t.UserID)
 	}
-	obj, ds := types.ObjectValue(d.listedTokenTypes(), values)
+	obj, ds := types.ObjectValue(attrTypes, values)
 	diags.Append(ds...)
 	if ds.HasError() {
 		diags.AddError("Internal error", fmt.Sprintf("building the listing of token %s", t.ID))

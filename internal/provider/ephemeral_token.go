@@ -159,20 +159,12 @@ func (r *ephemeralTokenResource) Configure(_ context.Context, req ephemeral.Conf
 
 func (r *ephemeralTokenResource) getModel(ctx context.Context, src getter, diags *diag.Diagnostics) *ephemeralTokenModel {
 	var m ephemeralTokenModel
-	if r.kind.fleet {
-		diags.Append(src.Get(ctx, &m)...)
-	} else {
-		diags.Append(src.Get(ctx, &m.commonEphemeralTokenModel)...)
-	}
+	diags.Append(src.Get(ctx, r.kind.target(&m, &m.commonEphemeralTokenModel))...)
 	return &m
 }
 
 func (r *ephemeralTokenResource) setModel(ctx context.Context, dst setter, m *ephemeralTokenModel, diags *diag.Diagnostics) {
-	if r.kind.fleet {
-		diags.Append(dst.Set(ctx, m)...)
-	} else {
-		diags.Append(dst.Set(ctx, &m.commonEphemeralTokenModel)...)
-	}
+	diags.Append(dst.Set(ctx, r.kind.target(m, &m.commonEphemeralTokenModel))...)
 }
 
 func (r *ephemeralTokenResource) describe(name, id string) string {
@@ -196,14 +188,10 @@ func (r *ephemeralTokenResource) Open(ctx context.Context, req ephemeral.OpenReq
 
 	fleet := ""
 	if r.kind.fleet {
-		if m.FleetID.IsNull() {
-			m.FleetID = types.StringValue(r.data.fleetID)
-		}
-		if fleet = m.FleetID.ValueString(); fleet == "" {
-			resp.Diagnostics.AddAttributeError(path.Root("fleet_id"), "Missing fleet ID",
-				"An ephemeral cmdop_fleet_token needs a fleet. Set fleet_id on the ephemeral resource, or fleet_id on the provider (or the "+EnvFleetID+" environment variable).")
+		if fleet = r.data.fleetFor(m.FleetID, "the ephemeral resource", &resp.Diagnostics); fleet == "" {
 			return
 		}
+		m.FleetID = types.StringValue(fleet)
 	}
 	if m.TTL.IsNull() {
 		m.TTL = types.StringValue(defaultEphemeralTTL)
@@ -237,7 +225,7 @@ func (r *ephemeralTokenResource) Open(ctx context.Context, req ephemeral.OpenReq
 	if resp.Diagnostics.HasError() {
 		// Terraform will not call Close for a failed Open: revoke now, so
 		// the token does not outlive the run.
-		if err := client.RevokeToken(ctx, fleet, tok.ID); err != nil && !errors.Is(err, cmdop.ErrNotFound) {
+		if err := revokeIfPresent(ctx, client.RevokeToken, fleet, tok.ID); err != nil {
 			resp.Diagnostics.Append(apiErrorDiag("revoking", r.describe(in.Name, tok.ID), err))
 		}
 		return
@@ -289,7 +277,7 @@ func (r *ephemeralTokenResource) Close(ctx context.Context, req ephemeral.CloseR
 	ctx, cancel := context.WithTimeout(ctx, ephemeralCloseTimeout)
 	defer cancel()
 	// Revoking a revoked token succeeds; a token that is gone needs nothing.
-	if err := client.RevokeToken(ctx, ref.FleetID, ref.ID); err != nil && !errors.Is(err, cmdop.ErrNotFound) {
+	if err := revokeIfPresent(ctx, client.RevokeToken, ref.FleetID, ref.ID); err != nil {
 		resp.Diagnostics.Append(apiErrorDiag("revoking", r.describe("", ref.ID), err))
 		return
 	}

@@ -3,6 +3,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -162,6 +163,29 @@ func clientFrom(d *providerData, diags *diag.Diagnostics) *cmdop.Client {
 		return nil
 	}
 	return d.client
+}
+
+// fleetFor resolves a fleet_id argument: as configured, or else the
+// provider's default. When there is none it reports the missing fleet on
+// fleet_id, saying where to set it (what names the object: "the data
+// source"), and returns "".
+func (d *providerData) fleetFor(configured types.String, what string, diags *diag.Diagnostics) string {
+	if !configured.IsNull() {
+		return configured.ValueString()
+	}
+	if d.fleetID == "" {
+		diags.AddAttributeError(path.Root("fleet_id"), "Missing fleet ID",
+			"Set fleet_id on "+what+", or fleet_id on the provider (or the "+EnvFleetID+" environment variable).")
+	}
+	return d.fleetID
+}
+
+// revokeIfPresent revokes a token; one already revoked or gone is fine.
+func revokeIfPresent(ctx context.Context, revoke func(context.Context, string, string) error, fleetID, id string) error {
+	if err := revoke(ctx, fleetID, id); err != nil && !errors.Is(err, cmdop.ErrNotFound) {
+		return err
+	}
+	return nil
 }
 
 // joinCode joins names for a Markdown description: a`, `b.

@@ -120,7 +120,7 @@ func (r *tokenResource) revokePending(ctx context.Context, tokens *cmdop.TokenCa
 		diags.Append(apiErrorDiag("revoking", r.describe(m), errors.Join(errors.New("finding the token of the failed create"), err)))
 		return
 	}
-	if err := tokens.RevokeToken(ctx, r.fleetOf(m), id); err != nil && !errors.Is(err, cmdop.ErrNotFound) {
+	if err := revokeIfPresent(ctx, tokens.RevokeToken, r.fleetOf(m), id); err != nil {
 		diags.Append(apiErrorDiag("revoking", r.describe(m), err))
 	}
 }

@@ -87,12 +87,11 @@ func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlan
 		return
 	}
 	if configured.IsNull() {
-		if r.data.fleetID == "" {
-			resp.Diagnostics.AddAttributeError(path.Root("fleet_id"), "Missing fleet ID",
-				"A cmdop_fleet_token needs a fleet. Set fleet_id on the resource, or fleet_id on the provider (or the "+EnvFleetID+" environment variable).")
+		fleet := r.data.fleetFor(configured, "the resource", &resp.Diagnostics)
+		if fleet == "" {
 			return
 		}
-		plan.FleetID = types.StringValue(r.data.fleetID)
+		plan.FleetID = types.StringValue(fleet)
 	}
 	if state != nil && !state.FleetID.Equal(plan.FleetID) {
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("fleet_id"))

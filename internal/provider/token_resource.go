@@ -62,20 +62,12 @@ type setter interface {
 
 func (r *tokenResource) getModel(ctx context.Context, src getter, diags *diag.Diagnostics) *tokenModel {
 	var m tokenModel
-	if r.kind.fleet {
-		diags.Append(src.Get(ctx, &m)...)
-	} else {
-		diags.Append(src.Get(ctx, &m.commonTokenModel)...)
-	}
+	diags.Append(src.Get(ctx, r.kind.target(&m, &m.commonTokenModel))...)
 	return &m
 }
 
 func (r *tokenResource) setModel(ctx context.Context, dst setter, m *tokenModel, diags *diag.Diagnostics) {
-	if r.kind.fleet {
-		diags.Append(dst.Set(ctx, m)...)
-	} else {
-		diags.Append(dst.Set(ctx, &m.commonTokenModel)...)
-	}
+	diags.Append(dst.Set(ctx, r.kind.target(m, &m.commonTokenModel))...)
 }
 
 // begin starts an API operation: it masks secrets in the logs, reads the
@@ -286,7 +278,7 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	} else {
 		err = tokens.RevokeToken(ctx, fleet, id)
 	}
-	if err != nil && !errors.Is(err, cmdop.ErrNotFound) {
+	if err != nil && !errors.Is(err, cmdop.ErrNotFound) { // gone, or already revoked: done
 		resp.Diagnostics.Append(apiErrorDiag("revoking", r.describe(state), err))
 	}
 }

@@ -77,6 +77,15 @@ var (
 	personalTokenSchema = sync.OnceValue(func() schema.Schema { return tokenSchema(context.Background(), personalToken) })
 )
 
+// target picks what to read or write a model through: the full model for
+// fleet tokens, the part without fleet_id for personal ones.
+func (k tokenKind) target(full, common any) any {
+	if k.fleet {
+		return full
+	}
+	return common
+}
+
 func (k tokenKind) resourceSchema() schema.Schema {
 	if k.fleet {
 		return fleetTokenSchema()
