@@ -64,6 +64,7 @@ func TestAccProvider_validateWithoutCredentials(t *testing.T) {
 	t.Setenv("CMDOP_TOKEN", "")
 	t.Setenv("CMDOP_API_KEY", "")
 	t.Setenv("CMDOP_FLEET_ID", "")
+	t.Setenv("CMDOP_CONFIG_DIR", t.TempDir()) // not the CLI store of whoever runs the tests
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps: []resource.TestStep{{
