@@ -446,13 +446,13 @@ func cliVersionAtLeast(t *testing.T, major, minor int) bool {
 // time, once by one deferred to apply) and revoked when the command ends.
 func TestAccEphemeralTokens_neverStored(t *testing.T) {
 	t.Parallel()
+	api := newTestAPI(t) // skips unless TF_ACC is set
 	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
 		t.Skip("TF_ACC_TERRAFORM_PATH is not set; run through make test")
 	}
 	if !cliVersionAtLeast(t, 1, 10) {
 		t.Skip("ephemeral resources need Terraform 1.10 or later (or OpenTofu 1.11 or later)")
 	}
-	api := newTestAPI(t)
 	// Positive control: the pattern does match a real secret.
 	if control := api.createToken("", "control", nil); !anySecret.MatchString(control.RawToken) {
 		t.Fatalf("the secret pattern does not match a secret cmdop-local issued")

@@ -13,11 +13,11 @@ import (
 // previous token is used again.
 func TestAccRotationRecipe(t *testing.T) {
 	t.Parallel()
+	api := newTestAPI(t) // skips unless TF_ACC is set
 	mirror := filepath.Join(repoRoot(), "bin", "mirror", "registry.terraform.io", "hashicorp", "time")
 	if _, err := os.Stat(mirror); err != nil {
 		t.Fatalf("hashicorp/time is not in the local provider mirror (%v): run make tools", err)
 	}
-	api := newTestAPI(t)
 	src, err := os.ReadFile(filepath.Join(repoRoot(), "examples", "rotation-recipe", "main.tf"))
 	if err != nil {
 		t.Fatal(err)
