@@ -86,13 +86,11 @@ func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlan
 		plan.FleetID = types.StringUnknown()
 		return
 	}
-	if configured.IsNull() {
-		fleet := r.data.fleetFor(configured, "the resource", &resp.Diagnostics)
-		if fleet == "" {
-			return
-		}
-		plan.FleetID = types.StringValue(fleet)
+	fleet := r.data.fleetFor(configured, "the resource", &resp.Diagnostics)
+	if fleet == "" {
+		return
 	}
+	plan.FleetID = types.StringValue(fleet)
 	if state != nil && !state.FleetID.Equal(plan.FleetID) {
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("fleet_id"))
 	}
