@@ -244,14 +244,10 @@ func TestAccAuditEventsDataSource_permission(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: fmt.Sprintf(`
-provider "cmdop" {
-  api_base_url = %q
-  token        = %q
-}
+			Config: api.providerWith(tok.RawToken, "") + fmt.Sprintf(`
 data "cmdop_audit_events" "x" {
   fleet_id = %q
-}`, api.URL, tok.RawToken, api.FleetID()),
+}`, api.FleetID()),
 			ExpectError: regexp.MustCompile(`(?s)may not read these audit events.*permissions:manage`),
 		}},
 	})

@@ -163,13 +163,7 @@ func TestAccFaults_rateLimited(t *testing.T) {
 	if err := api.srv.SetFaults(cmdoplocal.FaultConfig{RateLimit: 20}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := fmt.Sprintf(`
-provider "cmdop" {
-  api_base_url = %q
-  token        = %q
-  fleet_id     = %q
-  max_retries  = 10
-}`, api.URL, api.secret, api.FleetID()) + `
+	cfg := api.providerWith("", "max_retries = 10") + `
 resource "cmdop_fleet_token" "t" {
   count  = 200
   name   = "paced-${count.index}"
@@ -204,17 +198,12 @@ func TestAccFaults_providerTokenRevokedMidApply(t *testing.T) {
 	if err := api.srv.SetFaults(cmdoplocal.FaultConfig{Latency: 20 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := fmt.Sprintf(`
-provider "cmdop" {
-  api_base_url = %q
-  token        = %q
-  fleet_id     = %q
-}
+	cfg := api.providerWith(own.RawToken, "") + `
 resource "cmdop_fleet_token" "t" {
   count  = 40
   name   = "mid-${count.index}"
   scopes = ["machines:read"]
-}`, api.URL, own.RawToken, api.FleetID())
+}`
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -255,16 +244,11 @@ func TestAccFaults_providerTokenLacksPermissionsManage(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: fmt.Sprintf(`
-provider "cmdop" {
-  api_base_url = %q
-  token        = %q
-  fleet_id     = %q
-}
+			Config: api.providerWith(weak.RawToken, "") + `
 resource "cmdop_fleet_token" "t" {
   name   = "x"
   scopes = ["machines:read"]
-}`, api.URL, weak.RawToken, api.FleetID()),
+}`,
 			ExpectError: phrases(`Error creating fleet token "x"`, "lacks the scope(s) permissions:manage"),
 		}},
 	})
@@ -285,20 +269,14 @@ func TestAccFaults_timeoutsBoundRetries(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			Config: fmt.Sprintf(`
-provider "cmdop" {
-  api_base_url = %q
-  token        = %q
-  fleet_id     = %q
-  max_retries  = 20
-}
+			Config: api.providerWith("", "max_retries = 20") + `
 resource "cmdop_fleet_token" "t" {
   name   = "bounded"
   scopes = ["machines:read"]
   timeouts {
     create = "2s"
   }
-}`, api.URL, api.secret, api.FleetID()),
+}`,
 			ExpectError: phrases(`Error creating fleet token "bounded"`, "gave up waiting for the CMDOP API", "raise the timeout"),
 		}, {
 			PreConfig: func() {

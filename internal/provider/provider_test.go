@@ -97,13 +97,18 @@ func newClient(t *testing.T, url, token string) *cmdop.Client {
 // FleetID is the seeded fleet.
 func (a *testAPI) FleetID() string { return a.srv.FleetID() }
 
-// providerBlock configures the provider against this API.
-func (a *testAPI) providerBlock() string {
-	return fmt.Sprintf("provider \"cmdop\" {\n  api_base_url = %q\n  token        = %q\n  fleet_id     = %q\n}\n", a.URL, a.secret, a.FleetID())
+// providerWith configures the provider against this API with token (the
+// admin's when empty) and extra arguments.
+func (a *testAPI) providerWith(token, extra string) string {
+	if token == "" {
+		token = a.secret
+	}
+	return fmt.Sprintf("provider \"cmdop\" {\n  api_base_url = %q\n  token        = %q\n  fleet_id     = %q\n  %s\n}\n",
+		a.URL, token, a.FleetID(), extra)
 }
 
 // config is a configuration with this API's provider block.
-func (a *testAPI) config(body string) string { return a.providerBlock() + body }
+func (a *testAPI) config(body string) string { return a.providerWith("", "") + body }
 
 // writes counts the write calls (POST, PATCH, DELETE) the API has received.
 func (a *testAPI) writes() int { return a.srv.Stats().Writes }

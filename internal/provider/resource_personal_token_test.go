@@ -113,15 +113,11 @@ func TestAccPersonalToken_scopesBeyondCaller(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: fmt.Sprintf(`
-provider "cmdop" {
-  api_base_url = %q
-  token        = %q
-}
+			Config: api.providerWith(limited.RawToken, "") + `
 resource "cmdop_personal_token" "wide" {
   name   = "wide"
   scopes = ["machines:read", "files:write", "agent:invoke"]
-}`, api.URL, limited.RawToken),
+}`,
 			ExpectError: regexp.MustCompile(`(?s)Error creating personal token "wide".*lacks the scope\(s\)\s+(agent:invoke, files:write|files:write, agent:invoke)`),
 		}},
 	})
@@ -154,15 +150,12 @@ resource "cmdop_fleet_token" "deploy" {
   name   = "deploy"
   scopes = ["machines:read"]
 }`
-	provider := func(token string) string {
-		return fmt.Sprintf("provider \"cmdop\" {\n  api_base_url = %q\n  token = %q\n  fleet_id = %q\n}\n", api.URL, token, api.FleetID())
-	}
 	var personalSecret, fleetID, fleetSecret string
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config: provider(memberSecret) + body,
+				Config: api.providerWith(memberSecret, "") + body,
 				Check: resource.ComposeAggregateTestCheckFunc(
 					capture("cmdop_personal_token.alice", "secret", &personalSecret),
 					capture("cmdop_fleet_token.deploy", "id", &fleetID),
@@ -182,7 +175,7 @@ resource "cmdop_fleet_token" "deploy" {
 						t.Fatalf("the fleet token issued by the removed member must survive: %v", err)
 					}
 				},
-				Config: provider(api.secret) + body,
+				Config: api.config(body),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("cmdop_personal_token.alice", plancheck.ResourceActionCreate),
 					plancheck.ExpectResourceAction("cmdop_fleet_token.deploy", plancheck.ResourceActionNoop),
