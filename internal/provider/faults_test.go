@@ -83,9 +83,7 @@ resource "cmdop_fleet_token" "t" {
 func TestAccFaults_flakyAPI(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
-	if err := api.srv.SetFaults(cmdoplocal.FaultConfig{FailRate: 0.2}); err != nil {
-		t.Fatal(err)
-	}
+	api.setFaults(cmdoplocal.FaultConfig{FailRate: 0.2})
 	t.Cleanup(func() {
 		st := api.srv.Stats()
 		t.Logf("requests %d, faults injected: %d 503s, %d dropped after commit, %d 429s",
@@ -125,9 +123,7 @@ resource "cmdop_fleet_token" "t" {
 			{
 				// Every request is committed, then its connection dropped.
 				PreConfig: func() {
-					if err := api.srv.SetFaults(cmdoplocal.FaultConfig{FailRate: 1, Modes: []string{"drop"}}); err != nil {
-						t.Fatal(err)
-					}
+					api.setFaults(cmdoplocal.FaultConfig{FailRate: 1, Modes: []string{"drop"}})
 				},
 				Config:      cfg,
 				ExpectError: regexp.MustCompile(`(?s)Error creating fleet token "doomed-\d".*could not be reached.*run the command again`),
@@ -136,9 +132,7 @@ resource "cmdop_fleet_token" "t" {
 				// The API is back. The failed apply left three tainted
 				// placeholders, and the API three tokens.
 				PreConfig: func() {
-					if err := api.srv.SetFaults(cmdoplocal.FaultConfig{}); err != nil {
-						t.Fatal(err)
-					}
+					api.setFaults(cmdoplocal.FaultConfig{})
 					if n := len(api.activeTokens(api.FleetID())); n != 3 {
 						t.Fatalf("the API made %d tokens during the failed apply, want 3", n)
 					}
@@ -160,9 +154,7 @@ resource "cmdop_fleet_token" "t" {
 func TestAccFaults_rateLimited(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
-	if err := api.srv.SetFaults(cmdoplocal.FaultConfig{RateLimit: 20}); err != nil {
-		t.Fatal(err)
-	}
+	api.setFaults(cmdoplocal.FaultConfig{RateLimit: 20})
 	cfg := api.providerWith("", "max_retries = 10") + `
 resource "cmdop_fleet_token" "t" {
   count  = 200
@@ -195,9 +187,7 @@ func TestAccFaults_providerTokenRevokedMidApply(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
 	own := api.createToken("", "terraform-ci", []string{"machines:read", "permissions:manage"})
-	if err := api.srv.SetFaults(cmdoplocal.FaultConfig{Latency: 20 * time.Millisecond}); err != nil {
-		t.Fatal(err)
-	}
+	api.setFaults(cmdoplocal.FaultConfig{Latency: 20 * time.Millisecond})
 	cfg := api.providerWith(own.RawToken, "") + `
 resource "cmdop_fleet_token" "t" {
   count  = 40
@@ -265,9 +255,7 @@ func TestAccFaults_timeoutsBoundRetries(t *testing.T) {
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			PreConfig: func() {
-				if err := api.srv.SetFaults(cmdoplocal.FaultConfig{FailRate: 1, Modes: []string{"unavailable"}}); err != nil {
-					t.Fatal(err)
-				}
+				api.setFaults(cmdoplocal.FaultConfig{FailRate: 1, Modes: []string{"unavailable"}})
 			},
 			Config: api.providerWith("", "max_retries = 20") + `
 resource "cmdop_fleet_token" "t" {
@@ -280,9 +268,7 @@ resource "cmdop_fleet_token" "t" {
 			ExpectError: phrases(`Error creating fleet token "bounded"`, "gave up waiting for the CMDOP API", "raise the timeout"),
 		}, {
 			PreConfig: func() {
-				if err := api.srv.SetFaults(cmdoplocal.FaultConfig{}); err != nil {
-					t.Fatal(err)
-				}
+				api.setFaults(cmdoplocal.FaultConfig{})
 			},
 			Config: api.config(`
 resource "cmdop_fleet_token" "t" {

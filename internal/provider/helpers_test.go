@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
 
 // attrs returns a resource's attributes from the Terraform state.
@@ -87,5 +88,13 @@ func (a *testAPI) advance(d time.Duration) {
 	a.t.Helper()
 	if _, err := a.srv.AdvanceClock(d); err != nil {
 		a.t.Fatalf("advancing the server clock: %v", err)
+	}
+}
+
+// setFaults replaces the API's fault injection.
+func (a *testAPI) setFaults(cfg cmdoplocal.FaultConfig) {
+	a.t.Helper()
+	if err := a.srv.SetFaults(cfg); err != nil {
+		a.t.Fatalf("setting faults: %v", err)
 	}
 }
