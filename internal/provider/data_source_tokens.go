@@ -111,7 +111,7 @@ func (d *tokensDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			MarkdownDescription: "The fleet to list. Defaults to the provider's `fleet_id` (or `CMDOP_FLEET_ID`).",
 			Optional:            true,
 			Computed:            true,
-			Validators:          []validator.String{stringvalidator.RegexMatches(fleetIDPattern, "must be a fleet ID, such as the CMDOP_FLEET_ID that cmdop-local prints")},
+			Validators:          fleetIDValidators(),
 		}
 	}
 	resp.Schema = schema.Schema{
