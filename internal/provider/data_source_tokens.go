@@ -143,7 +143,7 @@ func (d *tokensDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 
 	all, err := client.ListAllTokens(ctx, fleet)
 	if err != nil {
-		resp.Diagnostics.Append(apiErrorDiag("listing", d.kind.label+"s", err))
+		resp.Diagnostics.Append(d.data.apiError("listing", d.kind.label+"s", fleet, err))
 		return
 	}
 	attrTypes := d.listedTokenTypes()

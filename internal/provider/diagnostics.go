@@ -11,14 +11,6 @@ import (
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
 )
 
-// apiErrorDiag turns a client error into a diagnostic whose summary names
-// the operation and the object, and whose detail says what happened, what
-// to do, and quotes the API's message and request ID. Client errors never
-// carry a secret (the client redacts anything token-shaped).
-func apiErrorDiag(op, what string, err error) diag.Diagnostic {
-	return apiErrorDiagAt(op, what, apiTarget{}, err)
-}
-
 // apiTarget is where a call went: the API base URL and the fleet, when
 // known, so that an error can name what to check.
 type apiTarget struct {
@@ -27,10 +19,15 @@ type apiTarget struct {
 
 // apiError is apiErrorDiag naming this provider's API and the fleet.
 func (d *providerData) apiError(op, what, fleet string, err error) diag.Diagnostic {
-	return apiErrorDiagAt(op, what, apiTarget{baseURL: d.baseURL, fleet: fleet}, err)
+	return apiErrorDiag(op, what, apiTarget{baseURL: d.baseURL, fleet: fleet}, err)
 }
 
-func apiErrorDiagAt(op, what string, at apiTarget, err error) diag.Diagnostic {
+// apiErrorDiag turns a client error into a diagnostic whose summary names
+// the operation and the object, and whose detail says what happened, what
+// to do (naming the API and fleet of at), and quotes the API's message and
+// request ID. Client errors never carry a secret (the client redacts
+// anything token-shaped).
+func apiErrorDiag(op, what string, at apiTarget, err error) diag.Diagnostic {
 	summary := fmt.Sprintf("Error %s %s", op, what)
 	api := "the CMDOP API"
 	if at.baseURL != "" {
@@ -88,9 +85,9 @@ func notFoundTodo(api string, at apiTarget, reason string) string {
 	case cmdop.ReasonTokenNotFound:
 		return upperFirst(api) + " has no token with this ID here. Check the token ID" + ifFleet(at, " and fleet_id") + "."
 	case cmdop.ReasonFleetNotFound:
-		return fmt.Sprintf("%s has no %s, or the provider's token cannot see it. Check fleet_id (or the provider's fleet_id and "+
+		return fmt.Sprintf("%s does not have %s, or the provider's token cannot see it. Check fleet_id (or the provider's fleet_id and "+
 			"CMDOP_FLEET_ID) for a typo, and that api_base_url points at the API that holds the fleet. Nothing was removed from the "+
-			"state. If the fleet was deleted, its tokens went with it: run terraform state rm <this resource's address>.", upperFirst(api), fleet)
+			"state. If the fleet was deleted, its tokens went with it: remove them from the state with terraform state rm <address>.", upperFirst(api), fleet)
 	case cmdop.ReasonRouteNotFound:
 		return upperFirst(api) + " has no such route, so api_base_url (or CMDOP_API_BASE_URL) does not point at the CMDOP API's root: " +
 			"use the scheme and host only, such as https://api.cmdop.com, without /api or a version path. Nothing was removed from the state."

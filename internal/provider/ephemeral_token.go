@@ -206,7 +206,7 @@ func (r *ephemeralTokenResource) Open(ctx context.Context, req ephemeral.OpenReq
 	defer cancel()
 	tok, err := createEphemeralToken(ctx, client, fleet, in, ttl)
 	if err != nil {
-		resp.Diagnostics.Append(apiErrorDiag("opening", r.describe(in.Name, ""), err))
+		resp.Diagnostics.Append(r.data.apiError("opening", r.describe(in.Name, ""), fleet, err))
 		return
 	}
 
@@ -221,7 +221,7 @@ func (r *ephemeralTokenResource) Open(ctx context.Context, req ephemeral.OpenReq
 		// Terraform will not call Close for a failed Open: revoke now, so
 		// the token does not outlive the run.
 		if err := revokeIfPresent(ctx, client.RevokeToken, fleet, tok.ID); err != nil {
-			resp.Diagnostics.Append(apiErrorDiag("revoking", r.describe(in.Name, tok.ID), err))
+			resp.Diagnostics.Append(r.data.apiError("revoking", r.describe(in.Name, tok.ID), fleet, err))
 		}
 		return
 	}
@@ -273,7 +273,7 @@ func (r *ephemeralTokenResource) Close(ctx context.Context, req ephemeral.CloseR
 	defer cancel()
 	// Revoking a revoked token succeeds; a token that is gone needs nothing.
 	if err := revokeIfPresent(ctx, client.RevokeToken, ref.FleetID, ref.ID); err != nil {
-		resp.Diagnostics.Append(apiErrorDiag("revoking", r.describe("", ref.ID), err))
+		resp.Diagnostics.Append(r.data.apiError("revoking", r.describe("", ref.ID), ref.FleetID, err))
 		return
 	}
 	tflog.Debug(ctx, "Closed an ephemeral CMDOP token", map[string]any{"token_id": ref.ID, "fleet_id": ref.FleetID})

@@ -88,7 +88,7 @@ func TestAccNeverLose_wrongSettings(t *testing.T) {
 		{"another cmdop-local's settings",
 			[]string{"CMDOP_API_BASE_URL=" + other.URL, "CMDOP_TOKEN=" + other.secret, "CMDOP_FLEET_ID=" + other.FleetID()},
 			[]string{"apply", "-auto-approve", "-no-color"},
-			[]string{`has no fleet "` + api.FleetID() + `"`, "belongs to user " + owner + "; the provider is authenticated as user " + other.srv.OwnerUserID()}},
+			[]string{`does not have fleet "` + api.FleetID() + `"`, "belongs to user " + owner + "; the provider is authenticated as user " + other.srv.OwnerUserID()}},
 		{"a colleague's token, plan", []string{"CMDOP_TOKEN=" + colleagueSecret}, []string{"plan", "-no-color"},
 			[]string{"belongs to user " + owner + "; the provider is authenticated as user " + colleague, "terraform state rm"}},
 		{"a colleague's token, plan without refresh", []string{"CMDOP_TOKEN=" + colleagueSecret}, []string{"plan", "-refresh=false", "-no-color"},
