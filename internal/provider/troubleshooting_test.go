@@ -112,6 +112,8 @@ func use(k kind, diags *diag.Diagnostics, name string, n int) {
 	diags.AddWarning(fmt.Sprintf("It is %s", status), "detail")
 	diags.AddWarning(messages[n], "detail")
 	diags.AddError(fmt.Sprintf("%d%% done", n), "detail")
+	d := errDiag("revoking", "the widget")
+	diags.AddError(d.Summary(), d.Detail()+" More detail.")
 }
 
 func describe(s string) string { return s }
@@ -129,6 +131,7 @@ func describe(s string) string { return s }
 		"Error creating " + placeholder,
 		"Error listing fleet tokens",
 		"Error listing personal tokens",
+		"Error revoking the widget",
 		"Invalid A",
 		"Invalid B",
 		"It is " + placeholder,
@@ -338,7 +341,7 @@ func (x *summaryExtractor) summaries() map[string]token.Position {
 				continue
 			}
 			i, ok := diagnosticMethods[sel.Sel.Name]
-			if !ok || i >= len(call.Args) {
+			if !ok || i >= len(call.Args) || isSummaryOfAnother(call.Args[i]) {
 				continue
 			}
 			pos := x.fset.Position(call.Pos())
@@ -353,6 +356,17 @@ func (x *summaryExtractor) summaries() map[string]token.Position {
 		}
 	}
 	return out
+}
+
+// isSummaryOfAnother tells whether e is d.Summary(): a diagnostic made
+// again from one that another call built, whose summary is found there.
+func isSummaryOfAnother(e ast.Expr) bool {
+	call, ok := e.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	return ok && sel.Sel.Name == "Summary" && len(call.Args) == 0
 }
 
 // bindings lists the ways fn's parameters can be bound when e depends on
