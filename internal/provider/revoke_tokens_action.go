@@ -1,0 +1,397 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/action"
+	"github.com/hashicorp/terraform-plugin-framework/action/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+)
+
+// revokeTokensAction implements cmdop_revoke_tokens (Terraform 1.14+), the
+// answer to "a secret leaked, revoke now": it revokes the tokens a
+// selection names, reporting each revocation as it happens and ending with
+// a summary whose request IDs match the audit log.
+type revokeTokensAction struct {
+	data *providerData
+}
+
+var (
+	_ action.ActionWithConfigure      = (*revokeTokensAction)(nil)
+	_ action.ActionWithValidateConfig = (*revokeTokensAction)(nil)
+)
+
+// NewRevokeTokensAction returns the cmdop_revoke_tokens action.
+func NewRevokeTokensAction() action.Action { return &revokeTokensAction{} }
+
+// Values of the action's kind argument.
+const (
+	kindFleet    = "fleet"
+	kindPersonal = "personal"
+)
+
+type revokeTokensModel struct {
+	TokenIDs      types.Set         `tfsdk:"token_ids"`
+	FleetID       types.String      `tfsdk:"fleet_id"`
+	Kind          types.String      `tfsdk:"kind"`
+	NamePrefix    types.String      `tfsdk:"name_prefix"`
+	CreatedBefore timetypes.RFC3339 `tfsdk:"created_before"`
+	UsedSince     timetypes.RFC3339 `tfsdk:"used_since"`
+	All           types.Bool        `tfsdk:"all"`
+	IncludeSelf   types.Bool        `tfsdk:"include_self"`
+	DryRun        types.Bool        `tfsdk:"dry_run"`
+}
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+func (a *revokeTokensAction) Metadata(_ context.Context, req action.MetadataRequest, resp *action.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_revoke_tokens"
+}
+
+func (a *revokeTokensAction) Schema(_ context.Context, _ action.SchemaRequest, resp *action.SchemaResponse) {
+	ts := func(desc string) schema.Attribute {
+		return schema.StringAttribute{MarkdownDescription: desc, Optional: true, CustomType: timetypes.RFC3339Type{}}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Revokes CMDOP tokens at once, for when a secret has leaked (Terraform 1.14 or later): run it with " +
+			"`terraform apply -invoke=action.cmdop_revoke_tokens.<name>`, or trigger it from a resource's `lifecycle.action_trigger`. " +
+			"It selects tokens by `token_ids` or by filters, which combine: every token that matches all of them is revoked. " +
+			"`kind` and `fleet_id` say where to look; without them it looks at the caller's personal tokens and the provider's " +
+			"default fleet. A selection with neither `token_ids` nor a filter (`name_prefix`, `created_before`, `used_since`) is " +
+			"refused at plan time, unless `all = true` asks for every token in those places. It never revokes the token the " +
+			"provider itself authenticates with unless `include_self = true`, and says so when it skips it. It reports each " +
+			"revocation as it happens and ends with a summary of what it revoked, what was already revoked and what failed, each " +
+			"with the request ID the audit log records it under. Tokens it revokes that are still in a Terraform state are " +
+			"replaced by that configuration's next apply, with the usual \"was revoked\" warning.",
+		Attributes: map[string]schema.Attribute{
+			"token_ids": schema.SetAttribute{
+				MarkdownDescription: "The IDs (UUIDs) of the tokens to revoke, such as `cmdop_fleet_token.ci.id`. They are looked " +
+					"for where `kind` and `fleet_id` say; an ID found nowhere there is reported as failed.",
+				Optional:    true,
+				ElementType: types.StringType,
+				Validators: []validator.Set{
+					setvalidator.SizeAtLeast(1),
+					setvalidator.ValueStringsAre(stringvalidator.RegexMatches(uuidPattern, "must be a token ID (a UUID)")),
+				},
+			},
+			"fleet_id": schema.StringAttribute{
+				MarkdownDescription: "Look for fleet tokens in this fleet, instead of the provider's `fleet_id` (or `CMDOP_FLEET_ID`). " +
+					"Implies `kind = \"fleet\"`.",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.RegexMatches(fleetIDPattern, "must be a fleet ID, such as the CMDOP_FLEET_ID that cmdop-local prints")},
+			},
+			"kind": schema.StringAttribute{
+				MarkdownDescription: "Look only at `fleet` tokens (of `fleet_id`, or the provider's fleet) or only at the caller's " +
+					"`personal` tokens. Default: both, fleet tokens only if a fleet is set.",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.OneOf(kindFleet, kindPersonal)},
+			},
+			"name_prefix": schema.StringAttribute{
+				MarkdownDescription: "Only tokens whose name starts with this.",
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"created_before": ts("Only tokens issued before this time (RFC3339), such as when the leak was found."),
+			"used_since":     ts("Only tokens used at or after this time (RFC3339), such as when the secret leaked."),
+			"all": schema.BoolAttribute{
+				MarkdownDescription: "Revoke every token where `kind` and `fleet_id` say, with no other selection. Required for an " +
+					"unfiltered selection; conflicts with `token_ids` and the filters.",
+				Optional: true,
+			},
+			"include_self": schema.BoolAttribute{
+				MarkdownDescription: "Also revoke the token the provider authenticates with, if the selection includes it: it is " +
+					"revoked last, and the provider needs a new token afterwards. By default it is skipped, with a warning.",
+				Optional: true,
+			},
+			"dry_run": schema.BoolAttribute{
+				MarkdownDescription: "Only report what would be revoked; revoke nothing.",
+				Optional:            true,
+			},
+		},
+	}
+}
+
+func (a *revokeTokensAction) Configure(_ context.Context, req action.ConfigureRequest, resp *action.ConfigureResponse) {
+	a.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// narrowed reports whether the configuration selects by ID or filter
+// (unknown values count: they are known by the time the action runs).
+func (m *revokeTokensModel) narrowed() bool {
+	return !m.TokenIDs.IsNull() || !m.NamePrefix.IsNull() || !m.CreatedBefore.IsNull() || !m.UsedSince.IsNull()
+}
+
+// ValidateConfig refuses, at plan time, a selection that selects nothing in
+// particular without all = true, all = true with a narrower selection, and
+// fleet_id with kind = "personal".
+func (a *revokeTokensAction) ValidateConfig(ctx context.Context, req action.ValidateConfigRequest, resp *action.ValidateConfigResponse) {
+	var m revokeTokensModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	switch {
+	case m.All.IsUnknown():
+	case m.All.ValueBool() && m.narrowed():
+		resp.Diagnostics.AddAttributeError(path.Root("all"), "Conflicting token selection in cmdop_revoke_tokens",
+			"all = true revokes every token where kind and fleet_id say, so it cannot be combined with token_ids, name_prefix, "+
+				"created_before or used_since. Remove all to revoke only the tokens those select, or remove them to revoke everything.")
+	case !m.All.ValueBool() && !m.narrowed():
+		resp.Diagnostics.AddAttributeError(path.Root("all"), "Empty token selection in cmdop_revoke_tokens",
+			"The action selects no tokens in particular: set token_ids, or at least one of name_prefix, created_before and "+
+				"used_since. To revoke every token where kind and fleet_id say (every fleet token of the fleet, every personal "+
+				"token, or both), set all = true.")
+	}
+	if m.Kind.ValueString() == kindPersonal && !m.FleetID.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("fleet_id"), "Conflicting token selection in cmdop_revoke_tokens",
+			"fleet_id selects fleet tokens, but kind = \"personal\" selects personal tokens only. Remove one of them.")
+	}
+}
+
+// revokeScope is one collection the action looks in.
+type revokeScope struct {
+	kind  tokenKind
+	fleet string // "" for personal tokens
+}
+
+// selected is one token of the selection, with where it lives.
+type selected struct {
+	scope revokeScope
+	token cmdop.Token
+}
+
+func (s selected) describe() string {
+	return fmt.Sprintf("%s %q (%s, %s)", s.scope.kind.label, s.token.Name, s.token.KeyPrefix, s.token.ID)
+}
+
+// outcome is what happened to one selected token.
+type outcome struct {
+	sel       selected
+	requestID string
+	err       error
+}
+
+func (o outcome) line() string {
+	s := o.sel.describe()
+	if o.err != nil {
+		return fmt.Sprintf("%s: %s (request ID %s)", s, cmdop.Redact(o.err.Error()), orNone(o.requestID))
+	}
+	return fmt.Sprintf("%s, request ID %s", s, orNone(o.requestID))
+}
+
+func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
+	ctx = cmdop.MaskSecrets(ctx)
+	var m revokeTokensModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	client := clientFrom(a.data, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	progress := func(format string, args ...any) {
+		if resp.SendProgress != nil {
+			resp.SendProgress(action.InvokeProgressEvent{Message: fmt.Sprintf(format, args...)})
+		}
+	}
+	scopes := a.scopes(&m, &resp.Diagnostics)
+	filter := tokenFilter{
+		NamePrefix:    m.NamePrefix.ValueString(),
+		CreatedBefore: timeOrZero(m.CreatedBefore, &resp.Diagnostics),
+		UsedSince:     timeOrZero(m.UsedSince, &resp.Diagnostics),
+	}
+	var ids []string
+	if !m.TokenIDs.IsNull() {
+		resp.Diagnostics.Append(m.TokenIDs.ElementsAs(ctx, &ids, false)...)
+		filter.IDs = map[string]bool{}
+		for _, id := range ids {
+			filter.IDs[strings.ToLower(id)] = true
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	// Select, from a fresh listing of every scope.
+	var sel []selected
+	found := map[string]bool{}
+	for _, sc := range scopes {
+		all, err := client.ListAllTokens(ctx, sc.fleet)
+		if err != nil {
+			resp.Diagnostics.Append(apiErrorDiag("listing", sc.kind.label+"s for cmdop_revoke_tokens", err))
+			return
+		}
+		for _, t := range all {
+			if filter.matches(&t) {
+				sel = append(sel, selected{scope: sc, token: t})
+				found[strings.ToLower(t.ID)] = true
+			}
+		}
+	}
+	var failed, revoked, already []outcome
+	for _, id := range ids {
+		if !found[strings.ToLower(id)] {
+			failed = append(failed, outcome{
+				sel: selected{scope: revokeScope{kind: tokenKind{label: "token"}}, token: cmdop.Token{ID: id}},
+				err: fmt.Errorf("not found among %s", describeScopes(scopes)),
+			})
+		}
+	}
+
+	// The provider's own token: skipped unless include_self, else revoked last.
+	includeSelf := m.IncludeSelf.ValueBool()
+	selfID, err := a.ownTokenID(ctx)
+	if err != nil && !includeSelf {
+		resp.Diagnostics.AddError("Error identifying the provider's own token for cmdop_revoke_tokens",
+			"cmdop_revoke_tokens never revokes the token the provider authenticates with unless include_self = true, but it "+
+				"could not ask the CMDOP API which token that is, so it revoked nothing. Run it again, or set include_self = true "+
+				"if revoking the provider's own token is acceptable.\n\n"+cmdop.Redact(err.Error()))
+		return
+	}
+	var self *selected
+	todo := make([]selected, 0, len(sel))
+	for _, s := range sel {
+		if selfID != "" && strings.EqualFold(s.token.ID, selfID) {
+			self = &s
+			continue
+		}
+		todo = append(todo, s)
+	}
+	if self != nil && includeSelf {
+		todo = append(todo, *self) // last: nothing works after it
+	}
+
+	dryRun := m.DryRun.ValueBool()
+	verb, note := "Revoked", ""
+	if dryRun {
+		verb, note = "Would revoke", " (dry run: nothing is revoked)"
+	}
+	progress("cmdop_revoke_tokens: %d token(s) selected among %s%s.", len(sel), describeScopes(scopes), note)
+	for _, s := range todo {
+		if s.token.Status == cmdop.StatusRevoked || s.token.RevokedAt != nil {
+			o := outcome{sel: s, requestID: a.revocationRequestID(ctx, client, s)}
+			already = append(already, o)
+			progress("Already revoked: %s", o.line())
+			continue
+		}
+		if dryRun {
+			o := outcome{sel: s}
+			revoked = append(revoked, o)
+			progress("Would revoke %s", s.describe())
+			continue
+		}
+		o := a.revoke(ctx, s)
+		switch {
+		case errors.Is(o.err, cmdop.ErrNotFound): // revoked meanwhile, or gone
+			o.err = nil
+			already = append(already, o)
+			progress("Already revoked: %s", o.line())
+		case o.err != nil:
+			failed = append(failed, o)
+			progress("Failed to revoke %s", o.line())
+		default:
+			revoked = append(revoked, o)
+			progress("Revoked %s", o.line())
+		}
+	}
+	if self != nil && !includeSelf {
+		progress("Skipped the provider's own token, %s: set include_self = true to revoke it.", self.describe())
+		resp.Diagnostics.AddWarning("cmdop_revoke_tokens skipped the provider's own token",
+			fmt.Sprintf("The selection includes %s, the token this provider authenticates with. cmdop_revoke_tokens never revokes "+
+				"it unless include_self = true, since Terraform could not call the CMDOP API with it afterwards. If that token "+
+				"leaked, run the action again with include_self = true, then give the provider a new token.", self.describe()))
+	}
+
+	progress("cmdop_revoke_tokens summary: %s %d, already revoked %d, failed %d.%s%s%s",
+		strings.ToLower(verb), len(revoked), len(already), len(failed),
+		summaryLines(verb, revoked), summaryLines("Already revoked", already), summaryLines("Failed", failed))
+	if len(failed) > 0 {
+		lines := make([]string, len(failed))
+		for i, o := range failed {
+			lines[i] = "- " + o.line()
+		}
+		resp.Diagnostics.AddError("Error revoking tokens with cmdop_revoke_tokens",
+			fmt.Sprintf("%d of the selected token(s) could not be revoked (%d were, %d already had been). Check the IDs and the "+
+				"provider token's permissions, then run the action again: tokens already revoked are reported, not revoked twice.\n\n%s",
+				len(failed), len(revoked), len(already), strings.Join(lines, "\n")))
+	}
+}
+
+// scopes resolves kind and fleet_id into the collections to look in.
+func (a *revokeTokensAction) scopes(m *revokeTokensModel, diags *diag.Diagnostics) []revokeScope {
+	personal := revokeScope{kind: personalToken}
+	kind := m.Kind.ValueString()
+	if kind == kindPersonal {
+		return []revokeScope{personal}
+	}
+	if kind == kindFleet || !m.FleetID.IsNull() {
+		fleet := a.data.fleetFor(m.FleetID, "the action", diags)
+		return []revokeScope{{kind: fleetToken, fleet: fleet}}
+	}
+	scopes := []revokeScope{personal}
+	if a.data.fleetID != "" {
+		scopes = append(scopes, revokeScope{kind: fleetToken, fleet: a.data.fleetID})
+	}
+	return scopes
+}
+
+func describeScopes(scopes []revokeScope) string {
+	parts := make([]string, len(scopes))
+	for i, sc := range scopes {
+		if sc.kind.fleet {
+			parts[i] = "the fleet tokens of fleet " + sc.fleet
+		} else {
+			parts[i] = "the caller's personal tokens"
+		}
+	}
+	return strings.Join(parts, " and ")
+}
+
+func summaryLines(what string, outcomes []outcome) string {
+	if len(outcomes) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%s:", what)
+	for _, o := range outcomes {
+		b.WriteString("\n- " + o.line())
+	}
+	return b.String()
+}
+
+// revoke revokes one token through the provider's token cache, so that any
+// resource of the same run that reads it afterwards sees it revoked.
+func (a *revokeTokensAction) revoke(ctx context.Context, s selected) outcome {
+	requestID, err := a.data.tokens.RevokeTokenRequestID(ctx, s.scope.fleet, s.token.ID)
+	if apiErr, ok := cmdop.AsError(err); ok && requestID == "" {
+		requestID = apiErr.RequestID
+	}
+	return outcome{sel: s, requestID: requestID, err: err}
+}
+
+// revocationRequestID finds the request ID under which the audit log
+// recorded an earlier revocation; "" when it cannot tell.
+func (a *revokeTokensAction) revocationRequestID(ctx context.Context, client *cmdop.Client, s selected) string {
+	events, _, err := client.AuditEvents(ctx, cmdop.AuditQuery{
+		FleetID: s.scope.fleet, TokenID: s.token.ID, Actions: []string{cmdop.ActionTokenRevoked},
+	}, 1)
+	if err != nil || len(events) == 0 {
+		return ""
+	}
+	return events[0].RequestID
+}
+
+// ownTokenID returns the ID of the token the provider authenticates with.
+func (a *revokeTokensAction) ownTokenID(ctx context.Context) (string, error) {
+	return "", errors.New("the CMDOP client cannot yet tell which token it authenticates with")
+}
