@@ -250,7 +250,10 @@ func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeReques
 
 	// The provider's own token: skipped unless include_self, else revoked last.
 	includeSelf := m.IncludeSelf.ValueBool()
-	selfID, err := a.ownTokenID(ctx)
+	selfID, err := "", error(nil)
+	if len(sel) > 0 {
+		selfID, err = a.ownTokenID(ctx, client)
+	}
 	if err != nil && !includeSelf {
 		resp.Diagnostics.AddError("Error identifying the provider's own token for cmdop_revoke_tokens",
 			"cmdop_revoke_tokens never revokes the token the provider authenticates with unless include_self = true, but it "+
@@ -391,7 +394,12 @@ func (a *revokeTokensAction) revocationRequestID(ctx context.Context, client *cm
 	return events[0].RequestID
 }
 
-// ownTokenID returns the ID of the token the provider authenticates with.
-func (a *revokeTokensAction) ownTokenID(ctx context.Context) (string, error) {
-	return "", errors.New("the CMDOP client cannot yet tell which token it authenticates with")
+// ownTokenID returns the ID of the token the provider authenticates with,
+// from the API's who-am-I call.
+func (a *revokeTokensAction) ownTokenID(ctx context.Context, client *cmdop.Client) (string, error) {
+	acct, err := client.Account(ctx)
+	if err != nil {
+		return "", err
+	}
+	return acct.TokenID, nil
 }
