@@ -173,6 +173,9 @@ type selected struct {
 }
 
 func (s selected) describe() string {
+	if s.token.Name == "" { // a token ID found nowhere
+		return "token " + s.token.ID
+	}
 	return fmt.Sprintf("%s %q (%s, %s)", s.scope.kind.label, s.token.Name, s.token.KeyPrefix, s.token.ID)
 }
 
@@ -185,8 +188,11 @@ type outcome struct {
 
 func (o outcome) line() string {
 	s := o.sel.describe()
+	if o.err != nil && o.requestID == "" {
+		return fmt.Sprintf("%s: %s", s, cmdop.Redact(o.err.Error()))
+	}
 	if o.err != nil {
-		return fmt.Sprintf("%s: %s (request ID %s)", s, cmdop.Redact(o.err.Error()), orNone(o.requestID))
+		return fmt.Sprintf("%s: %s (request ID %s)", s, cmdop.Redact(o.err.Error()), o.requestID)
 	}
 	return fmt.Sprintf("%s, request ID %s", s, orNone(o.requestID))
 }
