@@ -87,14 +87,16 @@ func (a *revokeTokensAction) Schema(_ context.Context, _ action.SchemaRequest, r
 				},
 			},
 			"fleet_id": schema.StringAttribute{
-				MarkdownDescription: "Look for fleet tokens in this fleet, instead of the provider's `fleet_id` (or `CMDOP_FLEET_ID`). " +
+				MarkdownDescription: "Look for fleet tokens in this fleet, instead of the provider's `fleet_id` (or `CMDOP_FLEET_ID`, " +
+					"or the fleet of the provider's own fleet token). " +
 					"Implies `kind = \"fleet\"`.",
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.RegexMatches(fleetIDPattern, "must be a fleet ID, such as the CMDOP_FLEET_ID that cmdop-local prints")},
 			},
 			"kind": schema.StringAttribute{
 				MarkdownDescription: "Look only at `fleet` tokens (of `fleet_id`, or the provider's fleet) or only at the caller's " +
-					"`personal` tokens. Default: both, fleet tokens only if a fleet is set.",
+					"`personal` tokens. Default: both, the personal tokens when the provider authenticates with a personal token, and " +
+					"the fleet tokens of the provider's `fleet_id` (or of the fleet of the provider's own fleet token).",
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.OneOf(kindFleet, kindPersonal)},
 			},
@@ -210,7 +212,18 @@ func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeReques
 			resp.SendProgress(action.InvokeProgressEvent{Message: fmt.Sprintf(format, args...)})
 		}
 	}
-	scopes := a.scopes(&m, &resp.Diagnostics)
+	// Who the provider is: its own token is never revoked unless
+	// include_self, and a fleet token has no personal tokens to look at.
+	includeSelf := m.IncludeSelf.ValueBool()
+	acct, err := client.Account(ctx)
+	if err != nil && !includeSelf {
+		resp.Diagnostics.AddError("Error identifying the provider's own token for cmdop_revoke_tokens",
+			"cmdop_revoke_tokens never revokes the token the provider authenticates with unless include_self = true, but it "+
+				"could not ask the CMDOP API which token that is, so it revoked nothing. Run it again, or set include_self = true "+
+				"if revoking the provider's own token is acceptable.\n\n"+cmdop.Redact(err.Error()))
+		return
+	}
+	scopes := a.scopes(&m, acct, &resp.Diagnostics)
 	filter := tokenFilter{
 		NamePrefix:    m.NamePrefix.ValueString(),
 		CreatedBefore: timeOrZero(m.CreatedBefore, &resp.Diagnostics),
@@ -255,17 +268,9 @@ func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeReques
 	}
 
 	// The provider's own token: skipped unless include_self, else revoked last.
-	includeSelf := m.IncludeSelf.ValueBool()
-	selfID, err := "", error(nil)
-	if len(sel) > 0 {
-		selfID, err = a.ownTokenID(ctx, client)
-	}
-	if err != nil && !includeSelf {
-		resp.Diagnostics.AddError("Error identifying the provider's own token for cmdop_revoke_tokens",
-			"cmdop_revoke_tokens never revokes the token the provider authenticates with unless include_self = true, but it "+
-				"could not ask the CMDOP API which token that is, so it revoked nothing. Run it again, or set include_self = true "+
-				"if revoking the provider's own token is acceptable.\n\n"+cmdop.Redact(err.Error()))
-		return
+	selfID := ""
+	if acct != nil {
+		selfID = acct.TokenID
 	}
 	var self *selected
 	todo := make([]selected, 0, len(sel))
@@ -336,20 +341,34 @@ func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeReques
 	}
 }
 
-// scopes resolves kind and fleet_id into the collections to look in.
-func (a *revokeTokensAction) scopes(m *revokeTokensModel, diags *diag.Diagnostics) []revokeScope {
+// scopes resolves kind and fleet_id into the collections to look in. The
+// default fleet is the provider's, or else that of the provider's own fleet
+// token; acct (who the provider is) may be nil.
+func (a *revokeTokensAction) scopes(m *revokeTokensModel, acct *cmdop.Account, diags *diag.Diagnostics) []revokeScope {
 	personal := revokeScope{kind: personalToken}
-	kind := m.Kind.ValueString()
-	if kind == kindPersonal {
-		return []revokeScope{personal}
+	isFleetToken := acct != nil && acct.TokenType == cmdop.TokenTypeFleet
+	fleet := a.data.fleetID
+	if !m.FleetID.IsNull() {
+		fleet = m.FleetID.ValueString()
+	} else if fleet == "" && isFleetToken {
+		fleet = acct.FleetID
 	}
-	if kind == kindFleet || !m.FleetID.IsNull() {
-		fleet := a.data.fleetFor(m.FleetID, "the action", diags)
+	switch kind := m.Kind.ValueString(); {
+	case kind == kindPersonal:
+		return []revokeScope{personal}
+	case kind == kindFleet || !m.FleetID.IsNull():
+		if fleet == "" {
+			diags.AddAttributeError(path.Root("fleet_id"), "Missing fleet ID",
+				"Set fleet_id on the action, or fleet_id on the provider (or the "+EnvFleetID+" environment variable).")
+		}
 		return []revokeScope{{kind: fleetToken, fleet: fleet}}
 	}
-	scopes := []revokeScope{personal}
-	if a.data.fleetID != "" {
-		scopes = append(scopes, revokeScope{kind: fleetToken, fleet: a.data.fleetID})
+	var scopes []revokeScope
+	if !isFleetToken { // a fleet token has no personal tokens
+		scopes = append(scopes, personal)
+	}
+	if fleet != "" {
+		scopes = append(scopes, revokeScope{kind: fleetToken, fleet: fleet})
 	}
 	return scopes
 }
@@ -398,14 +417,4 @@ func (a *revokeTokensAction) revocationRequestID(ctx context.Context, client *cm
 		return ""
 	}
 	return events[0].RequestID
-}
-
-// ownTokenID returns the ID of the token the provider authenticates with,
-// from the API's who-am-I call.
-func (a *revokeTokensAction) ownTokenID(ctx context.Context, client *cmdop.Client) (string, error) {
-	acct, err := client.Account(ctx)
-	if err != nil {
-		return "", err
-	}
-	return acct.TokenID, nil
 }

@@ -253,3 +253,53 @@ action "cmdop_revoke_tokens" "x" {
 		t.Fatalf("invalid selections made %d write calls, want none", n)
 	}
 }
+
+// With a fleet token as the provider's token and no fleet_id anywhere, the
+// action looks at that token's fleet only (a fleet token has no personal
+// tokens), and skips the provider's own token although the selection
+// matches it.
+func TestAccRevokeTokensAction_fleetTokenProvider(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	skipUnlessQuery(t) // before creating test data; the harness checks again
+	self := api.createToken(api.FleetID(), "leak-provider", []string{"permissions:manage", "machines:read"})
+	leak := api.createToken(api.FleetID(), "leak-1", nil)
+	personal := api.createToken("", "leak-personal", nil)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		TerraformVersionChecks:   queryVersionChecks,
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`
+provider "cmdop" {
+  api_base_url = %q
+  token        = %q
+}
+
+resource "terraform_data" "x" {
+  lifecycle {
+    action_trigger {
+      events  = [after_create]
+      actions = [action.cmdop_revoke_tokens.x]
+    }
+  }
+}
+
+action "cmdop_revoke_tokens" "x" {
+  config {
+    name_prefix = "leak-"
+  }
+}`, api.URL, self.RawToken),
+			Check: func(*terraform.State) error {
+				if _, err := api.revokedBy(leak, self.ID); err != nil {
+					return err
+				}
+				if err := api.expectStatus(map[*cmdop.Token]string{
+					self: cmdop.StatusActive, leak: cmdop.StatusRevoked, personal: cmdop.StatusActive,
+				}); err != nil {
+					return err
+				}
+				return secretWorks(api.URL, self.RawToken)
+			},
+		}},
+	})
+}
