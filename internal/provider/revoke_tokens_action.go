@@ -207,11 +207,6 @@ func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	progress := func(format string, args ...any) {
-		if resp.SendProgress != nil {
-			resp.SendProgress(action.InvokeProgressEvent{Message: fmt.Sprintf(format, args...)})
-		}
-	}
 	// Who the provider is: its own token is never revoked unless
 	// include_self, and a fleet token has no personal tokens to look at.
 	includeSelf := m.IncludeSelf.ValueBool()
@@ -223,59 +218,17 @@ func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeReques
 				"if revoking the provider's own token is acceptable.\n\n"+cmdop.Redact(err.Error()))
 		return
 	}
-	scopes := a.scopes(&m, acct, &resp.Diagnostics)
-	filter := tokenFilter{
-		NamePrefix:    m.NamePrefix.ValueString(),
-		CreatedBefore: timeOrZero(m.CreatedBefore, &resp.Diagnostics),
-		UsedSince:     timeOrZero(m.UsedSince, &resp.Diagnostics),
-	}
-	var ids []string
-	if !m.TokenIDs.IsNull() {
-		resp.Diagnostics.Append(m.TokenIDs.ElementsAs(ctx, &ids, false)...)
-		filter.IDs = map[string]bool{}
-		for _, id := range ids {
-			filter.IDs[strings.ToLower(id)] = true
-		}
-	}
+	run := &revokeRun{ctx: ctx, client: client, tokens: a.data.tokens, dryRun: m.DryRun.ValueBool(), resp: resp}
+	sel, scopes := a.selectTokens(ctx, client, &m, acct, run, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 
-	// Select, from a fresh listing of every scope.
-	var sel []selected
-	found := map[string]bool{}
-	for _, sc := range scopes {
-		all, err := client.ListAllTokens(ctx, sc.fleet)
-		if err != nil {
-			resp.Diagnostics.Append(apiErrorDiag("listing", sc.kind.label+"s for cmdop_revoke_tokens", err))
-			return
-		}
-		for _, t := range all {
-			if filter.matches(&t) {
-				sel = append(sel, selected{scope: sc, token: t})
-				found[strings.ToLower(t.ID)] = true
-			}
-		}
-	}
-	var failed, revoked, already []outcome
-	for _, id := range ids {
-		if !found[strings.ToLower(id)] {
-			failed = append(failed, outcome{
-				sel: selected{scope: revokeScope{kind: tokenKind{label: "token"}}, token: cmdop.Token{ID: id}},
-				err: fmt.Errorf("not found among %s", describeScopes(scopes)),
-			})
-		}
-	}
-
 	// The provider's own token: skipped unless include_self, else revoked last.
-	selfID := ""
-	if acct != nil {
-		selfID = acct.TokenID
-	}
 	var self *selected
 	todo := make([]selected, 0, len(sel))
 	for _, s := range sel {
-		if selfID != "" && strings.EqualFold(s.token.ID, selfID) {
+		if acct != nil && strings.EqualFold(s.token.ID, acct.TokenID) {
 			self = &s
 			continue
 		}
@@ -285,60 +238,155 @@ func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeReques
 		todo = append(todo, *self) // last: nothing works after it
 	}
 
-	dryRun := m.DryRun.ValueBool()
-	verb, note := "Revoked", ""
-	if dryRun {
-		verb, note = "Would revoke", " (dry run: nothing is revoked)"
+	note := ""
+	if run.dryRun {
+		note = " (dry run: nothing is revoked)"
 	}
-	progress("cmdop_revoke_tokens: %d token(s) selected among %s%s.", len(sel), describeScopes(scopes), note)
+	run.progress("cmdop_revoke_tokens: %d token(s) selected among %s%s.", len(sel), describeScopes(scopes), note)
 	for _, s := range todo {
-		if s.token.Status == cmdop.StatusRevoked || s.token.RevokedAt != nil {
-			o := outcome{sel: s, requestID: a.revocationRequestID(ctx, client, s)}
-			already = append(already, o)
-			progress("Already revoked: %s", o.line())
-			continue
-		}
-		if dryRun {
-			o := outcome{sel: s}
-			revoked = append(revoked, o)
-			progress("Would revoke %s", s.describe())
-			continue
-		}
-		o := a.revoke(ctx, s)
-		switch {
-		case errors.Is(o.err, cmdop.ErrNotFound): // revoked meanwhile, or gone
-			o.err = nil
-			already = append(already, o)
-			progress("Already revoked: %s", o.line())
-		case o.err != nil:
-			failed = append(failed, o)
-			progress("Failed to revoke %s", o.line())
-		default:
-			revoked = append(revoked, o)
-			progress("Revoked %s", o.line())
-		}
+		run.revoke(s)
 	}
 	if self != nil && !includeSelf {
-		progress("Skipped the provider's own token, %s: set include_self = true to revoke it.", self.describe())
+		run.progress("Skipped the provider's own token, %s: set include_self = true to revoke it.", self.describe())
 		resp.Diagnostics.AddWarning("cmdop_revoke_tokens skipped the provider's own token",
 			fmt.Sprintf("The selection includes %s, the token this provider authenticates with. cmdop_revoke_tokens never revokes "+
 				"it unless include_self = true, since Terraform could not call the CMDOP API with it afterwards. If that token "+
 				"leaked, run the action again with include_self = true, then give the provider a new token.", self.describe()))
 	}
+	run.summarize()
+}
 
-	progress("cmdop_revoke_tokens summary: %s %d, already revoked %d, failed %d.%s%s%s",
-		strings.ToLower(verb), len(revoked), len(already), len(failed),
-		summaryLines(verb, revoked), summaryLines("Already revoked", already), summaryLines("Failed", failed))
-	if len(failed) > 0 {
-		lines := make([]string, len(failed))
-		for i, o := range failed {
-			lines[i] = "- " + o.line()
-		}
-		resp.Diagnostics.AddError("Error revoking tokens with cmdop_revoke_tokens",
-			fmt.Sprintf("%d of the selected token(s) could not be revoked (%d were, %d already had been). Check the IDs and the "+
-				"provider token's permissions, then run the action again: tokens already revoked are reported, not revoked twice.\n\n%s",
-				len(failed), len(revoked), len(already), strings.Join(lines, "\n")))
+// selectTokens lists every scope afresh and keeps the tokens the
+// configuration selects. A token ID found in no scope is recorded as failed.
+func (a *revokeTokensAction) selectTokens(ctx context.Context, client *cmdop.Client, m *revokeTokensModel, acct *cmdop.Account,
+	run *revokeRun, diags *diag.Diagnostics,
+) ([]selected, []revokeScope) {
+	scopes := a.scopes(m, acct, diags)
+	filter := tokenFilter{
+		NamePrefix:    m.NamePrefix.ValueString(),
+		CreatedBefore: timeOrZero(m.CreatedBefore, diags),
+		UsedSince:     timeOrZero(m.UsedSince, diags),
 	}
+	var ids []string
+	if !m.TokenIDs.IsNull() {
+		diags.Append(m.TokenIDs.ElementsAs(ctx, &ids, false)...)
+		filter.IDs = map[string]bool{}
+		for _, id := range ids {
+			filter.IDs[strings.ToLower(id)] = true
+		}
+	}
+	if diags.HasError() {
+		return nil, nil
+	}
+	var sel []selected
+	found := map[string]bool{}
+	for _, sc := range scopes {
+		all, err := client.ListAllTokens(ctx, sc.fleet)
+		if err != nil {
+			diags.Append(apiErrorDiag("listing", sc.kind.label+"s for cmdop_revoke_tokens", err))
+			return nil, nil
+		}
+		for _, t := range all {
+			if filter.matches(&t) {
+				sel = append(sel, selected{scope: sc, token: t})
+				found[strings.ToLower(t.ID)] = true
+			}
+		}
+	}
+	for _, id := range ids {
+		if !found[strings.ToLower(id)] {
+			run.failed = append(run.failed, outcome{
+				sel: selected{token: cmdop.Token{ID: id}},
+				err: fmt.Errorf("not found among %s", describeScopes(scopes)),
+			})
+		}
+	}
+	return sel, scopes
+}
+
+// revokeRun revokes the selected tokens one by one, reporting each, and
+// keeps what happened for the summary.
+type revokeRun struct {
+	ctx                      context.Context // the invocation's, for its length only
+	client                   *cmdop.Client
+	tokens                   *cmdop.TokenCache
+	dryRun                   bool
+	resp                     *action.InvokeResponse
+	revoked, already, failed []outcome
+}
+
+func (r *revokeRun) progress(format string, args ...any) {
+	if r.resp.SendProgress != nil {
+		r.resp.SendProgress(action.InvokeProgressEvent{Message: fmt.Sprintf(format, args...)})
+	}
+}
+
+func (r *revokeRun) revoke(s selected) {
+	if s.token.Status == cmdop.StatusRevoked || s.token.RevokedAt != nil {
+		o := outcome{sel: s, requestID: r.revocationRequestID(s)}
+		r.already = append(r.already, o)
+		r.progress("Already revoked: %s", o.line())
+		return
+	}
+	if r.dryRun {
+		r.revoked = append(r.revoked, outcome{sel: s})
+		r.progress("Would revoke %s", s.describe())
+		return
+	}
+	// Through the provider's token cache, so that any resource of the same
+	// run that reads the token afterwards sees it revoked.
+	requestID, err := r.tokens.RevokeTokenRequestID(r.ctx, s.scope.fleet, s.token.ID)
+	if apiErr, ok := cmdop.AsError(err); ok && requestID == "" {
+		requestID = apiErr.RequestID
+	}
+	o := outcome{sel: s, requestID: requestID, err: err}
+	switch {
+	case errors.Is(err, cmdop.ErrTokenNotFound): // gone since the listing
+		o.err = nil
+		r.already = append(r.already, o)
+		r.progress("Already revoked: %s", o.line())
+	case err != nil:
+		r.failed = append(r.failed, o)
+		r.progress("Failed to revoke %s", o.line())
+	default:
+		r.revoked = append(r.revoked, o)
+		r.progress("Revoked %s", o.line())
+	}
+}
+
+// revocationRequestID finds the request ID under which the audit log
+// recorded an earlier revocation; "" when it cannot tell.
+func (r *revokeRun) revocationRequestID(s selected) string {
+	events, _, err := r.client.AuditEvents(r.ctx, cmdop.AuditQuery{
+		FleetID: s.scope.fleet, TokenID: s.token.ID, Actions: []string{cmdop.ActionTokenRevoked},
+	}, 1)
+	if err != nil || len(events) == 0 {
+		return ""
+	}
+	return events[0].RequestID
+}
+
+// summarize sends the summary, and fails the invocation if any token could
+// not be revoked.
+func (r *revokeRun) summarize() {
+	verb := "Revoked"
+	if r.dryRun {
+		verb = "Would revoke"
+	}
+	r.progress("cmdop_revoke_tokens summary: %s %d, already revoked %d, failed %d.%s%s%s",
+		strings.ToLower(verb), len(r.revoked), len(r.already), len(r.failed),
+		summaryLines(verb, r.revoked), summaryLines("Already revoked", r.already), summaryLines("Failed", r.failed))
+	if len(r.failed) == 0 {
+		return
+	}
+	lines := make([]string, len(r.failed))
+	for i, o := range r.failed {
+		lines[i] = "- " + o.line()
+	}
+	r.resp.Diagnostics.AddError("Error revoking tokens with cmdop_revoke_tokens",
+		fmt.Sprintf("%d of the selected token(s) could not be revoked (%d were, %d already had been). Check the IDs and the "+
+			"provider token's permissions, then run the action again: tokens already revoked are reported, not revoked twice.\n\n%s",
+			len(r.failed), len(r.revoked), len(r.already), strings.Join(lines, "\n")))
 }
 
 // scopes resolves kind and fleet_id into the collections to look in. The
@@ -395,26 +443,4 @@ func summaryLines(what string, outcomes []outcome) string {
 		b.WriteString("\n- " + o.line())
 	}
 	return b.String()
-}
-
-// revoke revokes one token through the provider's token cache, so that any
-// resource of the same run that reads it afterwards sees it revoked.
-func (a *revokeTokensAction) revoke(ctx context.Context, s selected) outcome {
-	requestID, err := a.data.tokens.RevokeTokenRequestID(ctx, s.scope.fleet, s.token.ID)
-	if apiErr, ok := cmdop.AsError(err); ok && requestID == "" {
-		requestID = apiErr.RequestID
-	}
-	return outcome{sel: s, requestID: requestID, err: err}
-}
-
-// revocationRequestID finds the request ID under which the audit log
-// recorded an earlier revocation; "" when it cannot tell.
-func (a *revokeTokensAction) revocationRequestID(ctx context.Context, client *cmdop.Client, s selected) string {
-	events, _, err := client.AuditEvents(ctx, cmdop.AuditQuery{
-		FleetID: s.scope.fleet, TokenID: s.token.ID, Actions: []string{cmdop.ActionTokenRevoked},
-	}, 1)
-	if err != nil || len(events) == 0 {
-		return ""
-	}
-	return events[0].RequestID
 }
