@@ -1,7 +1,6 @@
 package cmdop_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -32,12 +31,12 @@ func TestClient_revokeTokenRequestID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := c.RevokeTokenRequestID(context.Background(), "f1", "k1")
+	id, err := c.RevokeTokenRequestID(t.Context(), "f1", "k1")
 	if err != nil || id != "req_DELETE" {
 		t.Fatalf("got %q, %v; want req_DELETE, nil", id, err)
 	}
 	status = http.StatusNotFound
-	id, err = c.RevokeTokenRequestID(context.Background(), "f1", "k1")
+	id, err = c.RevokeTokenRequestID(t.Context(), "f1", "k1")
 	var apiErr *cmdop.Error
 	if !errors.As(err, &apiErr) || apiErr.RequestID != "req_DELETE" || id != "req_DELETE" {
 		t.Fatalf("got %q, %v; want the request ID on the error too", id, err)
