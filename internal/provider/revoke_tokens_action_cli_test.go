@@ -65,6 +65,11 @@ func TestAccRevokeTokensAction_invokeCLI(t *testing.T) {
 		"main.tf": `
 provider "cmdop" {}
 
+resource "cmdop_fleet_token" "managed" {
+  name   = "leak-managed"
+  scopes = ["machines:read"]
+}
+
 action "cmdop_revoke_tokens" "leak" {
   config {
     name_prefix = "leak-"
@@ -78,6 +83,7 @@ action "cmdop_revoke_tokens" "missing" {
 }
 `,
 	})
+	run.must("apply", "-auto-approve", "-input=false", "-no-color")
 	out := run.must("apply", "-invoke=action.cmdop_revoke_tokens.leak", "-json", "-auto-approve", "-input=false")
 	msgs := parseJSONLines(t, out)
 	var progress []string
@@ -118,11 +124,16 @@ action "cmdop_revoke_tokens" "missing" {
 			t.Fatalf("the progress names the request ID %s of %q %d times, want 2:\n%s", reqID, tok.Name, n, all)
 		}
 	}
-	expectContains(t, all, "3 token(s) selected", "Already revoked: fleet token \"leak-earlier\"", earlierID,
-		"summary: revoked 2, already revoked 1, failed 0.")
+	expectContains(t, all, "4 token(s) selected", "Already revoked: fleet token \"leak-earlier\"", earlierID,
+		"Revoked fleet token \"leak-managed\"", "summary: revoked 3, already revoked 1, failed 0.")
 	if cmdop.SecretPattern.MatchString(out) {
 		t.Fatal("the -json output holds a secret")
 	}
+
+	// The managed token the action revoked: the next plan replaces it, and says why.
+	out = run.must("plan", "-no-color", "-input=false")
+	expectContains(t, out, "The fleet token \"leak-managed\"", "is revoked and will be replaced", "must be replaced",
+		"Plan: 1 to add, 0 to change, 1 to destroy.")
 
 	out, err = run.run("apply", "-invoke=action.cmdop_revoke_tokens.missing", "-no-color", "-auto-approve", "-input=false")
 	if err == nil {
