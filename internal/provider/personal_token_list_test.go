@@ -60,6 +60,7 @@ list "cmdop_personal_token" "laptops" {
 						{Path: tfjsonpath.New("revoke_grace_period"), KnownValue: knownvalue.StringExact("0s")},
 						{Path: tfjsonpath.New("secret"), KnownValue: knownvalue.Null()},
 						{Path: tfjsonpath.New("expires_at"), KnownValue: knownvalue.Null()},
+						{Path: tfjsonpath.New("owner_id"), KnownValue: knownvalue.StringExact(api.srv.OwnerUserID())},
 					}),
 					querycheck.ExpectResourceKnownValues("cmdop_personal_token.laptops",
 						queryfilter.ByDisplayName(knownvalue.StringRegexp(regexp.MustCompile(`^laptop-tf \(cmdop_`))), []querycheck.KnownValueCheck{

@@ -91,7 +91,7 @@ func (a *revokeTokensAction) Schema(_ context.Context, _ action.SchemaRequest, r
 					"or the fleet of the provider's own fleet token). " +
 					"Implies `kind = \"fleet\"`.",
 				Optional:   true,
-				Validators: []validator.String{stringvalidator.RegexMatches(fleetIDPattern, "must be a fleet ID, such as the CMDOP_FLEET_ID that cmdop-local prints")},
+				Validators: fleetIDValidators(),
 			},
 			"kind": schema.StringAttribute{
 				MarkdownDescription: "Look only at `fleet` tokens (of `fleet_id`, or the provider's fleet) or only at the caller's " +
@@ -210,7 +210,7 @@ func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeReques
 	// Who the provider is: its own token is never revoked unless
 	// include_self, and a fleet token has no personal tokens to look at.
 	includeSelf := m.IncludeSelf.ValueBool()
-	acct, err := client.Account(ctx)
+	acct, err := a.data.account(ctx) // memoised per provider process
 	if err != nil && !includeSelf {
 		resp.Diagnostics.AddError("Error identifying the provider's own token for cmdop_revoke_tokens",
 			"cmdop_revoke_tokens never revokes the token the provider authenticates with unless include_self = true, but it "+
@@ -283,7 +283,7 @@ func (a *revokeTokensAction) selectTokens(ctx context.Context, client *cmdop.Cli
 	for _, sc := range scopes {
 		all, err := client.ListAllTokens(ctx, sc.fleet)
 		if err != nil {
-			diags.Append(apiErrorDiag("listing", sc.kind.label+"s for cmdop_revoke_tokens", err))
+			diags.Append(a.data.apiError("listing", sc.kind.label+"s for cmdop_revoke_tokens", sc.fleet, err))
 			return nil, nil
 		}
 		for _, t := range all {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/list"
 	listschema "github.com/hashicorp/terraform-plugin-framework/list/schema"
@@ -58,7 +57,7 @@ func (l *tokenListResource) ListResourceConfigSchema(_ context.Context, _ list.L
 		attrs["fleet_id"] = listschema.StringAttribute{
 			MarkdownDescription: "The fleet to list. Defaults to the provider's `fleet_id` (or `CMDOP_FLEET_ID`).",
 			Optional:            true,
-			Validators:          []validator.String{stringvalidator.RegexMatches(fleetIDPattern, "must be a fleet ID, such as the CMDOP_FLEET_ID that cmdop-local prints")},
+			Validators:          fleetIDValidators(),
 		}
 	}
 	resp.Schema = listschema.Schema{
@@ -98,7 +97,7 @@ func (l *tokenListResource) List(ctx context.Context, req list.ListRequest, stre
 		for offset := 0; ; {
 			page, err := client.ListTokens(ctx, fleet, offset, cmdop.MaxPerPage)
 			if err != nil {
-				push(list.ListResult{Diagnostics: diag.Diagnostics{apiErrorDiag("listing", l.kind.label+"s", err)}})
+				push(list.ListResult{Diagnostics: diag.Diagnostics{l.data.apiError("listing", l.kind.label+"s", fleet, err)}})
 				return
 			}
 			for i := range page.Items {
@@ -128,7 +127,7 @@ func (l *tokenListResource) result(ctx context.Context, req list.ListRequest, t 
 	res.Diagnostics.Append(setTokenIdentity(ctx, res.Identity, l.kind, t.FleetID, t.ID)...)
 	if req.IncludeResource {
 		m := l.importedModel(ctx, t, &res.Diagnostics)
-		res.Diagnostics.Append(res.Resource.Set(ctx, l.kind.target(m, &m.commonTokenModel))...)
+		(&tokenResource{kind: l.kind}).setModel(ctx, res.Resource, m, &res.Diagnostics) // the resource's own view of its state
 	}
 	return res
 }
@@ -137,7 +136,7 @@ func (l *tokenListResource) result(ctx context.Context, req list.ListRequest, t 
 // Read builds after an import: expiry inferred from expires_at, the default
 // revoke_grace_period, no secret, and nothing that lives in state alone.
 func (l *tokenListResource) importedModel(ctx context.Context, t *cmdop.Token, diags *diag.Diagnostics) *tokenModel {
-	m := &tokenModel{}
+	m := &tokenModel{FleetID: types.StringNull(), OwnerID: types.StringNull()}
 	m.applyToken(t)
 	m.Secret = types.StringNull()
 	m.Expiry = types.StringValue(inferExpiry(t))
