@@ -192,6 +192,8 @@ type call struct {
 	body   any
 	header http.Header
 	out    any // decoded on 2xx
+	// requestID, when set, receives the response's X-Request-Id (revoke.go).
+	requestID *string
 }
 
 func (c *call) path() string {
@@ -267,6 +269,9 @@ func (c *Client) do(ctx context.Context, cl call) error {
 	defer func() { _ = resp.Body.Close() }()
 	c.observeDate(resp.Header)
 	requestID := resp.Header.Get("X-Request-Id")
+	if cl.requestID != nil {
+		*cl.requestID = requestID
+	}
 	fields["status"] = resp.StatusCode
 	fields["request_id"] = requestID
 	tflog.Debug(ctx, "CMDOP API call", fields)

@@ -101,6 +101,12 @@ data "cmdop_fleet_tokens" "explicit_fleet" {
   fleet_id = %[2]q
   status   = "expired"
 }
+data "cmdop_fleet_tokens" "created_before_cutoff" {
+  created_before = %[1]q
+}
+data "cmdop_fleet_tokens" "created_after_cutoff" {
+  created_after = %[1]q
+}
 data "cmdop_personal_tokens" "mine" {}
 data "cmdop_personal_tokens" "ci" {
   name_prefix = "ci-"
@@ -115,6 +121,8 @@ data "cmdop_personal_tokens" "none" {
 				checkListed("data.cmdop_fleet_tokens.active_ci", 150),
 				checkListed("data.cmdop_fleet_tokens.stale_ci", 145),
 				checkListed("data.cmdop_fleet_tokens.explicit_fleet", 0),
+				checkListed("data.cmdop_fleet_tokens.created_before_cutoff", 210),
+				checkListed("data.cmdop_fleet_tokens.created_after_cutoff", 0),
 				// the seeded admin token, laptop and ci-personal
 				checkListed("data.cmdop_personal_tokens.mine", 3),
 				checkListed("data.cmdop_personal_tokens.ci", 1),

@@ -13,9 +13,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -32,6 +34,11 @@ import (
 var _ provider.Provider = (*cmdopProvider)(nil)
 
 var _ provider.ProviderWithEphemeralResources = (*cmdopProvider)(nil)
+
+var (
+	_ provider.ProviderWithListResources = (*cmdopProvider)(nil)
+	_ provider.ProviderWithActions       = (*cmdopProvider)(nil)
+)
 
 // New returns a constructor for the provider at version.
 func New(version string) func() provider.Provider {
@@ -293,6 +300,7 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 				"mode or config_dir) depends on values Terraform knows only during apply, so the provider cannot call the API yet. " +
 				"Run terraform apply, or target the resources those values come from first."}
 			resp.ResourceData, resp.DataSourceData, resp.EphemeralResourceData = data, data, data
+			resp.ListResourceData, resp.ActionData = data, data
 			return
 		}
 	}
@@ -365,6 +373,8 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
+	resp.ListResourceData = data
+	resp.ActionData = data
 }
 
 // firstSet returns the configured value, or else the first non-empty
@@ -400,5 +410,18 @@ func (p *cmdopProvider) EphemeralResources(context.Context) []func() ephemeral.E
 	return []func() ephemeral.EphemeralResource{
 		NewFleetTokenEphemeralResource,
 		NewPersonalTokenEphemeralResource,
+	}
+}
+
+func (p *cmdopProvider) ListResources(context.Context) []func() list.ListResource {
+	return []func() list.ListResource{
+		NewFleetTokenListResource,
+		NewPersonalTokenListResource,
+	}
+}
+
+func (p *cmdopProvider) Actions(context.Context) []func() action.Action {
+	return []func() action.Action{
+		NewRevokeTokensAction,
 	}
 }

@@ -156,6 +156,7 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	plan.Secret = types.StringValue(tok.RawToken)
 	plan.applyToken(tok)
 	r.setModel(ctx, &resp.State, plan, &resp.Diagnostics)
+	r.setIdentity(ctx, resp.Identity, plan, &resp.Diagnostics)
 }
 
 // checkOwner refuses to act on another user's personal token: with a
@@ -250,6 +251,7 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	r.setIdentity(ctx, resp.Identity, state, &resp.Diagnostics) // token_identity.go
 
 	if isPending(state) {
 		return // nothing to read: the next apply replaces it (token_pending.go)
@@ -312,6 +314,7 @@ func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	state.RotationTriggers = plan.RotationTriggers
 	state.Timeouts = plan.Timeouts
 	r.setModel(ctx, &resp.State, state, &resp.Diagnostics)
+	r.setIdentity(ctx, resp.Identity, state, &resp.Diagnostics)
 }
 
 func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -356,6 +359,10 @@ func shortenExpiry(ctx context.Context, tokens *cmdop.TokenCache, fleet, id stri
 }
 
 func (r *tokenResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if req.ID == "" && req.Identity != nil { // import { identity = … } (token_identity.go)
+		r.importByIdentity(ctx, req, resp)
+		return
+	}
 	fleetID, tokenID, err := parseImportID(r.kind, req.ID)
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Invalid import ID for cmdop_%s", r.kind.typeSuffix), err.Error())
@@ -365,6 +372,7 @@ func (r *tokenResource) ImportState(ctx context.Context, req resource.ImportStat
 	if r.kind.fleet {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("fleet_id"), fleetID)...)
 	}
+	resp.Diagnostics.Append(setTokenIdentity(ctx, resp.Identity, r.kind, fleetID, tokenID)...)
 }
 
 // parseImportID parses "<fleet_id>/<token_id>" for fleet tokens and
