@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log"
 	"os"
@@ -33,9 +34,12 @@ import (
 )
 
 func main() {
+	debug := flag.Bool("debug", false, "run in debug mode (for bench/profile.sh)")
+	flag.Parse()
 	quietUnlessLogging()
 	err := providerserver.Serve(context.Background(), func() provider.Provider { return floorProvider{} }, providerserver.ServeOpts{
 		Address: "registry.terraform.io/cmdop/floor",
+		Debug:   *debug,
 	})
 	if err != nil {
 		log.Fatal(err)
