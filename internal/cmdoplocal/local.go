@@ -65,6 +65,9 @@ func (s *Server) AddFleet(fleetID string) (string, error) {
 	if fleetID == "" {
 		fleetID = uuid.NewString()
 	}
+	if err := checkFleetID(fleetID); err != nil {
+		return "", err
+	}
 	if s.st.fleets[fleetID] != nil {
 		return "", errConflict(map[string]any{"fleet_id": fleetID}, "Fleet %q already exists; choose another id or omit it.", fleetID)
 	}
@@ -91,7 +94,7 @@ func (s *Server) addMemberLocked(fleetID, role, name string) (userID, tokenID, s
 	}
 	f := s.st.fleets[fleetID]
 	if f == nil {
-		return "", "", "", errNotFound("Fleet %q was not found; omit fleet_id to use the seeded fleet.", fleetID)
+		return "", "", "", errNotFound(cmdop.ReasonFleetNotFound, "Fleet %q was not found; omit fleet_id to use the seeded fleet.", fleetID)
 	}
 	if role == "" {
 		role = RoleMember
@@ -129,7 +132,7 @@ func (s *Server) RemoveMember(userID string) error {
 // the audit events it records.
 func (s *Server) removeMemberLocked(userID string, proto cmdop.Event) error {
 	if s.st.users[userID] == nil {
-		return errNotFound("User %q was not found; pass a user_id returned by POST /_local/members.", userID)
+		return errNotFound(cmdop.ReasonUserNotFound, "User %q was not found; pass a user_id returned by POST /_local/members.", userID)
 	}
 	for _, f := range s.st.fleets {
 		if f.Members[userID] == RoleOwner {
@@ -145,7 +148,7 @@ func (s *Server) removeMemberLocked(userID string, proto cmdop.Event) error {
 	}
 	slices.Sort(removedFrom)
 	if len(removedFrom) == 0 {
-		return errNotFound("User %s is not a member of any fleet; nothing to remove.", userID)
+		return errNotFound(cmdop.ReasonUserNotFound, "User %s is not a member of any fleet; nothing to remove.", userID)
 	}
 	s.st.dirty = true
 	now := s.st.now(s.baseNow)
@@ -287,7 +290,7 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, reqID string
 			writeError(w, methodNotAllowed(r.Method, allow...))
 			return
 		}
-		writeError(w, errNotFound("No test control matches this path; see /_local/clock, /_local/faults, /_local/stats, /_local/members and /_local/fleets."))
+		writeError(w, errNotFound(cmdop.ReasonRouteNotFound, "No test control matches this path; see /_local/clock, /_local/faults, /_local/stats, /_local/members and /_local/fleets."))
 	}
 }
 
@@ -353,4 +356,13 @@ func asAPIError(err error) *apiError {
 		return e
 	}
 	return errInternal("%v", err)
+}
+
+// checkFleetID refuses a fleet ID that no request path could address
+// unambiguously, such as one with a slash or a space.
+func checkFleetID(id string) *apiError {
+	if !cmdop.FleetIDPattern.MatchString(id) {
+		return errValidation("fleet_id", "Fleet ID %q is not routable: use 1 to 128 printable ASCII characters without spaces or slashes, or omit it to get a UUID.", id)
+	}
+	return nil
 }
