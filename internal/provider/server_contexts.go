@@ -57,9 +57,10 @@ func NewProtocol6WithError(p provider.Provider) func() (tfprotov6.ProviderServer
 
 // frameworkServer is what the framework's server implements.
 type frameworkServer interface {
-	tfprotov6.ProviderServerWithListResource
-	tfprotov6.ProviderServerWithActions
-	tfprotov6.ProviderServerWithStateStores
+	tfprotov6.ProviderServer
+	tfprotov6.ListResourceServer
+	tfprotov6.ActionServer
+	tfprotov6.StateStoreServer
 }
 
 // contextReleaser wraps the framework's server. It implements every method

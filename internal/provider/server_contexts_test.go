@@ -84,9 +84,8 @@ func (f *fakeServer) work(ctx context.Context) {
 	}
 }
 
-func (f *fakeServer) handle(ctx context.Context, name string) error {
+func (f *fakeServer) handle(ctx context.Context, name string) {
 	f.work(f.register(ctx, name))
-	return nil
 }
 
 // seq is a streaming response whose work happens while it is iterated,
@@ -112,95 +111,118 @@ func (f *fakeServer) StopProvider(context.Context, *tfprotov6.StopProviderReques
 }
 
 func (f *fakeServer) GetMetadata(ctx context.Context, _ *tfprotov6.GetMetadataRequest) (*tfprotov6.GetMetadataResponse, error) {
-	return nil, f.handle(ctx, "GetMetadata")
+	f.handle(ctx, "GetMetadata")
+	return nil, nil
 }
 
 func (f *fakeServer) GetProviderSchema(ctx context.Context, _ *tfprotov6.GetProviderSchemaRequest) (*tfprotov6.GetProviderSchemaResponse, error) {
-	return nil, f.handle(ctx, "GetProviderSchema")
+	f.handle(ctx, "GetProviderSchema")
+	return nil, nil
 }
 
 func (f *fakeServer) GetResourceIdentitySchemas(ctx context.Context, _ *tfprotov6.GetResourceIdentitySchemasRequest) (*tfprotov6.GetResourceIdentitySchemasResponse, error) {
-	return nil, f.handle(ctx, "GetResourceIdentitySchemas")
+	f.handle(ctx, "GetResourceIdentitySchemas")
+	return nil, nil
 }
 
 func (f *fakeServer) ValidateProviderConfig(ctx context.Context, _ *tfprotov6.ValidateProviderConfigRequest) (*tfprotov6.ValidateProviderConfigResponse, error) {
-	return nil, f.handle(ctx, "ValidateProviderConfig")
+	f.handle(ctx, "ValidateProviderConfig")
+	return nil, nil
 }
 
 func (f *fakeServer) ConfigureProvider(ctx context.Context, _ *tfprotov6.ConfigureProviderRequest) (*tfprotov6.ConfigureProviderResponse, error) {
-	return nil, f.handle(ctx, "ConfigureProvider")
+	f.handle(ctx, "ConfigureProvider")
+	return nil, nil
 }
 
 func (f *fakeServer) ValidateResourceConfig(ctx context.Context, _ *tfprotov6.ValidateResourceConfigRequest) (*tfprotov6.ValidateResourceConfigResponse, error) {
-	return nil, f.handle(ctx, "ValidateResourceConfig")
+	f.handle(ctx, "ValidateResourceConfig")
+	return nil, nil
 }
 
 func (f *fakeServer) UpgradeResourceState(ctx context.Context, _ *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, error) {
-	return nil, f.handle(ctx, "UpgradeResourceState")
+	f.handle(ctx, "UpgradeResourceState")
+	return nil, nil
 }
 
 func (f *fakeServer) ReadResource(ctx context.Context, _ *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {
-	return nil, f.handle(ctx, "ReadResource")
+	f.handle(ctx, "ReadResource")
+	return nil, nil
 }
 
 func (f *fakeServer) PlanResourceChange(ctx context.Context, _ *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
-	return nil, f.handle(ctx, "PlanResourceChange")
+	f.handle(ctx, "PlanResourceChange")
+	return nil, nil
 }
 
 func (f *fakeServer) ApplyResourceChange(ctx context.Context, _ *tfprotov6.ApplyResourceChangeRequest) (*tfprotov6.ApplyResourceChangeResponse, error) {
-	return nil, f.handle(ctx, "ApplyResourceChange")
+	f.handle(ctx, "ApplyResourceChange")
+	return nil, nil
 }
 
 func (f *fakeServer) ImportResourceState(ctx context.Context, _ *tfprotov6.ImportResourceStateRequest) (*tfprotov6.ImportResourceStateResponse, error) {
-	return nil, f.handle(ctx, "ImportResourceState")
+	f.handle(ctx, "ImportResourceState")
+	return nil, nil
 }
 
 func (f *fakeServer) MoveResourceState(ctx context.Context, _ *tfprotov6.MoveResourceStateRequest) (*tfprotov6.MoveResourceStateResponse, error) {
-	return nil, f.handle(ctx, "MoveResourceState")
+	f.handle(ctx, "MoveResourceState")
+	return nil, nil
 }
 
 func (f *fakeServer) UpgradeResourceIdentity(ctx context.Context, _ *tfprotov6.UpgradeResourceIdentityRequest) (*tfprotov6.UpgradeResourceIdentityResponse, error) {
-	return nil, f.handle(ctx, "UpgradeResourceIdentity")
+	f.handle(ctx, "UpgradeResourceIdentity")
+	return nil, nil
 }
 
 func (f *fakeServer) GenerateResourceConfig(ctx context.Context, _ *tfprotov6.GenerateResourceConfigRequest) (*tfprotov6.GenerateResourceConfigResponse, error) {
-	return nil, f.handle(ctx, "GenerateResourceConfig")
+	f.handle(ctx, "GenerateResourceConfig")
+	return nil, nil
 }
 
 func (f *fakeServer) ValidateDataResourceConfig(ctx context.Context, _ *tfprotov6.ValidateDataResourceConfigRequest) (*tfprotov6.ValidateDataResourceConfigResponse, error) {
-	return nil, f.handle(ctx, "ValidateDataResourceConfig")
+	f.handle(ctx, "ValidateDataResourceConfig")
+	return nil, nil
 }
 
 func (f *fakeServer) ReadDataSource(ctx context.Context, _ *tfprotov6.ReadDataSourceRequest) (*tfprotov6.ReadDataSourceResponse, error) {
-	return nil, f.handle(ctx, "ReadDataSource")
+	f.handle(ctx, "ReadDataSource")
+	return nil, nil
 }
 
 func (f *fakeServer) CallFunction(ctx context.Context, _ *tfprotov6.CallFunctionRequest) (*tfprotov6.CallFunctionResponse, error) {
-	return nil, f.handle(ctx, "CallFunction")
+	f.handle(ctx, "CallFunction")
+	return nil, nil
 }
 
 func (f *fakeServer) GetFunctions(ctx context.Context, _ *tfprotov6.GetFunctionsRequest) (*tfprotov6.GetFunctionsResponse, error) {
-	return nil, f.handle(ctx, "GetFunctions")
+	f.handle(ctx, "GetFunctions")
+	return nil, nil
 }
 
 func (f *fakeServer) ValidateEphemeralResourceConfig(ctx context.Context, _ *tfprotov6.ValidateEphemeralResourceConfigRequest) (*tfprotov6.ValidateEphemeralResourceConfigResponse, error) {
-	return nil, f.handle(ctx, "ValidateEphemeralResourceConfig")
+	f.handle(ctx, "ValidateEphemeralResourceConfig")
+	return nil, nil
 }
 
 func (f *fakeServer) OpenEphemeralResource(ctx context.Context, _ *tfprotov6.OpenEphemeralResourceRequest) (*tfprotov6.OpenEphemeralResourceResponse, error) {
-	return nil, f.handle(ctx, "OpenEphemeralResource")
+	f.handle(ctx, "OpenEphemeralResource")
+	return nil, nil
 }
 
 func (f *fakeServer) RenewEphemeralResource(ctx context.Context, _ *tfprotov6.RenewEphemeralResourceRequest) (*tfprotov6.RenewEphemeralResourceResponse, error) {
-	return nil, f.handle(ctx, "RenewEphemeralResource")
+	f.handle(ctx, "RenewEphemeralResource")
+	return nil, nil
 }
 
 func (f *fakeServer) CloseEphemeralResource(ctx context.Context, _ *tfprotov6.CloseEphemeralResourceRequest) (*tfprotov6.CloseEphemeralResourceResponse, error) {
-	return nil, f.handle(ctx, "CloseEphemeralResource")
+	f.handle(ctx, "CloseEphemeralResource")
+	return nil, nil
 }
 
 func (f *fakeServer) ValidateListResourceConfig(ctx context.Context, _ *tfprotov6.ValidateListResourceConfigRequest) (*tfprotov6.ValidateListResourceConfigResponse, error) {
-	return nil, f.handle(ctx, "ValidateListResourceConfig")
+	f.handle(ctx, "ValidateListResourceConfig")
+	return nil, nil
 }
 
 func (f *fakeServer) ListResource(ctx context.Context, _ *tfprotov6.ListResourceRequest) (*tfprotov6.ListResourceServerStream, error) {
@@ -208,11 +230,13 @@ func (f *fakeServer) ListResource(ctx context.Context, _ *tfprotov6.ListResource
 }
 
 func (f *fakeServer) ValidateActionConfig(ctx context.Context, _ *tfprotov6.ValidateActionConfigRequest) (*tfprotov6.ValidateActionConfigResponse, error) {
-	return nil, f.handle(ctx, "ValidateActionConfig")
+	f.handle(ctx, "ValidateActionConfig")
+	return nil, nil
 }
 
 func (f *fakeServer) PlanAction(ctx context.Context, _ *tfprotov6.PlanActionRequest) (*tfprotov6.PlanActionResponse, error) {
-	return nil, f.handle(ctx, "PlanAction")
+	f.handle(ctx, "PlanAction")
+	return nil, nil
 }
 
 func (f *fakeServer) InvokeAction(ctx context.Context, _ *tfprotov6.InvokeActionRequest) (*tfprotov6.InvokeActionServerStream, error) {
@@ -220,11 +244,13 @@ func (f *fakeServer) InvokeAction(ctx context.Context, _ *tfprotov6.InvokeAction
 }
 
 func (f *fakeServer) ValidateStateStoreConfig(ctx context.Context, _ *tfprotov6.ValidateStateStoreConfigRequest) (*tfprotov6.ValidateStateStoreConfigResponse, error) {
-	return nil, f.handle(ctx, "ValidateStateStoreConfig")
+	f.handle(ctx, "ValidateStateStoreConfig")
+	return nil, nil
 }
 
 func (f *fakeServer) ConfigureStateStore(ctx context.Context, _ *tfprotov6.ConfigureStateStoreRequest) (*tfprotov6.ConfigureStateStoreResponse, error) {
-	return nil, f.handle(ctx, "ConfigureStateStore")
+	f.handle(ctx, "ConfigureStateStore")
+	return nil, nil
 }
 
 func (f *fakeServer) ReadStateBytes(ctx context.Context, _ *tfprotov6.ReadStateBytesRequest) (*tfprotov6.ReadStateBytesStream, error) {
@@ -232,23 +258,28 @@ func (f *fakeServer) ReadStateBytes(ctx context.Context, _ *tfprotov6.ReadStateB
 }
 
 func (f *fakeServer) WriteStateBytes(ctx context.Context, _ *tfprotov6.WriteStateBytesStream) (*tfprotov6.WriteStateBytesResponse, error) {
-	return nil, f.handle(ctx, "WriteStateBytes")
+	f.handle(ctx, "WriteStateBytes")
+	return nil, nil
 }
 
 func (f *fakeServer) GetStates(ctx context.Context, _ *tfprotov6.GetStatesRequest) (*tfprotov6.GetStatesResponse, error) {
-	return nil, f.handle(ctx, "GetStates")
+	f.handle(ctx, "GetStates")
+	return nil, nil
 }
 
 func (f *fakeServer) DeleteState(ctx context.Context, _ *tfprotov6.DeleteStateRequest) (*tfprotov6.DeleteStateResponse, error) {
-	return nil, f.handle(ctx, "DeleteState")
+	f.handle(ctx, "DeleteState")
+	return nil, nil
 }
 
 func (f *fakeServer) LockState(ctx context.Context, _ *tfprotov6.LockStateRequest) (*tfprotov6.LockStateResponse, error) {
-	return nil, f.handle(ctx, "LockState")
+	f.handle(ctx, "LockState")
+	return nil, nil
 }
 
 func (f *fakeServer) UnlockState(ctx context.Context, _ *tfprotov6.UnlockStateRequest) (*tfprotov6.UnlockStateResponse, error) {
-	return nil, f.handle(ctx, "UnlockState")
+	f.handle(ctx, "UnlockState")
+	return nil, nil
 }
 
 // requestMethods are the names of every method of the server interface
