@@ -12,8 +12,13 @@ import (
 	"time"
 	"weak"
 
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	fwprovider "github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	rschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
 // fakeServer registers every request's context the way the framework's
@@ -433,4 +438,103 @@ func TestContextRelease_frameworkStillLeaks(t *testing.T) {
 		t.Errorf("only %d of 200 finished requests' contexts are still reachable without the wrapper: "+
 			"the framework no longer retains them, so server_contexts.go can go", n)
 	}
+}
+
+// blockingResource's Read waits until release is closed or its context is
+// cancelled, and reports which on done.
+type blockingResource struct {
+	release <-chan struct{}
+	started chan<- struct{}
+	done    chan<- bool // true: cancelled
+}
+
+func (*blockingResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_block"
+}
+
+func (*blockingResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = rschema.Schema{Attributes: map[string]rschema.Attribute{"id": rschema.StringAttribute{Computed: true}}}
+}
+
+func (r *blockingResource) Read(ctx context.Context, _ resource.ReadRequest, _ *resource.ReadResponse) {
+	r.started <- struct{}{}
+	select {
+	case <-r.release:
+		r.done <- ctx.Err() != nil
+	case <-ctx.Done():
+		r.done <- true
+	}
+}
+
+func (*blockingResource) Create(context.Context, resource.CreateRequest, *resource.CreateResponse) {}
+func (*blockingResource) Update(context.Context, resource.UpdateRequest, *resource.UpdateResponse) {}
+func (*blockingResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {}
+
+type blockingProvider struct{ res *blockingResource }
+
+func (blockingProvider) Metadata(_ context.Context, _ fwprovider.MetadataRequest, resp *fwprovider.MetadataResponse) {
+	resp.TypeName = "test"
+}
+func (blockingProvider) Schema(context.Context, fwprovider.SchemaRequest, *fwprovider.SchemaResponse) {
+}
+func (blockingProvider) Configure(context.Context, fwprovider.ConfigureRequest, *fwprovider.ConfigureResponse) {
+}
+func (blockingProvider) DataSources(context.Context) []func() datasource.DataSource { return nil }
+func (p blockingProvider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{func() resource.Resource { return p.res }}
+}
+
+// With the real framework: while a Read is in flight, other requests come
+// and go without cancelling it; once it is done, a real StopProvider cancels
+// the Reads then in flight.
+func TestContextRelease_realFramework(t *testing.T) {
+	release := make(chan struct{})
+	started, done := make(chan struct{}, 10), make(chan bool, 10)
+	s := releaseContexts(providerserver.NewProtocol6(blockingProvider{&blockingResource{release, started, done}})())
+	objType := tftypes.Object{AttributeTypes: map[string]tftypes.Type{"id": tftypes.String}}
+	state, err := tfprotov6.NewDynamicValue(objType, tftypes.NewValue(objType, map[string]tftypes.Value{"id": tftypes.NewValue(tftypes.String, "x")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() {
+		resp, err := s.ReadResource(t.Context(), &tfprotov6.ReadResourceRequest{TypeName: "test_block", CurrentState: &state})
+		if err != nil || len(resp.Diagnostics) > 0 {
+			t.Errorf("ReadResource: %v %v", err, resp.Diagnostics)
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(read)
+	<-started
+	for range 50 {
+		if _, err := s.GetProviderSchema(t.Context(), &tfprotov6.GetProviderSchemaRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(release)
+	if <-done {
+		t.Error("a Read in flight was cancelled by the wrapper's clearing")
+	}
+	wg.Wait()
+
+	// Now three Reads that only a StopProvider can end.
+	release = make(chan struct{}) // never closed
+	s = releaseContexts(providerserver.NewProtocol6(blockingProvider{&blockingResource{release, started, done}})())
+	for range 3 {
+		wg.Go(read)
+		<-started
+	}
+	if _, err := s.StopProvider(t.Context(), &tfprotov6.StopProviderRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		select {
+		case cancelled := <-done:
+			if !cancelled {
+				t.Error("a Read ended without its context cancelled")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("StopProvider did not cancel the Reads in flight")
+		}
+	}
+	wg.Wait()
 }
