@@ -366,3 +366,33 @@ func checkFleetID(id string) *apiError {
 	}
 	return nil
 }
+
+// RemoveFleet deletes a fleet other than the seeded one, revoking its
+// tokens (audited as token.revoked by the system): afterwards every call on
+// it answers fleet_not_found.
+func (s *Server) RemoveFleet(fleetID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.st.fleets[fleetID] == nil {
+		return errNotFound(cmdop.ReasonFleetNotFound, "Fleet %q was not found.", fleetID)
+	}
+	if fleetID == s.st.fleetID {
+		return errConflict(map[string]any{"fleet_id": fleetID}, "The seeded fleet %s cannot be removed.", fleetID)
+	}
+	now := s.st.now(s.baseNow)
+	for _, t := range s.st.fleetTokens[fleetID] {
+		if t.RevokedAt == nil {
+			s.st.revoke(t, now)
+			s.st.appendEvent(s.baseNow, cmdop.Event{
+				Action: cmdop.ActionTokenRevoked, Actor: cmdop.Actor{Type: cmdop.ActorSystem, ID: "fleet-removal"},
+				TokenID: t.ID, FleetID: fleetID, RequestID: newRequestID(), StatusCode: http.StatusNoContent,
+			})
+		}
+	}
+	delete(s.st.fleets, fleetID)
+	s.st.dirty = true
+	if err := s.commitLocked(); err != nil {
+		return errInternal("The server could not save its state: %v.", err)
+	}
+	return nil
+}
