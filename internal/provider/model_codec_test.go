@@ -13,10 +13,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
-// sampleToken is a fleet token model as Create leaves it.
-func sampleToken() tokenModel {
+// sampleToken is a fleet token's state as Create leaves it.
+func sampleToken() fleetTokenState {
 	created := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	var m tokenModel
+	var m fleetTokenState
 	m.FleetID = types.StringValue("fleet-1")
 	m.ID = types.StringValue("0b8c7a4e-4f7e-4c3a-9d1e-2f3a4b5c6d7e")
 	m.Name = types.StringValue("ci")
@@ -58,7 +58,7 @@ func TestModelCodec_matchesTheFramework(t *testing.T) {
 		t.Fatalf("setObject wrote\n%s\nthe framework writes\n%s", got.Raw, want.Raw)
 	}
 
-	var viaFramework, viaCodec tokenModel
+	var viaFramework, viaCodec fleetTokenState
 	if ds := want.Get(ctx, &viaFramework); ds.HasError() {
 		t.Fatal(ds)
 	}
@@ -85,7 +85,7 @@ func TestModelCodec_errorsAsTheFramework(t *testing.T) {
 	}
 
 	t.Run("get into a model without fleet_id", func(t *testing.T) {
-		var a, b commonTokenModel
+		var a, b personalTokenState
 		want, got := full.Get(ctx, &a), getObject(ctx, full, &b)
 		if !want.HasError() || !got.Equal(want) {
 			t.Errorf("got %v, want the framework's %v", got, want)
@@ -117,14 +117,14 @@ func TestModelCodec_errorsAsTheFramework(t *testing.T) {
 		}
 		raw["created_at"] = tftypes.NewValue(tftypes.String, "yesterday")
 		st.Raw = tftypes.NewValue(full.Raw.Type(), raw)
-		var a, b tokenModel
+		var a, b fleetTokenState
 		want, got := st.Get(ctx, &a), getObject(ctx, st, &b)
 		if !want.HasError() || !got.Equal(want) {
 			t.Errorf("got %v, want the framework's %v", got, want)
 		}
 	})
 	t.Run("get a null state", func(t *testing.T) {
-		var a, b tokenModel
+		var a, b fleetTokenState
 		st := emptyState()
 		want, got := st.Get(ctx, &a), getObject(ctx, st, &b)
 		if !got.Equal(want) {
@@ -142,13 +142,13 @@ func BenchmarkModelGet(b *testing.B) {
 	}
 	b.Run("framework", func(b *testing.B) {
 		for b.Loop() {
-			var out tokenModel
+			var out fleetTokenState
 			st.Get(ctx, &out)
 		}
 	})
 	b.Run("codec", func(b *testing.B) {
 		for b.Loop() {
-			var out tokenModel
+			var out fleetTokenState
 			getObject(ctx, st, &out)
 		}
 	})
