@@ -151,3 +151,35 @@ func setObject(ctx context.Context, dst setter, source any) diag.Diagnostics {
 	}
 	return append(diags, dst.Set(ctx, tftypes.NewValue(objTF, vals))...)
 }
+
+var valueFields sync.Map // reflect.Type -> [][]int: the attr.Value fields, promoted ones included
+
+// sameValues reports whether a and b hold equal values (attr.Value.Equal)
+// in every attr.Value field, so that writing a where b was read would
+// change nothing.
+func sameValues[T any](a, b *T) bool {
+	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
+	var fields [][]int
+	if f, ok := valueFields.Load(va.Type()); ok {
+		fields = f.([][]int) //nolint:forcetypeassert // only [][]int is stored
+	} else {
+		for _, f := range reflect.VisibleFields(va.Type()) {
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				continue
+			}
+			if !f.Type.Implements(attrValueType) {
+				return reflect.DeepEqual(*a, *b) // not a plain model
+			}
+			fields = append(fields, f.Index)
+		}
+		valueFields.Store(va.Type(), fields)
+	}
+	for _, idx := range fields {
+		x, _ := va.FieldByIndex(idx).Interface().(attr.Value)
+		y, _ := vb.FieldByIndex(idx).Interface().(attr.Value)
+		if !x.Equal(y) {
+			return false
+		}
+	}
+	return true
+}
