@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
@@ -21,7 +20,7 @@ import (
 // protoV6ProviderFactories serves the provider in-process to the Terraform
 // CLI that terraform-plugin-testing drives.
 var protoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"cmdop": providerserver.NewProtocol6WithError(provider.New("test")()),
+	"cmdop": provider.NewProtocol6WithError(provider.New("test")()),
 }
 
 // TestMain points the test harness at the repository's Terraform (bin/,
