@@ -56,12 +56,12 @@ type providerModel struct {
 
 // Environment variables the provider reads.
 const (
-	EnvAPIBaseURL = "CMDOP_API_BASE_URL"
-	EnvToken      = credentials.EnvToken
-	EnvAPIKey     = credentials.EnvAPIKey
-	EnvFleetID    = "CMDOP_FLEET_ID"
-	EnvMode       = credentials.EnvMode
-	EnvConfigDir  = credentials.EnvConfigDir
+	envAPIBaseURL = "CMDOP_API_BASE_URL"
+	envToken      = credentials.EnvToken
+	envAPIKey     = credentials.EnvAPIKey
+	envFleetID    = "CMDOP_FLEET_ID"
+	envMode       = credentials.EnvMode
+	envConfigDir  = credentials.EnvConfigDir
 )
 
 func (p *cmdopProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -75,7 +75,7 @@ func (p *cmdopProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			"fleet tokens, personal tokens, their rotation, and the audit log that records their use.",
 		Attributes: map[string]schema.Attribute{
 			"api_base_url": schema.StringAttribute{
-				MarkdownDescription: "Base URL of the CMDOP API. Falls back to the `" + EnvAPIBaseURL + "` environment variable, " +
+				MarkdownDescription: "Base URL of the CMDOP API. Falls back to the `" + envAPIBaseURL + "` environment variable, " +
 					"then to the mode's API: `" + credentials.DefaultBaseURLs[credentials.ModeProd] + "` for `prod`, `" +
 					credentials.DefaultBaseURLs[credentials.ModeDev] + "` for `dev`. Must be https, except for plain http to a " +
 					"loopback host (such as cmdop-local on `http://127.0.0.1:8790`).",
@@ -84,7 +84,7 @@ func (p *cmdopProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			},
 			"token": schema.StringAttribute{
 				MarkdownDescription: "The CMDOP API token the provider authenticates with (`cmdop_…`). When unset, the first source " +
-					"that supplies one wins: the `" + EnvToken + "` environment variable, `" + EnvAPIKey + "`, the active workspace's " +
+					"that supplies one wins: the `" + envToken + "` environment variable, `" + envAPIKey + "`, the active workspace's " +
 					"`api_key` in `<config_dir>/ssh_workspaces.json`, then the `access_token` in `<config_dir>/token_<mode>.json` " +
 					"(the CMDOP CLI's stores). Needed only when the provider calls the API, so `terraform validate` works without it. " +
 					"Managing fleet tokens needs a personal token of a fleet owner or admin, or a fleet token of that fleet holding " +
@@ -95,18 +95,18 @@ func (p *cmdopProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			},
 			"fleet_id": schema.StringAttribute{
 				MarkdownDescription: "Default fleet for `cmdop_fleet_token` resources that set no `fleet_id`. Falls back to the `" +
-					EnvFleetID + "` environment variable.",
+					envFleetID + "` environment variable.",
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"mode": schema.StringAttribute{
 				MarkdownDescription: "The CMDOP CLI mode, `prod` or `dev`: it picks the default `api_base_url` and which OAuth login " +
-					"file (`token_<mode>.json`) the credential chain reads. Falls back to the `" + EnvMode + "` environment variable, then `prod`.",
+					"file (`token_<mode>.json`) the credential chain reads. Falls back to the `" + envMode + "` environment variable, then `prod`.",
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.OneOf(credentials.ModeProd, credentials.ModeDev)},
 			},
 			"config_dir": schema.StringAttribute{
-				MarkdownDescription: "Where the CMDOP CLI keeps its credentials. Falls back to the `" + EnvConfigDir + "` environment " +
+				MarkdownDescription: "Where the CMDOP CLI keeps its credentials. Falls back to the `" + envConfigDir + "` environment " +
 					"variable, then `~/.cmdop`. The provider refuses a credentials file there that other users can read.",
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
@@ -158,16 +158,16 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	for _, w := range creds.Warnings {
 		resp.Diagnostics.AddWarning("Skipped a CMDOP credential", cmdop.Redact(w))
 	}
-	baseURL := firstSet(cfg.APIBaseURL, EnvAPIBaseURL)
+	baseURL := firstSet(cfg.APIBaseURL, envAPIBaseURL)
 	if baseURL == "" {
 		baseURL = credentials.DefaultBaseURLs[creds.Mode]
 	} else if err := validators.CheckBaseURL(baseURL); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("api_base_url"), "Invalid API base URL",
-			fmt.Sprintf("api_base_url (or %s): %s.", EnvAPIBaseURL, err))
+			fmt.Sprintf("api_base_url (or %s): %s.", envAPIBaseURL, err))
 		return
 	}
 	token := creds.Token
-	fleetID := firstSet(cfg.FleetID, EnvFleetID)
+	fleetID := firstSet(cfg.FleetID, envFleetID)
 
 	timeout := cmdop.DefaultRequestTimeout
 	if !cfg.RequestTimeout.IsNull() && !cfg.RequestTimeout.IsUnknown() {
@@ -192,8 +192,8 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 
 	data := &providerData{fleetID: fleetID}
 	if token == "" {
-		data.clientErr = "No CMDOP API token is configured. Set the provider's token argument or the " + EnvToken +
-			" (or " + EnvAPIKey + ") environment variable to a CMDOP API token, or log in with the CMDOP CLI (`cmdop login`) " +
+		data.clientErr = "No CMDOP API token is configured. Set the provider's token argument or the " + envToken +
+			" (or " + envAPIKey + ") environment variable to a CMDOP API token, or log in with the CMDOP CLI (`cmdop login`) " +
 			"so that " + cmdop.Redact(creds.ConfigDir) + " holds one. Run cmdop-local to get a token for local testing."
 	} else {
 		client, err := cmdop.New(cmdop.Config{

@@ -148,7 +148,7 @@ func (d *providerData) resolveFleet(configured types.String, what string, diags 
 	}
 	if d.fleetID == "" {
 		diags.AddAttributeError(path.Root("fleet_id"), "Missing fleet ID",
-			"Set fleet_id on "+what+", or fleet_id on the provider (or the "+EnvFleetID+" environment variable).")
+			"Set fleet_id on "+what+", or fleet_id on the provider (or the "+envFleetID+" environment variable).")
 	}
 	return d.fleetID
 }

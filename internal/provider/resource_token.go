@@ -148,7 +148,7 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	if err != nil {
 		resp.Diagnostics.Append(r.data.apiError("creating", r.describe(plan), r.collectionOf(plan), err))
 		if mayHaveCreated(err) {
-			r.recordPending(ctx, resp, plan, key, tokens.Client().ServerNow())
+			r.recordPending(ctx, resp, plan, key, tokens.ServerNow())
 		}
 		return
 	}
@@ -332,12 +332,11 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 // shortenExpiry lets a token expire grace from now (by the server's clock)
 // instead of revoking it, unless it is gone or expires sooner anyway.
 func shortenExpiry(ctx context.Context, tokens *cmdop.TokenCache, fleet, id string, grace time.Duration) error {
-	client := tokens.Client()
-	tok, err := client.GetToken(ctx, fleet, id) // fresh, and reads the server's clock
+	tok, err := tokens.RefreshToken(ctx, fleet, id) // fresh, and reads the server's clock
 	if err != nil {
 		return err
 	}
-	at := client.ServerNow().Add(grace + time.Second - 1).Truncate(time.Second) // rounded up: never in the past
+	at := tokens.ServerNow().Add(grace + time.Second - 1).Truncate(time.Second) // rounded up: never in the past
 	if tok.Status != cmdop.StatusActive || (tok.ExpiresAt != nil && !tok.ExpiresAt.After(at)) {
 		return nil
 	}

@@ -106,7 +106,7 @@ func (r *tokenResource) revokePending(ctx context.Context, tokens *cmdop.TokenCa
 		diags.Append(r.data.apiError("revoking", r.describe(m), r.collectionOf(m), err))
 		return
 	}
-	if tokens.Client().ServerNow().Sub(p.Started) > replayWindow {
+	if tokens.ServerNow().Sub(p.Started) > replayWindow {
 		diags.AddWarning(fmt.Sprintf("Cannot tell whether the failed create of the %s issued a token", r.describe(m)),
 			fmt.Sprintf("The create failed at %s, too long ago for the API to replay it. If it issued a token, that token is "+
 				"named %q: find it with the cmdop_%ss data source (name_prefix), check its created_at, and revoke it.",
