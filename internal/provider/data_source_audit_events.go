@@ -81,7 +81,7 @@ func (d *auditEventsDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 			"fleet_id": schema.StringAttribute{
 				MarkdownDescription: "Only events of this fleet. Reading a fleet's events needs a token that may manage its tokens.",
 				Optional:            true,
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+				Validators:          fleetIDValidators(),
 			},
 			"token_id": schema.StringAttribute{
 				MarkdownDescription: "Only events about this token.",
