@@ -33,8 +33,19 @@ func NewTokenCache(client *Client) *TokenCache {
 	return &TokenCache{client: client, lists: map[string]map[string]Token{}}
 }
 
-// Client is the client the cache reads through.
-func (c *TokenCache) Client() *Client { return c.client }
+// ServerNow is the API server's clock, as the client last saw it.
+func (c *TokenCache) ServerNow() time.Time { return c.client.ServerNow() }
+
+// RefreshToken reads a token from the API, never from the listing, and
+// records what it read.
+func (c *TokenCache) RefreshToken(ctx context.Context, fleetID, id string) (*Token, error) {
+	t, err := c.client.GetToken(ctx, fleetID, id)
+	if err != nil {
+		return nil, err
+	}
+	c.put(fleetID, *t)
+	return t, nil
+}
 
 // CheckCollection fetches the collection's listing (once), so that an
 // unreachable collection (a missing fleet, a wrong URL, no permission)
@@ -56,12 +67,7 @@ func (c *TokenCache) GetToken(ctx context.Context, fleetID, id string) (*Token, 
 	if ok {
 		return &tok, nil
 	}
-	t, err := c.client.GetToken(ctx, fleetID, id)
-	if err != nil {
-		return nil, err
-	}
-	c.put(fleetID, *t)
-	return t, nil
+	return c.RefreshToken(ctx, fleetID, id)
 }
 
 // listing fetches the collection once; concurrent callers wait for the

@@ -2,12 +2,8 @@ package provider
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -223,33 +219,3 @@ func (d *auditEventsDataSource) Read(ctx context.Context, req datasource.ReadReq
 	m.ID = types.StringValue(hashOf(q, m.MaxResults.ValueInt64()))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
-
-// hashOf is a stable ID for a set of filters.
-func hashOf(v ...any) string {
-	b, _ := json.Marshal(v)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:12])
-}
-
-func optString(s string) types.String {
-	if s == "" {
-		return types.StringNull()
-	}
-	return types.StringValue(s)
-}
-
-func timeOrZero(v timetypes.RFC3339, diags *diag.Diagnostics) time.Time {
-	if !isKnown(v) {
-		return time.Time{}
-	}
-	t, d := v.ValueRFC3339Time()
-	diags.Append(d...)
-	return t
-}
-
-type knowable interface {
-	IsNull() bool
-	IsUnknown() bool
-}
-
-func isKnown(v knowable) bool { return !v.IsNull() && !v.IsUnknown() }

@@ -183,7 +183,7 @@ func (r *ephemeralTokenResource) Open(ctx context.Context, req ephemeral.OpenReq
 
 	fleet := ""
 	if r.kind.fleet {
-		if fleet = r.data.fleetFor(m.FleetID, "the ephemeral resource", &resp.Diagnostics); fleet == "" {
+		if fleet = r.data.resolveFleet(m.FleetID, "the ephemeral resource", &resp.Diagnostics); fleet == "" {
 			return
 		}
 		m.FleetID = types.StringValue(fleet)

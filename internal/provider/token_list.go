@@ -85,7 +85,7 @@ func (l *tokenListResource) List(ctx context.Context, req list.ListRequest, stre
 	}
 	fleet := ""
 	if l.kind.fleet {
-		fleet = l.data.fleetFor(m.FleetID, "the list block's config", &diags)
+		fleet = l.data.resolveFleet(m.FleetID, "the list block's config", &diags)
 	}
 	filter := m.filter(&diags)
 	if diags.HasError() {
@@ -135,8 +135,8 @@ func (l *tokenListResource) result(ctx context.Context, req list.ListRequest, t 
 // importedModel is the resource state that importing t gives, the same as
 // Read builds after an import: expiry inferred from expires_at, the default
 // revoke_grace_period, no secret, and nothing that lives in state alone.
-func (l *tokenListResource) importedModel(ctx context.Context, t *cmdop.Token, diags *diag.Diagnostics) *tokenModel {
-	m := &tokenModel{FleetID: types.StringNull(), OwnerID: types.StringNull()}
+func (l *tokenListResource) importedModel(ctx context.Context, t *cmdop.Token, diags *diag.Diagnostics) *tokenResourceModel {
+	m := &tokenResourceModel{FleetID: types.StringNull(), OwnerID: types.StringNull()}
 	m.applyToken(t)
 	m.Secret = types.StringNull()
 	m.Expiry = types.StringValue(inferExpiry(t))

@@ -18,7 +18,7 @@ import (
 // Resource identity (Terraform 1.12+, OpenTofu 1.12+): what names a token
 // across state, `import { identity = … }` blocks and `terraform query`
 // results. A fleet token is {fleet_id, id}, a personal token {id}.
-// Create, Read, Update and ImportState set it (token_resource.go); older
+// Create, Read, Update and ImportState set it (resource_token.go); older
 // CLIs simply drop it.
 
 var _ resource.ResourceWithIdentity = (*tokenResource)(nil)
@@ -57,7 +57,7 @@ func (k tokenKind) identitySchema() identityschema.Schema {
 // setIdentity records the identity of the token that m describes. dst is
 // nil only for a resource without identity support, never here; the nil
 // check keeps a framework change from turning into a panic.
-func (r *tokenResource) setIdentity(ctx context.Context, dst *tfsdk.ResourceIdentity, m *tokenModel, diags *diag.Diagnostics) {
+func (r *tokenResource) setIdentity(ctx context.Context, dst *tfsdk.ResourceIdentity, m *tokenResourceModel, diags *diag.Diagnostics) {
 	diags.Append(setTokenIdentity(ctx, dst, r.kind, m.FleetID.ValueString(), m.ID.ValueString())...)
 }
 
