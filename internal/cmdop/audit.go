@@ -5,6 +5,7 @@ package cmdop
 import (
 	"context"
 	"fmt"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"net/http"
 	"net/url"
 	"time"
@@ -46,13 +47,13 @@ func (q AuditQuery) values() url.Values {
 const MaxAuditLimit = 1000
 
 // ListAuditEvents reads one page of audit events, newest first.
-func (c *Client) ListAuditEvents(ctx context.Context, q AuditQuery, cursor string, limit int) (*EventPage, error) {
+func (c *Client) ListAuditEvents(ctx context.Context, q AuditQuery, cursor string, limit int) (*cmdopapi.EventPage, error) {
 	v := q.values()
 	v.Set("limit", fmt.Sprint(limit))
 	if cursor != "" {
 		v.Set("cursor", cursor)
 	}
-	var out EventPage
+	var out cmdopapi.EventPage
 	if err := c.do(ctx, call{method: http.MethodGet, route: routeAuditEvents, query: v, out: &out}); err != nil {
 		return nil, err
 	}
@@ -63,7 +64,7 @@ func (c *Client) ListAuditEvents(ctx context.Context, q AuditQuery, cursor strin
 // out. truncated reports that more events matched than limit. It asks for one
 // event more than it needs, so that knowing whether the log went on costs
 // no extra request.
-func (c *Client) AuditEvents(ctx context.Context, q AuditQuery, limit int) (events []Event, truncated bool, err error) {
+func (c *Client) AuditEvents(ctx context.Context, q AuditQuery, limit int) (events []cmdopapi.Event, truncated bool, err error) {
 	cursor := ""
 	for {
 		page, err := c.ListAuditEvents(ctx, q, cursor, min(MaxAuditLimit, limit-len(events)+1))

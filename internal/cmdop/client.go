@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -70,7 +71,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || base.Scheme == "" || base.Host == "" {
-		return nil, fmt.Errorf("the API base URL %q is not an absolute http(s) URL", Redact(cfg.BaseURL))
+		return nil, fmt.Errorf("the API base URL %q is not an absolute http(s) URL", cmdopapi.Redact(cfg.BaseURL))
 	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
@@ -263,7 +264,7 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s %s: gave up waiting for the CMDOP API (%w); the API may be slow or rate limiting, retry later or raise the timeout", cl.method, cl.route, ctx.Err())
 		}
-		return fmt.Errorf("%s %s: could not reach the CMDOP API at %s: %s", cl.method, cl.route, c.BaseURL(), Redact(unwrapURLError(err).Error()))
+		return fmt.Errorf("%s %s: could not reach the CMDOP API at %s: %s", cl.method, cl.route, c.BaseURL(), cmdopapi.Redact(unwrapURLError(err).Error()))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	c.observeDate(resp.Header)
@@ -307,18 +308,18 @@ func unwrapURLError(err error) error {
 
 func decodeError(cl call, status int, requestID string, raw []byte) error {
 	e := &Error{StatusCode: status, RequestID: requestID, Method: cl.method, Route: cl.route}
-	var env ErrorBody
+	var env cmdopapi.ErrorBody
 	if json.Unmarshal(raw, &env) == nil && env.Error.Code != "" {
 		e.Code = env.Error.Code
 		e.Reason = env.Error.Reason
-		e.Message = Redact(env.Error.Message)
+		e.Message = cmdopapi.Redact(env.Error.Message)
 		e.Details = env.Error.Details
 	} else {
 		e.Code = codeForStatus(status)
 		if status == http.StatusNotFound {
 			// Not the API's 404 (its errors carry the envelope): a wrong
 			// api_base_url or a proxy. Never mistake it for "token gone".
-			e.Code = CodeServer
+			e.Code = cmdopapi.CodeServer
 			e.Message = "HTTP 404 without the CMDOP API's error body: check that api_base_url points at the CMDOP API"
 		}
 	}
@@ -326,4 +327,4 @@ func decodeError(cl call, status int, requestID string, raw []byte) error {
 }
 
 // BaseURL is the API base URL the client calls, for error messages.
-func (c *Client) BaseURL() string { return Redact(c.base.String()) }
+func (c *Client) BaseURL() string { return cmdopapi.Redact(c.base.String()) }

@@ -6,6 +6,7 @@ package cmdop
 import (
 	"context"
 	"fmt"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"net/http"
 	"net/url"
 	"time"
@@ -25,8 +26,8 @@ const (
 )
 
 // Account returns who the client's token belongs to: the who-am-I call.
-func (c *Client) Account(ctx context.Context) (*Account, error) {
-	var out Account
+func (c *Client) Account(ctx context.Context) (*cmdopapi.Account, error) {
+	var out cmdopapi.Account
 	if err := c.do(ctx, call{method: http.MethodGet, route: routeAccount, out: &out}); err != nil {
 		return nil, err
 	}
@@ -51,12 +52,12 @@ func item(fleetID, id string) (string, map[string]string) {
 // empty. The returned token carries the secret in RawToken. The request is
 // sent with idempotencyKey (a new one when empty), so a retried create never
 // mints twice.
-func (c *Client) CreateToken(ctx context.Context, fleetID string, in CreateTokenRequest, idempotencyKey string) (*Token, error) {
+func (c *Client) CreateToken(ctx context.Context, fleetID string, in cmdopapi.CreateTokenRequest, idempotencyKey string) (*cmdopapi.Token, error) {
 	if idempotencyKey == "" {
 		idempotencyKey = uuid.NewString()
 	}
 	route, params := collection(fleetID)
-	var out Token
+	var out cmdopapi.Token
 	err := c.do(ctx, call{
 		method: http.MethodPost, route: route, params: params, body: in, out: &out,
 		header: http.Header{"Idempotency-Key": {idempotencyKey}},
@@ -68,9 +69,9 @@ func (c *Client) CreateToken(ctx context.Context, fleetID string, in CreateToken
 }
 
 // GetToken reads one token.
-func (c *Client) GetToken(ctx context.Context, fleetID, id string) (*Token, error) {
+func (c *Client) GetToken(ctx context.Context, fleetID, id string) (*cmdopapi.Token, error) {
 	route, params := item(fleetID, id)
-	var out Token
+	var out cmdopapi.Token
 	if err := c.do(ctx, call{method: http.MethodGet, route: route, params: params, out: &out}); err != nil {
 		return nil, err
 	}
@@ -81,12 +82,12 @@ func (c *Client) GetToken(ctx context.Context, fleetID, id string) (*Token, erro
 const MaxPerPage = 200
 
 // ListTokens reads one offset page of tokens.
-func (c *Client) ListTokens(ctx context.Context, fleetID string, offset, perPage int) (*TokenPage, error) {
+func (c *Client) ListTokens(ctx context.Context, fleetID string, offset, perPage int) (*cmdopapi.TokenPage, error) {
 	route, params := collection(fleetID)
 	q := url.Values{}
 	q.Set("offset", fmt.Sprint(offset))
 	q.Set("per_page", fmt.Sprint(perPage))
-	var out TokenPage
+	var out cmdopapi.TokenPage
 	if err := c.do(ctx, call{method: http.MethodGet, route: route, params: params, query: q, out: &out}); err != nil {
 		return nil, err
 	}
@@ -94,8 +95,8 @@ func (c *Client) ListTokens(ctx context.Context, fleetID string, offset, perPage
 }
 
 // ListAllTokens reads every token of the collection, MaxPerPage at a time.
-func (c *Client) ListAllTokens(ctx context.Context, fleetID string) ([]Token, error) {
-	var all []Token
+func (c *Client) ListAllTokens(ctx context.Context, fleetID string) ([]cmdopapi.Token, error) {
+	var all []cmdopapi.Token
 	for {
 		page, err := c.ListTokens(ctx, fleetID, len(all), MaxPerPage)
 		if err != nil {
@@ -109,12 +110,12 @@ func (c *Client) ListAllTokens(ctx context.Context, fleetID string) ([]Token, er
 }
 
 // ShortenExpiry moves a token's expiry earlier, to at.
-func (c *Client) ShortenExpiry(ctx context.Context, fleetID, id string, at time.Time) (*Token, error) {
+func (c *Client) ShortenExpiry(ctx context.Context, fleetID, id string, at time.Time) (*cmdopapi.Token, error) {
 	route, params := item(fleetID, id)
-	var out Token
+	var out cmdopapi.Token
 	err := c.do(ctx, call{
 		method: http.MethodPatch, route: route, params: params,
-		body: ShortenExpiryRequest{ExpiresAt: at.UTC()}, out: &out,
+		body: cmdopapi.ShortenExpiryRequest{ExpiresAt: at.UTC()}, out: &out,
 	})
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // tokensDataSource implements cmdop_fleet_tokens and cmdop_personal_tokens,
@@ -163,7 +164,7 @@ func (d *tokensDataSource) listedTokenTypes() map[string]attr.Type {
 	return out
 }
 
-func (d *tokensDataSource) listedToken(t *cmdop.Token, attrTypes map[string]attr.Type, diags *diag.Diagnostics) types.Object {
+func (d *tokensDataSource) listedToken(t *cmdopapi.Token, attrTypes map[string]attr.Type, diags *diag.Diagnostics) types.Object {
 	scopes, ds := types.SetValueFrom(context.Background(), types.StringType, t.Scopes)
 	diags.Append(ds...)
 	values := map[string]attr.Value{

@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/credentials"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
@@ -152,11 +153,11 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		Token: cfg.Token.ValueString(), Mode: cfg.Mode.ValueString(), ConfigDir: cfg.ConfigDir.ValueString(),
 	})
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot read CMDOP credentials", cmdop.Redact(err.Error())+".")
+		resp.Diagnostics.AddError("Cannot read CMDOP credentials", cmdopapi.Redact(err.Error())+".")
 		return
 	}
 	for _, w := range creds.Warnings {
-		resp.Diagnostics.AddWarning("Skipped a CMDOP credential", cmdop.Redact(w))
+		resp.Diagnostics.AddWarning("Skipped a CMDOP credential", cmdopapi.Redact(w))
 	}
 	baseURL := firstSet(cfg.APIBaseURL, envAPIBaseURL)
 	if baseURL == "" {
@@ -194,14 +195,14 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	if token == "" {
 		data.clientErr = "No CMDOP API token is configured. Set the provider's token argument or the " + envToken +
 			" (or " + envAPIKey + ") environment variable to a CMDOP API token, or log in with the CMDOP CLI (`cmdop login`) " +
-			"so that " + cmdop.Redact(creds.ConfigDir) + " holds one. Run cmdop-local to get a token for local testing."
+			"so that " + cmdopapi.Redact(creds.ConfigDir) + " holds one. Run cmdop-local to get a token for local testing."
 	} else {
 		client, err := cmdop.New(cmdop.Config{
 			BaseURL: baseURL, Token: token, Version: p.version,
 			MaxRetries: retries, RequestTimeout: timeout,
 		})
 		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("api_base_url"), "Invalid API base URL", cmdop.Redact(err.Error()))
+			resp.Diagnostics.AddAttributeError(path.Root("api_base_url"), "Invalid API base URL", cmdopapi.Redact(err.Error()))
 			return
 		}
 		data.client = client
@@ -210,8 +211,8 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	}
 	// Any of these settings could hold a pasted secret: log them redacted.
 	tflog.Debug(ctx, "Configured the CMDOP provider", map[string]any{
-		"api_base_url": cmdop.Redact(baseURL), "token_source": creds.Source, "mode": creds.Mode,
-		"fleet_id": cmdop.Redact(fleetID), "config_dir": cmdop.Redact(creds.ConfigDir),
+		"api_base_url": cmdopapi.Redact(baseURL), "token_source": creds.Source, "mode": creds.Mode,
+		"fleet_id": cmdopapi.Redact(fleetID), "config_dir": cmdopapi.Redact(creds.ConfigDir),
 	})
 	resp.ResourceData = data
 	resp.DataSourceData = data

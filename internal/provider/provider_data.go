@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // providerData is what Configure hands to every resource and data source.
@@ -32,7 +33,7 @@ type providerData struct {
 	// Facts fetched once per provider process: who the provider's token
 	// belongs to, and which fleets it can reach.
 	mu       sync.Mutex
-	acct     *cmdop.Account
+	acct     *cmdopapi.Account
 	fleetErr map[string]error // fleet → the outcome of its check
 	// clockTried: serverNow has asked the API for its clock once.
 	clockTried bool
@@ -41,7 +42,7 @@ type providerData struct {
 // account returns who the provider is authenticated as: the who-am-I call,
 // made once per provider process (a failure is not kept, so the next caller
 // tries again). It also sets the client's view of the server's clock.
-func (d *providerData) account(ctx context.Context) (*cmdop.Account, error) {
+func (d *providerData) account(ctx context.Context) (*cmdopapi.Account, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.acct != nil {
@@ -106,7 +107,7 @@ func isRefusal(err error) bool {
 		return false
 	}
 	switch apiErr.Code {
-	case cmdop.CodeAuth, cmdop.CodePermission, cmdop.CodeNotFound, cmdop.CodeValidation:
+	case cmdopapi.CodeAuth, cmdopapi.CodePermission, cmdopapi.CodeNotFound, cmdopapi.CodeValidation:
 		return true
 	}
 	return false

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
 
@@ -171,7 +172,7 @@ func (r *tokenResource) checkOwner(ctx context.Context, m *tokenResourceModel, o
 		diags.Append(r.data.apiError(op, r.describe(m), "", err))
 		return false
 	}
-	if acct.TokenType != cmdop.TokenTypePersonal {
+	if acct.TokenType != cmdopapi.TokenTypePersonal {
 		diags.AddError(fmt.Sprintf("Cannot manage the %s with a fleet token", r.describe(m)),
 			fmt.Sprintf("Personal tokens belong to a user, and only that user's personal token can read, replace or revoke them; "+
 				"the provider is authenticated with a fleet token of fleet %s. Set the provider's token (or CMDOP_TOKEN) to a personal "+
@@ -192,8 +193,8 @@ func (r *tokenResource) checkOwner(ctx context.Context, m *tokenResourceModel, o
 // createRequest builds the create body from the configuration. It is
 // deterministic (scopes sorted), so that replaying it with the same
 // idempotency key finds the original create.
-func createRequest(ctx context.Context, m *tokenResourceModel) (cmdop.CreateTokenRequest, diag.Diagnostics) {
-	in := cmdop.CreateTokenRequest{Name: m.Name.ValueString()}
+func createRequest(ctx context.Context, m *tokenResourceModel) (cmdopapi.CreateTokenRequest, diag.Diagnostics) {
+	in := cmdopapi.CreateTokenRequest{Name: m.Name.ValueString()}
 	diags := m.Scopes.ElementsAs(ctx, &in.Scopes, false)
 	slices.Sort(in.Scopes)
 	expiry, err := validators.ParseExpiry(m.Expiry.ValueString())
@@ -212,7 +213,7 @@ func createRequest(ctx context.Context, m *tokenResourceModel) (cmdop.CreateToke
 
 // applyToken copies what the API says about a token into the model. It
 // never touches the secret, which the API returns only once.
-func (m *tokenResourceModel) applyToken(t *cmdop.Token) {
+func (m *tokenResourceModel) applyToken(t *cmdopapi.Token) {
 	m.ID = types.StringValue(t.ID)
 	if t.FleetID != "" {
 		m.FleetID = types.StringValue(t.FleetID)
@@ -273,7 +274,7 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 
 // inferExpiry gives the expiry setting that produced a token, so that an
 // imported token whose configuration matches plans no change.
-func inferExpiry(t *cmdop.Token) string {
+func inferExpiry(t *cmdopapi.Token) string {
 	if t.ExpiresAt == nil {
 		return validators.ExpiryNever
 	}
@@ -337,7 +338,7 @@ func shortenExpiry(ctx context.Context, tokens *cmdop.TokenCache, fleet, id stri
 		return err
 	}
 	at := tokens.ServerNow().Add(grace + time.Second - 1).Truncate(time.Second) // rounded up: never in the past
-	if tok.Status != cmdop.StatusActive || (tok.ExpiresAt != nil && !tok.ExpiresAt.After(at)) {
+	if tok.Status != cmdopapi.StatusActive || (tok.ExpiresAt != nil && !tok.ExpiresAt.After(at)) {
 		return nil
 	}
 	_, err = tokens.ShortenExpiry(ctx, fleet, id, at)
@@ -376,7 +377,7 @@ func parseImportID(kind tokenKind, id string) (fleetID, tokenID string, err erro
 	if kind.fleet {
 		var ok bool
 		fleetID, tokenID, ok = strings.Cut(id, "/")
-		if !ok || !cmdop.FleetIDPattern.MatchString(fleetID) {
+		if !ok || !cmdopapi.FleetIDPattern.MatchString(fleetID) {
 			return "", "", bad("has no valid fleet ID")
 		}
 	}

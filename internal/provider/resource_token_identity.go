@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Resource identity (Terraform 1.12+, OpenTofu 1.12+): what names a token
@@ -100,7 +100,7 @@ func parseImportIdentity(kind tokenKind, fleetID, tokenID string) (string, strin
 	if kind.fleet {
 		example = `identity = { fleet_id = "<fleet_id>", id = "<token_id>" }`
 	}
-	if kind.fleet && !cmdop.FleetIDPattern.MatchString(fleetID) {
+	if kind.fleet && !cmdopapi.FleetIDPattern.MatchString(fleetID) {
 		return "", "", fmt.Errorf("the identity's fleet_id %q is not a fleet ID. Write the import block as: %s", fleetID, example)
 	}
 	u, err := uuid.Parse(tokenID)

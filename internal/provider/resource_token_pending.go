@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // A create can fail without telling whether the API issued the token: the
@@ -64,7 +65,7 @@ func mayHaveCreated(err error) bool {
 		return true
 	}
 	switch apiErr.Code {
-	case cmdop.CodeRateLimit, cmdop.CodeConflict, cmdop.CodeServer:
+	case cmdopapi.CodeRateLimit, cmdopapi.CodeConflict, cmdopapi.CodeServer:
 		return true
 	}
 	return false
@@ -124,13 +125,13 @@ func (r *tokenResource) revokePending(ctx context.Context, tokens *cmdop.TokenCa
 	switch {
 	case err == nil:
 		id = tok.ID
-	case isAPIErr && apiErr.Code == cmdop.CodeConflict:
+	case isAPIErr && apiErr.Code == cmdopapi.CodeConflict:
 		// The API restarted: it cannot replay the secret, but names the token.
 		id, _ = apiErr.Details["token_id"].(string)
-	case errors.Is(err, cmdop.ErrValidation), isAPIErr && apiErr.Reason == cmdop.ReasonFleetNotFound:
+	case errors.Is(err, cmdop.ErrValidation), isAPIErr && apiErr.Reason == cmdopapi.ReasonFleetNotFound:
 		diags.AddWarning(fmt.Sprintf("Nothing to revoke for the failed create of the %s", r.describe(m)),
 			fmt.Sprintf("The API refused to replay the failed create (%s), so that create issued no token: the placeholder %s "+
-				"was removed from the state.", cmdop.Redact(err.Error()), m.ID.ValueString()))
+				"was removed from the state.", cmdopapi.Redact(err.Error()), m.ID.ValueString()))
 		return
 	}
 	if id == "" {

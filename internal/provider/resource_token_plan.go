@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
 
@@ -150,7 +150,7 @@ func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlan
 		// answer; a replacement, which revokes, cannot.
 		if err := r.data.checkFleet(ctx, fleet); err != nil && (moved || isRefusal(err)) {
 			d := r.data.apiError("planning", r.describe(plan), fleet, err)
-			resp.Diagnostics.AddAttributeError(path.Root("fleet_id"), fmt.Sprintf("Fleet %q is not reachable", cmdop.Redact(fleet)), d.Detail())
+			resp.Diagnostics.AddAttributeError(path.Root("fleet_id"), fmt.Sprintf("Fleet %q is not reachable", cmdopapi.Redact(fleet)), d.Detail())
 			return
 		}
 	}
@@ -184,17 +184,17 @@ func (r *tokenResource) planReplacements(plan, state *tokenResourceModel, now ti
 	what := r.describe(state)
 	expiresAt, _ := state.ExpiresAt.ValueRFC3339Time()
 	status := state.Status.ValueString()
-	if status == cmdop.StatusActive && !state.ExpiresAt.IsNull() && !now.Before(expiresAt) {
-		status = cmdop.StatusExpired // the state predates the expiry
+	if status == cmdopapi.StatusActive && !state.ExpiresAt.IsNull() && !now.Before(expiresAt) {
+		status = cmdopapi.StatusExpired // the state predates the expiry
 	}
 
 	switch {
-	case status == cmdop.StatusRevoked || status == cmdop.StatusExpired:
+	case status == cmdopapi.StatusRevoked || status == cmdopapi.StatusExpired:
 		when := "at " + state.ExpiresAt.ValueString()
-		if status == cmdop.StatusRevoked {
+		if status == cmdopapi.StatusRevoked {
 			when = "outside Terraform at " + state.RevokedAt.ValueString()
 		}
-		plan.Status = types.StringValue(cmdop.StatusActive)
+		plan.Status = types.StringValue(cmdopapi.StatusActive)
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("status"))
 		resp.Diagnostics.AddWarning(
 			fmt.Sprintf("The %s is %s and will be replaced", what, status),

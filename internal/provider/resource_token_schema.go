@@ -18,7 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
 
@@ -120,7 +120,7 @@ func tokenSchema(ctx context.Context, kind tokenKind) schema.Schema {
 			PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 		},
 		"scopes": schema.SetAttribute{
-			MarkdownDescription: "What the token may do: at least one of `" + strings.Join(cmdop.Scopes, "`, `") + "`. " +
+			MarkdownDescription: "What the token may do: at least one of `" + strings.Join(cmdopapi.Scopes, "`, `") + "`. " +
 				"They must be a subset of the scopes of the provider's own token. Changing them replaces the token.",
 			Required:      true,
 			ElementType:   types.StringType,

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // revokeTokensAction implements cmdop_revoke_tokens (Terraform 1.14+), the
@@ -170,7 +171,7 @@ type revokeScope struct {
 // selected is one token of the selection, with where it lives.
 type selected struct {
 	scope revokeScope
-	token cmdop.Token
+	token cmdopapi.Token
 }
 
 func (s selected) describe() string {
@@ -190,10 +191,10 @@ type outcome struct {
 func (o outcome) line() string {
 	s := o.sel.describe()
 	if o.err != nil && o.requestID == "" {
-		return fmt.Sprintf("%s: %s", s, cmdop.Redact(o.err.Error()))
+		return fmt.Sprintf("%s: %s", s, cmdopapi.Redact(o.err.Error()))
 	}
 	if o.err != nil {
-		return fmt.Sprintf("%s: %s (request ID %s)", s, cmdop.Redact(o.err.Error()), o.requestID)
+		return fmt.Sprintf("%s: %s (request ID %s)", s, cmdopapi.Redact(o.err.Error()), o.requestID)
 	}
 	return fmt.Sprintf("%s, request ID %s", s, orNone(o.requestID))
 }
@@ -214,7 +215,7 @@ func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeReques
 		resp.Diagnostics.AddError("Error identifying the provider's own token for cmdop_revoke_tokens",
 			"cmdop_revoke_tokens never revokes the token the provider authenticates with unless include_self = true, but it "+
 				"could not ask the CMDOP API which token that is, so it revoked nothing. Run it again, or set include_self = true "+
-				"if revoking the provider's own token is acceptable.\n\n"+cmdop.Redact(err.Error()))
+				"if revoking the provider's own token is acceptable.\n\n"+cmdopapi.Redact(err.Error()))
 		return
 	}
 	run := &revokeRun{ctx: ctx, client: client, tokens: a.data.tokens, dryRun: m.DryRun.ValueBool(), resp: resp}
@@ -257,7 +258,7 @@ func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeReques
 
 // selectTokens lists every scope afresh and keeps the tokens the
 // configuration selects. A token ID found in no scope is recorded as failed.
-func (a *revokeTokensAction) selectTokens(ctx context.Context, client *cmdop.Client, m *revokeTokensModel, acct *cmdop.Account,
+func (a *revokeTokensAction) selectTokens(ctx context.Context, client *cmdop.Client, m *revokeTokensModel, acct *cmdopapi.Account,
 	run *revokeRun, diags *diag.Diagnostics,
 ) ([]selected, []revokeScope) {
 	scopes := a.scopes(m, acct, diags)
@@ -295,7 +296,7 @@ func (a *revokeTokensAction) selectTokens(ctx context.Context, client *cmdop.Cli
 	for _, id := range ids {
 		if !found[strings.ToLower(id)] {
 			run.failed = append(run.failed, outcome{
-				sel: selected{token: cmdop.Token{ID: id}},
+				sel: selected{token: cmdopapi.Token{ID: id}},
 				err: fmt.Errorf("not found among %s", describeScopes(scopes)),
 			})
 		}
@@ -306,9 +307,9 @@ func (a *revokeTokensAction) selectTokens(ctx context.Context, client *cmdop.Cli
 // scopes resolves kind and fleet_id into the collections to look in. The
 // default fleet is the provider's, or else that of the provider's own fleet
 // token; acct (who the provider is) may be nil.
-func (a *revokeTokensAction) scopes(m *revokeTokensModel, acct *cmdop.Account, diags *diag.Diagnostics) []revokeScope {
+func (a *revokeTokensAction) scopes(m *revokeTokensModel, acct *cmdopapi.Account, diags *diag.Diagnostics) []revokeScope {
 	personal := revokeScope{kind: personalToken}
-	isFleetToken := acct != nil && acct.TokenType == cmdop.TokenTypeFleet
+	isFleetToken := acct != nil && acct.TokenType == cmdopapi.TokenTypeFleet
 	fleet := a.data.fleetID
 	if !m.FleetID.IsNull() {
 		fleet = m.FleetID.ValueString()

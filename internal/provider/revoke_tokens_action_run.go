@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/action"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // revokeRun revokes the selected tokens one by one, reporting each, and
@@ -29,7 +30,7 @@ func (r *revokeRun) progress(format string, args ...any) {
 }
 
 func (r *revokeRun) revoke(s selected) {
-	if s.token.Status == cmdop.StatusRevoked || s.token.RevokedAt != nil {
+	if s.token.Status == cmdopapi.StatusRevoked || s.token.RevokedAt != nil {
 		o := outcome{sel: s, requestID: r.revocationRequestID(s)}
 		r.already = append(r.already, o)
 		r.progress("Already revoked: %s", o.line())
@@ -65,7 +66,7 @@ func (r *revokeRun) revoke(s selected) {
 // recorded an earlier revocation; "" when it cannot tell.
 func (r *revokeRun) revocationRequestID(s selected) string {
 	events, _, err := r.client.AuditEvents(r.ctx, cmdop.AuditQuery{
-		FleetID: s.scope.fleet, TokenID: s.token.ID, Actions: []string{cmdop.ActionTokenRevoked},
+		FleetID: s.scope.fleet, TokenID: s.token.ID, Actions: []string{cmdopapi.ActionTokenRevoked},
 	}, 1)
 	if err != nil || len(events) == 0 {
 		return ""

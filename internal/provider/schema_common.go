@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
 
@@ -22,12 +22,12 @@ func scopesValidators() []validator.Set {
 	return []validator.Set{
 		setvalidator.SizeAtLeast(1),
 		setvalidator.NoNullValues(),
-		setvalidator.ValueStringsAre(stringvalidator.OneOf(cmdop.Scopes...)),
+		setvalidator.ValueStringsAre(stringvalidator.OneOf(cmdopapi.Scopes...)),
 	}
 }
 
 func fleetIDValidators() []validator.String {
-	return []validator.String{stringvalidator.RegexMatches(cmdop.FleetIDPattern,
+	return []validator.String{stringvalidator.RegexMatches(cmdopapi.FleetIDPattern,
 		"must be a fleet ID (1 to 128 printable ASCII characters without spaces or slashes), such as the CMDOP_FLEET_ID that cmdop-local prints")}
 }
 
