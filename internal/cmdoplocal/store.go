@@ -4,7 +4,10 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -46,6 +49,10 @@ type tokenRecord struct {
 	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
 	CreatedByID string     `json:"created_by_id,omitempty"`
 	SecretHash  string     `json:"secret_sha256"`
+
+	// savedLastUsed is LastUsedAt as last written to the database: a read
+	// writes only its token.used event, from which LastUsedAt is rebuilt.
+	savedLastUsed *time.Time
 }
 
 // status computes the token's status at now.
@@ -121,7 +128,107 @@ type store struct {
 	fleetTokens map[string][]*tokenRecord // sorted by compareTokens
 	userTokens  map[string][]*tokenRecord // personal tokens, sorted by compareTokens
 
-	dirty bool // changed since the last save
+	retention Retention
+	pending   pending // changed since the last save
+}
+
+// pending is what changed since the last save: what the next commit writes.
+type pending struct {
+	meta          bool
+	users         map[string]bool
+	fleets        map[string]bool // the fleet and its members
+	tokens        map[string]bool
+	idemPut       map[idemKey]bool
+	idemDel       map[idemKey]bool
+	events        int    // the last events of st.events not yet saved
+	prunedThrough uint64 // events with a sequence number up to this one were pruned
+}
+
+func (p *pending) reset() { *p = pending{} }
+
+func (p *pending) any() bool {
+	return p.meta || len(p.users) > 0 || len(p.fleets) > 0 || len(p.tokens) > 0 || len(p.idemPut) > 0 ||
+		len(p.idemDel) > 0 || p.events > 0 || p.prunedThrough > 0
+}
+
+func mark[K comparable](m *map[K]bool, k K) {
+	if *m == nil {
+		*m = map[K]bool{}
+	}
+	(*m)[k] = true
+}
+
+func (st *store) touchMeta()                { st.pending.meta = true }
+func (st *store) touchUser(u *user)         { mark(&st.pending.users, u.ID) }
+func (st *store) touchFleet(f *fleet)       { mark(&st.pending.fleets, f.ID) }
+func (st *store) touchToken(t *tokenRecord) { mark(&st.pending.tokens, t.ID) }
+
+// markAll marks everything as changed, for writing a whole store.
+func (st *store) markAll() {
+	st.touchMeta()
+	for _, u := range st.users {
+		st.touchUser(u)
+	}
+	for _, f := range st.fleets {
+		st.touchFleet(f)
+	}
+	for _, t := range st.tokens {
+		st.touchToken(t)
+	}
+	for k := range st.idem {
+		mark(&st.pending.idemPut, k)
+	}
+	st.pending.events = len(st.events)
+}
+
+// Retention bounds the audit log: the oldest events beyond MaxEvents, and
+// those older than MaxAge in server time, are pruned. Zero means no bound.
+type Retention struct {
+	MaxEvents int
+	MaxAge    time.Duration
+}
+
+// DefaultRetention is the audit retention of a server whose Options leave it unset.
+var DefaultRetention = Retention{MaxEvents: 100000}
+
+// ParseRetention parses a retention such as "100000" (events), "30d" (an
+// age, in server time), "100000,30d" (both) or "off" (keep everything).
+func ParseRetention(s string) (Retention, error) {
+	r := Retention{MaxEvents: -1, MaxAge: -1}
+	if strings.TrimSpace(s) == "off" {
+		return r, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if n, err := strconv.Atoi(part); err == nil {
+			if n < 1 || r.MaxEvents > 0 {
+				return Retention{}, fmt.Errorf("invalid audit retention %q: give one event count of 1 or more", s)
+			}
+			r.MaxEvents = n
+			continue
+		}
+		d, err := parseDuration(part)
+		if err != nil || d <= 0 || r.MaxAge > 0 {
+			return Retention{}, fmt.Errorf(`invalid audit retention %q: give an event count, an age such as 30d, both as "100000,30d", or "off"`, s)
+		}
+		r.MaxAge = d
+	}
+	return r, nil
+}
+
+// maxHeaderLen bounds each request header value kept in an audit event.
+const maxHeaderLen = 256
+
+// truncateHeader cuts s to at most maxHeaderLen bytes, on a UTF-8 boundary.
+func truncateHeader(s string) string {
+	if len(s) <= maxHeaderLen {
+		return s
+	}
+	s = s[:maxHeaderLen]
+	for i := 0; i < utf8.UTFMax && len(s) > 0 && !utf8.ValidString(s); i++ {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 func newStore() *store {
@@ -146,7 +253,7 @@ func (st *store) seed(now time.Time, fleetID, adminSecret string) {
 	tok := st.newToken(now, adminSecret, "", owner.ID, "admin", slices.Clone(cmdop.Scopes), nil, owner.ID)
 	st.adminTokenID = tok.ID
 	st.lastNow = now
-	st.dirty = true
+	st.markAll()
 }
 
 // now returns the server clock: the base clock plus the offset, never earlier
@@ -175,7 +282,7 @@ func (st *store) newToken(now time.Time, secret, fleetID, userID, name string, s
 		SecretHash:  hashSecret(secret),
 	}
 	st.addToken(t)
-	st.dirty = true
+	st.touchToken(t)
 	return t
 }
 
@@ -209,19 +316,58 @@ func (st *store) lookupSecret(secret string) *tokenRecord {
 func (st *store) revoke(t *tokenRecord, now time.Time) {
 	r := now
 	t.RevokedAt = &r
-	st.dirty = true
+	st.touchToken(t)
 }
 
-// appendEvent assigns e the next id and the current time and records it.
-func (st *store) appendEvent(base func() time.Time, e cmdop.Event) {
+// appendEvent assigns e the next id and the current time, records it and
+// returns its time. Header values are cut to maxHeaderLen bytes. The oldest
+// events beyond the retention are pruned.
+func (st *store) appendEvent(base func() time.Time, e cmdop.Event) time.Time {
 	st.eventSeq++
-	e.ID = fmt.Sprintf("evt_%012d", st.eventSeq)
+	e.ID = eventID(st.eventSeq)
 	e.Time = st.now(base)
 	if n := len(st.events); n > 0 && e.Time.Before(st.events[n-1].Time) {
 		e.Time = st.events[n-1].Time // keep the log in time order whatever happens
 	}
+	e.UserAgent = truncateHeader(e.UserAgent)
 	st.events = append(st.events, e)
-	st.dirty = true
+	st.pending.events++
+	st.prune(e.Time)
+	return e.Time
+}
+
+// prune drops the oldest events beyond the retention. A pruned token.used
+// event may be the only record of its token's last use, so that token's row
+// is written with it.
+func (st *store) prune(now time.Time) {
+	r := st.retention
+	n := 0
+	if r.MaxEvents > 0 && len(st.events) > r.MaxEvents {
+		n = len(st.events) - r.MaxEvents
+	}
+	if r.MaxAge > 0 {
+		cutoff := now.Add(-r.MaxAge)
+		for n < len(st.events) && st.events[n].Time.Before(cutoff) {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	for i := range n {
+		e := &st.events[i]
+		if e.Action != cmdop.ActionTokenUsed {
+			continue
+		}
+		if t := st.tokens[e.TokenID]; t != nil && (t.savedLastUsed == nil || t.savedLastUsed.Before(e.Time)) {
+			st.touchToken(t)
+		}
+	}
+	st.pending.prunedThrough = eventSeqOf(st.events[n-1].ID)
+	st.pending.events = min(st.pending.events, len(st.events)-n)
+	clear(st.events[:n])      // let go of their strings
+	st.events = st.events[n:] // O(n): append reallocates once the head's room runs out
+	st.touchMeta()            // keeps event_seq even if every event goes
 }
 
 // manageableFleets returns the fleets whose tokens the caller may manage.

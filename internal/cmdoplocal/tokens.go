@@ -379,7 +379,7 @@ func (s *Server) patchToken(w http.ResponseWriter, c *call, col *collection) {
 		return
 	}
 	t.ExpiresAt = &want
-	s.st.dirty = true
+	s.st.touchToken(t)
 	s.st.appendEvent(s.baseNow, s.eventFor(c, cmdop.ActionTokenExpiryShortened, c.caller, t, http.StatusOK))
 	writeJSON(w, http.StatusOK, t.wire(c.now))
 }
