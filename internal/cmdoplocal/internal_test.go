@@ -3,6 +3,7 @@ package cmdoplocal
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,5 +102,52 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 	if err := writeFileAtomic(filepath.Join(t.TempDir(), "missing", "s.json"), nil); err == nil {
 		t.Fatal("writing into a missing directory succeeded")
+	}
+}
+
+// TestAuditQueriesUseIndexes checks SQLite's plan for each kind of audit
+// query: an index walked in (time, seq) order, never a sort of the matches.
+func TestAuditQueriesUseIndexes(t *testing.T) {
+	d, err := openDB("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	v := &viewer{userID: "u", selfID: "t", personal: map[string]bool{"p": true}, fleets: map[string]bool{"f": true}}
+	cursor := &eventPos{time: time.Now(), id: "evt_000000000010"}
+	for want, eq := range map[string]*eventQuery{
+		"events_by_time":   {limit: 100},
+		"events_by_token":  {tokenID: "x", limit: 100, after: cursor},
+		"events_by_fleet":  {fleetID: "f", limit: 100},
+		"events_by_action": {actions: map[string]bool{cmdop.ActionTokenUsed: true}, limit: 1000, after: cursor},
+	} {
+		q, args := eventsSQL(eq, v)
+		rows, err := d.db.Query("EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		joined := strings.Join(plan, "; ")
+		if !strings.Contains(joined, "INDEX "+want) || strings.Contains(joined, "TEMP B-TREE") {
+			t.Errorf("plan for %s: %s", want, joined)
+		}
+	}
+	// Pruning reads only the pruned range, by sequence number.
+	var id, parent, unused int
+	var detail string
+	if err := d.db.QueryRow("EXPLAIN QUERY PLAN "+prunedUsesSQL, 1, 2).Scan(&id, &parent, &unused, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(detail, "INTEGER PRIMARY KEY (rowid>? AND rowid<?)") {
+		t.Errorf("plan for pruning: %s", detail)
 	}
 }

@@ -32,8 +32,7 @@ func (s *Server) AdvanceClock(d time.Duration) (time.Time, error) {
 	}
 	s.st.clockOffset += d
 	s.st.touchMeta()
-	now := s.st.now(s.baseNow)
-	s.st.prune(now) // events that just got too old
+	now := s.st.now(s.baseNow) // the commit prunes events that just got too old
 	if err := s.commitLocked(); err != nil {
 		return now, errInternal("The server could not save its state: %v.", err)
 	}

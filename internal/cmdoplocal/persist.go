@@ -17,10 +17,13 @@ import (
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
 )
 
-// The state database. The store in memory answers every query; the database
-// is its write-through copy: each commit writes what changed since the last
-// one (rows, not the whole state) in one transaction, with WAL and
-// synchronous=FULL, before the response goes out. It holds no secret: tokens
+// The state database. Users, fleets, members, tokens and idempotency keys are
+// few: the store keeps them in memory, answers from there, and writes the
+// rows that changed through to the database. The audit log is the table that
+// grows: it lives only in the database and is queried there, through indexes
+// that fit the queries. Each commit writes what changed since the last one
+// in one transaction (WAL, synchronous=FULL) before the response goes out.
+// Without a state file the database is in memory. It holds no secret: tokens
 // are kept as SHA-256 hashes and idempotency records without their responses.
 
 // migrations[v-1] takes the schema from version v-1 to v. Append, never edit.
@@ -179,13 +182,22 @@ func stateKind(path string) (string, error) {
 // openDB opens (creating if need be) the database at path and brings its
 // schema up to date.
 func openDB(path string) (*stateDB, error) {
-	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+	// A 64 MiB page cache keeps the indexes of a full audit log (100,000
+	// events: about 45 MiB) in memory.
+	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_txlock=immediate"
+	if path == "" {
+		dsn = ":memory:?_txlock=immediate"
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(1) // every use is under Server.mu anyway
+	// One connection, never recycled (an in-memory database lives as long as
+	// its connection); every use is under Server.mu anyway.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
 	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
 	d := &stateDB{path: path, db: db}
 	if err := d.migrate(); err != nil {
 		_ = db.Close()
@@ -353,30 +365,34 @@ func (d *stateDB) load() (*store, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := eachRow(d.db, `SELECT seq, time, action, actor_type, actor_id, token_id, fleet_id, request_id, source_ip, user_agent, status_code FROM events ORDER BY time, seq`, func(r *sql.Rows) error {
-		var e cmdop.Event
-		var seq uint64
-		var ts string
-		if err := r.Scan(&seq, &ts, &e.Action, &e.Actor.Type, &e.Actor.ID, &e.TokenID, &e.FleetID, &e.RequestID, &e.SourceIP, &e.UserAgent, &e.StatusCode); err != nil {
+	var first, last sql.NullInt64
+	var lastTime sql.NullString
+	if err := d.db.QueryRow(`SELECT min(seq), max(seq), max(time) FROM events`).Scan(&first, &last, &lastTime); err != nil {
+		return nil, err
+	}
+	if first.Valid {
+		st.firstSeq = uint64(first.Int64)
+		st.eventSeq = max(st.eventSeq, uint64(last.Int64))
+		if st.lastEventTime, err = parseTime(lastTime.String); err != nil {
+			return nil, err
+		}
+		if st.lastEventTime.After(st.lastNow) {
+			st.lastNow = st.lastEventTime
+		}
+	}
+	// A token's last use is its newest token.used event (a read writes
+	// nothing else); its row holds it once older events were pruned.
+	if err := eachRow(d.db, `SELECT token_id, max(time) FROM events WHERE action = 'token.used' GROUP BY token_id`, func(r *sql.Rows) error {
+		var id, ts string
+		if err := r.Scan(&id, &ts); err != nil {
 			return err
 		}
-		var err error
-		if e.Time, err = parseTime(ts); err != nil {
+		used, err := parseTime(ts)
+		if err != nil {
 			return err
 		}
-		e.ID = eventID(seq)
-		st.events = append(st.events, e)
-		st.eventSeq = max(st.eventSeq, seq)
-		if e.Time.After(st.lastNow) {
-			st.lastNow = e.Time
-		}
-		// A token's last use is its newest token.used event (a read writes
-		// nothing else); the row holds it once older events were pruned.
-		if e.Action == cmdop.ActionTokenUsed {
-			if t := st.tokens[e.TokenID]; t != nil && (t.LastUsedAt == nil || e.Time.After(*t.LastUsedAt)) {
-				used := e.Time
-				t.LastUsedAt = &used
-			}
+		if t := st.tokens[id]; t != nil && (t.LastUsedAt == nil || used.After(*t.LastUsedAt)) {
+			t.LastUsedAt = &used
 		}
 		return nil
 	}); err != nil {
@@ -469,16 +485,20 @@ func (d *stateDB) save(st *store) (err error) {
 			ON CONFLICT (caller_token_id, key) DO UPDATE SET request_sha256 = excluded.request_sha256, token_id = excluded.token_id, created_at = excluded.created_at`,
 			r.CallerTokenID, r.Key, r.RequestHash, r.TokenID, fmtTime(r.CreatedAt))
 	}
-	if p.prunedThrough > 0 {
-		exec(`DELETE FROM events WHERE seq <= ?`, p.prunedThrough)
-	}
-	if n := min(p.events, len(st.events)); n > 0 {
-		for i := len(st.events) - n; i < len(st.events); i++ {
-			e := &st.events[i]
-			exec(`INSERT INTO events (seq, time, action, actor_type, actor_id, token_id, fleet_id, request_id, source_ip, user_agent, status_code)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				eventSeqOf(e.ID), fmtTime(e.Time), e.Action, e.Actor.Type, e.Actor.ID, e.TokenID, e.FleetID, e.RequestID, e.SourceIP, e.UserAgent, e.StatusCode)
+	firstSeq := st.firstSeq
+	for i := range p.events {
+		e := &p.events[i]
+		seq := eventSeqOf(e.ID)
+		exec(`INSERT INTO events (seq, time, action, actor_type, actor_id, token_id, fleet_id, request_id, source_ip, user_agent, status_code)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			seq, fmtTime(e.Time), e.Action, e.Actor.Type, e.Actor.ID, e.TokenID, e.FleetID, e.RequestID, e.SourceIP, e.UserAgent, e.StatusCode)
+		if firstSeq == 0 {
+			firstSeq = seq
 		}
+	}
+	var lastUsedSaved []*tokenRecord
+	if err == nil && firstSeq > 0 {
+		firstSeq, lastUsedSaved, err = prune(tx, st, firstSeq)
 	}
 	if err != nil {
 		return err
@@ -490,8 +510,78 @@ func (d *stateDB) save(st *store) (err error) {
 		t := st.tokens[id]
 		t.savedLastUsed = cloneTime(t.LastUsedAt)
 	}
+	for _, t := range lastUsedSaved {
+		t.savedLastUsed = cloneTime(t.LastUsedAt)
+	}
+	st.firstSeq = firstSeq
 	st.pending.reset()
 	return nil
+}
+
+// prunedUsesSQL finds the last use of each token among the events about to
+// be pruned. The unary + keeps SQLite off the action index, which would scan
+// every token.used event: the seq range is the rows to read.
+const prunedUsesSQL = `SELECT token_id, max(time) FROM events WHERE seq BETWEEN ? AND ? AND +action = 'token.used' GROUP BY token_id`
+
+// prune deletes the oldest events beyond st.retention, in tx, and returns
+// the new first sequence number (0 when none is left). The events it deletes
+// may hold the only record of a token's last use, so those tokens' rows get
+// their last_used_at first; it returns them.
+func prune(tx *sql.Tx, st *store, firstSeq uint64) (uint64, []*tokenRecord, error) {
+	var through uint64 // delete every event up to this sequence number
+	// Pruned in batches of 1% of the bound: deleting a run of neighbouring
+	// index entries at once costs far less than one entry per request.
+	if r := st.retention; r.MaxEvents > 0 && st.eventSeq-firstSeq+1 > uint64(r.MaxEvents+r.MaxEvents/100) {
+		through = st.eventSeq - uint64(r.MaxEvents)
+	}
+	if r := st.retention; r.MaxAge > 0 {
+		var seq sql.NullInt64
+		if err := tx.QueryRow(`SELECT max(seq) FROM events WHERE time < ?`, fmtTime(st.lastNow.Add(-r.MaxAge))).Scan(&seq); err != nil {
+			return 0, nil, err
+		}
+		if seq.Valid {
+			through = max(through, uint64(seq.Int64))
+		}
+	}
+	if through < firstSeq {
+		return firstSeq, nil, nil
+	}
+	var saved []*tokenRecord
+	rows, err := tx.Query(prunedUsesSQL, firstSeq, through)
+	if err != nil {
+		return 0, nil, err
+	}
+	for rows.Next() {
+		var id, ts string
+		if err := rows.Scan(&id, &ts); err != nil {
+			rows.Close()
+			return 0, nil, err
+		}
+		used, err := parseTime(ts)
+		if err != nil {
+			rows.Close()
+			return 0, nil, err
+		}
+		if t := st.tokens[id]; t != nil && t.LastUsedAt != nil && (t.savedLastUsed == nil || t.savedLastUsed.Before(used)) {
+			saved = append(saved, t)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, nil, err
+	}
+	for _, t := range saved {
+		if _, err := tx.Exec(`UPDATE tokens SET last_used_at = ? WHERE id = ?`, fmtTime(*t.LastUsedAt), t.ID); err != nil {
+			return 0, nil, err
+		}
+	}
+	if _, err := tx.Exec(`DELETE FROM events WHERE seq <= ?`, through); err != nil {
+		return 0, nil, err
+	}
+	if through >= st.eventSeq {
+		return 0, saved, nil
+	}
+	return through + 1, saved, nil
 }
 
 func eventID(seq uint64) string { return fmt.Sprintf("evt_%012d", seq) }
@@ -563,7 +653,7 @@ func importJSON(path string) error {
 	}
 	for _, e := range sf.Events {
 		e.UserAgent = truncateHeader(e.UserAgent)
-		st.events = append(st.events, e)
+		st.pending.events = append(st.pending.events, e)
 	}
 	st.markAll()
 

@@ -100,16 +100,22 @@ func New(opts Options) (*Server, error) {
 		retention = DefaultRetention
 	}
 
+	var st *store
+	var err error
 	if s.statePath != "" {
-		d, st, err := openState(s.statePath)
-		if err != nil {
-			return nil, fmt.Errorf("cmdoplocal: %w", err)
-		}
-		s.db = d
+		s.db, st, err = openState(s.statePath)
+	} else {
+		s.db, err = openDB("")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cmdoplocal: %w", err)
+	}
+	{
+		d := s.db
 		if st != nil {
 			s.st = st
 			st.retention = retention
-			st.prune(st.lastNow)
+			st.touchMeta() // a commit, which prunes to this retention
 			if err := s.commitLocked(); err != nil {
 				_ = d.close()
 				return nil, fmt.Errorf("cmdoplocal: pruning the audit log: %w", err)
@@ -180,7 +186,6 @@ func (s *Server) Close() error {
 			err = cerr
 		}
 		s.db = nil
-		s.statePath = ""
 	}
 	return err
 }
@@ -192,8 +197,7 @@ func (s *Server) commitLocked() error {
 		return nil
 	}
 	if s.db == nil {
-		s.st.pending.reset()
-		return nil
+		return errors.New("the server is closed")
 	}
 	return s.db.save(s.st)
 }

@@ -120,8 +120,13 @@ type store struct {
 	users  map[string]*user
 	fleets map[string]*fleet
 	tokens map[string]*tokenRecord
-	events []cmdop.Event // in (time, id) order
 	idem   map[idemKey]*idemRecord
+
+	// The audit log lives in the database only (it is the table that
+	// grows). Its sequence numbers are contiguous from firstSeq to eventSeq,
+	// in time order; firstSeq is 0 while it is empty.
+	firstSeq      uint64
+	lastEventTime time.Time
 
 	// Indexes rebuilt from the above on load.
 	byHash      map[string]*tokenRecord
@@ -134,21 +139,20 @@ type store struct {
 
 // pending is what changed since the last save: what the next commit writes.
 type pending struct {
-	meta          bool
-	users         map[string]bool
-	fleets        map[string]bool // the fleet and its members
-	tokens        map[string]bool
-	idemPut       map[idemKey]bool
-	idemDel       map[idemKey]bool
-	events        int    // the last events of st.events not yet saved
-	prunedThrough uint64 // events with a sequence number up to this one were pruned
+	meta    bool
+	users   map[string]bool
+	fleets  map[string]bool // the fleet and its members
+	tokens  map[string]bool
+	idemPut map[idemKey]bool
+	idemDel map[idemKey]bool
+	events  []cmdop.Event // appended, not yet in the database
 }
 
 func (p *pending) reset() { *p = pending{} }
 
 func (p *pending) any() bool {
 	return p.meta || len(p.users) > 0 || len(p.fleets) > 0 || len(p.tokens) > 0 || len(p.idemPut) > 0 ||
-		len(p.idemDel) > 0 || p.events > 0 || p.prunedThrough > 0
+		len(p.idemDel) > 0 || len(p.events) > 0
 }
 
 func mark[K comparable](m *map[K]bool, k K) {
@@ -178,7 +182,6 @@ func (st *store) markAll() {
 	for k := range st.idem {
 		mark(&st.pending.idemPut, k)
 	}
-	st.pending.events = len(st.events)
 }
 
 // Retention bounds the audit log: the oldest events beyond MaxEvents, and
@@ -320,54 +323,19 @@ func (st *store) revoke(t *tokenRecord, now time.Time) {
 }
 
 // appendEvent assigns e the next id and the current time, records it and
-// returns its time. Header values are cut to maxHeaderLen bytes. The oldest
-// events beyond the retention are pruned.
+// returns its time. Header values are cut to maxHeaderLen bytes. The next
+// commit writes it, and prunes the oldest events beyond the retention.
 func (st *store) appendEvent(base func() time.Time, e cmdop.Event) time.Time {
 	st.eventSeq++
 	e.ID = eventID(st.eventSeq)
 	e.Time = st.now(base)
-	if n := len(st.events); n > 0 && e.Time.Before(st.events[n-1].Time) {
-		e.Time = st.events[n-1].Time // keep the log in time order whatever happens
+	if e.Time.Before(st.lastEventTime) {
+		e.Time = st.lastEventTime // keep the log in time order whatever happens
 	}
+	st.lastEventTime = e.Time
 	e.UserAgent = truncateHeader(e.UserAgent)
-	st.events = append(st.events, e)
-	st.pending.events++
-	st.prune(e.Time)
+	st.pending.events = append(st.pending.events, e)
 	return e.Time
-}
-
-// prune drops the oldest events beyond the retention. A pruned token.used
-// event may be the only record of its token's last use, so that token's row
-// is written with it.
-func (st *store) prune(now time.Time) {
-	r := st.retention
-	n := 0
-	if r.MaxEvents > 0 && len(st.events) > r.MaxEvents {
-		n = len(st.events) - r.MaxEvents
-	}
-	if r.MaxAge > 0 {
-		cutoff := now.Add(-r.MaxAge)
-		for n < len(st.events) && st.events[n].Time.Before(cutoff) {
-			n++
-		}
-	}
-	if n == 0 {
-		return
-	}
-	for i := range n {
-		e := &st.events[i]
-		if e.Action != cmdop.ActionTokenUsed {
-			continue
-		}
-		if t := st.tokens[e.TokenID]; t != nil && (t.savedLastUsed == nil || t.savedLastUsed.Before(e.Time)) {
-			st.touchToken(t)
-		}
-	}
-	st.pending.prunedThrough = eventSeqOf(st.events[n-1].ID)
-	st.pending.events = min(st.pending.events, len(st.events)-n)
-	clear(st.events[:n])      // let go of their strings
-	st.events = st.events[n:] // O(n): append reallocates once the head's room runs out
-	st.touchMeta()            // keeps event_seq even if every event goes
 }
 
 // manageableFleets returns the fleets whose tokens the caller may manage.
