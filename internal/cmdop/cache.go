@@ -3,6 +3,7 @@ package cmdop
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -35,6 +36,14 @@ func NewTokenCache(client *Client) *TokenCache {
 // Client is the client the cache reads through.
 func (c *TokenCache) Client() *Client { return c.client }
 
+// CheckCollection fetches the collection's listing (once), so that an
+// unreachable collection (a missing fleet, a wrong URL, no permission)
+// fails early with the API's error.
+func (c *TokenCache) CheckCollection(ctx context.Context, fleetID string) error {
+	_, err := c.listing(ctx, fleetID)
+	return err
+}
+
 // GetToken returns a token, from the collection's listing when it has it.
 func (c *TokenCache) GetToken(ctx context.Context, fleetID, id string) (*Token, error) {
 	list, err := c.listing(ctx, fleetID)
@@ -64,7 +73,7 @@ func (c *TokenCache) listing(ctx context.Context, fleetID string) (map[string]To
 	if ok {
 		return list, nil
 	}
-	v, err, _ := c.flight.Do(fleetID, func() (any, error) {
+	ch := c.flight.DoChan(fleetID, func() (any, error) {
 		c.mu.Lock()
 		if list, ok := c.lists[fleetID]; ok {
 			c.mu.Unlock()
@@ -88,6 +97,15 @@ func (c *TokenCache) listing(ctx context.Context, fleetID string) (map[string]To
 		c.lists[fleetID] = list
 		return list, nil
 	})
+	// A reader stops waiting at its own deadline; the fetch goes on for
+	// the others.
+	var res singleflight.Result
+	select {
+	case res = <-ch:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("listing the tokens: gave up waiting for the CMDOP API (%w); the API may be slow or rate limiting, retry later or raise the timeout", ctx.Err())
+	}
+	v, err := res.Val, res.Err
 	if err != nil {
 		return nil, err
 	}

@@ -71,7 +71,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || base.Scheme == "" || base.Host == "" {
-		return nil, fmt.Errorf("the API base URL %q is not an absolute http(s) URL", cfg.BaseURL)
+		return nil, fmt.Errorf("the API base URL %q is not an absolute http(s) URL", Redact(cfg.BaseURL))
 	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
@@ -215,13 +215,16 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		return errors.New("no CMDOP API token is configured")
 	}
 
-	u := *c.base
-	u.Path = c.base.Path + cl.path()
+	// path() escapes each parameter once; parsing the joined, escaped path
+	// keeps it that way (assigning it to URL.Path would escape it again).
+	u, err := url.Parse(c.base.String() + cl.path())
+	if err != nil {
+		return fmt.Errorf("%s %s: building the URL: %w", cl.method, cl.route, err)
+	}
 	u.RawQuery = cl.query.Encode()
 
 	var body []byte
 	if cl.body != nil {
-		var err error
 		if body, err = json.Marshal(cl.body); err != nil {
 			return fmt.Errorf("encoding the request: %w", err)
 		}
@@ -259,7 +262,7 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s %s: gave up waiting for the CMDOP API (%w); the API may be slow or rate limiting, retry later or raise the timeout", cl.method, cl.route, ctx.Err())
 		}
-		return fmt.Errorf("%s %s: could not reach the CMDOP API at %s: %w", cl.method, cl.route, c.base.Host, unwrapURLError(err))
+		return fmt.Errorf("%s %s: could not reach the CMDOP API at %s: %s", cl.method, cl.route, c.BaseURL(), Redact(unwrapURLError(err).Error()))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	c.observeDate(resp.Header)
@@ -303,6 +306,7 @@ func decodeError(cl call, status int, requestID string, raw []byte) error {
 	var env ErrorBody
 	if json.Unmarshal(raw, &env) == nil && env.Error.Code != "" {
 		e.Code = env.Error.Code
+		e.Reason = env.Error.Reason
 		e.Message = Redact(env.Error.Message)
 		e.Details = env.Error.Details
 	} else {
@@ -317,6 +321,9 @@ func decodeError(cl call, status int, requestID string, raw []byte) error {
 	return e
 }
 
+// BaseURL is the API base URL the client calls, for error messages.
+func (c *Client) BaseURL() string { return Redact(c.base.String()) }
+
 // Token collections: a fleet's api-keys, or the caller's personal api-tokens
 // when fleetID is empty.
 const (
@@ -325,7 +332,17 @@ const (
 	routePersonalTokens = "/api/account/api-tokens"
 	routePersonalToken  = "/api/account/api-tokens/{token_id}"
 	routeAuditEvents    = "/api/audit/events"
+	routeAccount        = "/api/account"
 )
+
+// Account returns who the client's token belongs to: the who-am-I call.
+func (c *Client) Account(ctx context.Context) (*Account, error) {
+	var out Account
+	if err := c.do(ctx, call{method: http.MethodGet, route: routeAccount, out: &out}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
 
 func collection(fleetID string) (string, map[string]string) {
 	if fleetID == "" {

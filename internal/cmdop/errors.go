@@ -13,6 +13,7 @@ import (
 type Error struct {
 	StatusCode int
 	Code       string
+	Reason     string // on a 404: what is missing (Reason*)
 	Message    string
 	Details    map[string]any
 	RequestID  string
@@ -31,6 +32,12 @@ var (
 	ErrValidation = &Error{Code: CodeValidation}
 	ErrRateLimit  = &Error{Code: CodeRateLimit}
 	ErrServer     = &Error{Code: CodeServer}
+
+	// ErrTokenNotFound is the one error that says a token is gone: the API
+	// answered that no token has this ID in the addressed collection. A
+	// missing fleet, a wrong URL or another user's collection are other
+	// errors, and must never be read as "gone".
+	ErrTokenNotFound = &Error{Code: CodeNotFound, Reason: ReasonTokenNotFound}
 )
 
 func (e *Error) Error() string {
@@ -42,7 +49,11 @@ func (e *Error) Error() string {
 	if msg == "" {
 		msg = http.StatusText(e.StatusCode)
 	}
-	fmt.Fprintf(&b, "%s (code %s, HTTP %d", msg, e.Code, e.StatusCode)
+	fmt.Fprintf(&b, "%s (code %s", msg, e.Code)
+	if e.Reason != "" {
+		fmt.Fprintf(&b, ", reason %s", e.Reason)
+	}
+	fmt.Fprintf(&b, ", HTTP %d", e.StatusCode)
 	if e.RequestID != "" {
 		fmt.Fprintf(&b, ", request ID %s", e.RequestID)
 	}
@@ -50,10 +61,11 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Is reports whether target is a sentinel with the same code.
+// Is reports whether target is a sentinel with the same code (and the same
+// reason, when the sentinel has one).
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Code == e.Code && t.StatusCode == 0
+	return ok && t.StatusCode == 0 && t.Code == e.Code && (t.Reason == "" || t.Reason == e.Reason)
 }
 
 // MissingScopes returns the scopes a 403 says the caller lacks, if any.

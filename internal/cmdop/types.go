@@ -1,6 +1,9 @@
 package cmdop
 
-import "time"
+import (
+	"regexp"
+	"time"
+)
 
 // Scopes lists every scope a CMDOP token can hold, in the order the API documents them.
 var Scopes = []string{
@@ -41,7 +44,6 @@ var AuditActions = []string{
 
 // Actor types.
 const (
-	ActorUser     = "user"
 	ActorAPIToken = "api_token"
 	ActorSystem   = "system"
 )
@@ -120,10 +122,45 @@ type ErrorBody struct {
 
 // ErrorDetail is the content of an API error.
 type ErrorDetail struct {
-	Code    string         `json:"code"`
-	Message string         `json:"message"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Reason says what was not found, on every 404: one of the Reason* constants.
+	Reason  string         `json:"reason,omitempty"`
 	Details map[string]any `json:"details,omitempty"`
 }
+
+// Not-found reasons: every 404 says which thing is missing, so that a
+// client can tell "this token does not exist" from a wrong fleet, a wrong
+// user or a wrong URL.
+const (
+	ReasonTokenNotFound = "token_not_found" // no such token in the addressed collection
+	ReasonFleetNotFound = "fleet_not_found"
+	ReasonUserNotFound  = "user_not_found"
+	ReasonRouteNotFound = "route_not_found" // no operation at this path: a wrong base URL or path
+)
+
+// Token types of an Account.
+const (
+	TokenTypePersonal = "personal"
+	TokenTypeFleet    = "fleet"
+)
+
+// Account is who the caller is: GET /api/account, the who-am-I call. A
+// personal token names its user; a fleet token names its fleet.
+type Account struct {
+	TokenID   string     `json:"token_id"`
+	TokenType string     `json:"token_type"`
+	UserID    string     `json:"user_id,omitempty"`
+	FleetID   string     `json:"fleet_id,omitempty"`
+	KeyPrefix string     `json:"key_prefix"`
+	Scopes    []string   `json:"scopes"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// FleetIDPattern is what a fleet ID may look like: printable ASCII without
+// spaces or slashes, 1 to 128 characters. cmdop-local refuses any other, so
+// every fleet ID can be routed.
+var FleetIDPattern = regexp.MustCompile(`^[!-.0-~]{1,128}$`)
 
 // Error codes and the HTTP statuses that carry them.
 const (

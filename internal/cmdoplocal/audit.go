@@ -175,7 +175,7 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, c *call) {
 	if eq.fleetID != "" {
 		f := s.st.fleets[eq.fleetID]
 		if f == nil {
-			writeError(w, errNotFound("Fleet %q was not found; check the fleet_id parameter.", eq.fleetID))
+			writeError(w, errNotFound(cmdop.ReasonFleetNotFound, "Fleet %q was not found; check the fleet_id parameter.", eq.fleetID))
 			return
 		}
 		if err := s.authorizeFleet(c.caller, f); err != nil {

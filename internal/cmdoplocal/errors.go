@@ -15,6 +15,7 @@ import (
 type apiError struct {
 	status     int
 	code       string
+	reason     string // on a 404: what is missing (cmdop.Reason*)
 	message    string
 	details    map[string]any
 	retryAfter int    // seconds; set for rate_limit errors
@@ -35,8 +36,12 @@ func errPermission(details map[string]any, format string, args ...any) *apiError
 	return newAPIError(http.StatusForbidden, cmdop.CodePermission, details, format, args...)
 }
 
-func errNotFound(format string, args ...any) *apiError {
-	return newAPIError(http.StatusNotFound, cmdop.CodeNotFound, nil, format, args...)
+// errNotFound reports a 404 saying what is missing: reason is one of the
+// cmdop.Reason* constants.
+func errNotFound(reason string, format string, args ...any) *apiError {
+	e := newAPIError(http.StatusNotFound, cmdop.CodeNotFound, nil, format, args...)
+	e.reason = reason
+	return e
 }
 
 func errConflict(details map[string]any, format string, args ...any) *apiError {
@@ -95,7 +100,7 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	if e.allow != "" {
 		w.Header().Set("Allow", e.allow)
 	}
-	body := cmdop.ErrorBody{Error: cmdop.ErrorDetail{Code: e.code, Message: e.message, Details: e.details}}
+	body := cmdop.ErrorBody{Error: cmdop.ErrorDetail{Code: e.code, Reason: e.reason, Message: e.message, Details: e.details}}
 	data, err := json.Marshal(body)
 	if err != nil {
 		// Details only ever hold strings, numbers and string slices, so this cannot

@@ -65,6 +65,9 @@ func (s *Server) AddFleet(fleetID string) (string, error) {
 	if fleetID == "" {
 		fleetID = uuid.NewString()
 	}
+	if err := checkFleetID(fleetID); err != nil {
+		return "", err
+	}
 	if s.st.fleets[fleetID] != nil {
 		return "", errConflict(map[string]any{"fleet_id": fleetID}, "Fleet %q already exists; choose another id or omit it.", fleetID)
 	}
@@ -99,7 +102,7 @@ func (s *Server) addMemberLocked(fleetID, role, name string, proto cmdop.Event) 
 	}
 	f := s.st.fleets[fleetID]
 	if f == nil {
-		return "", "", "", errNotFound("Fleet %q was not found; omit fleet_id to use the seeded fleet.", fleetID)
+		return "", "", "", errNotFound(cmdop.ReasonFleetNotFound, "Fleet %q was not found; omit fleet_id to use the seeded fleet.", fleetID)
 	}
 	if role == "" {
 		role = RoleMember
@@ -146,7 +149,7 @@ func (s *Server) RemoveMember(userID string) error {
 // the audit events it records.
 func (s *Server) removeMemberLocked(userID string, proto cmdop.Event) error {
 	if s.st.users[userID] == nil {
-		return errNotFound("User %q was not found; pass a user_id returned by POST /_local/members.", userID)
+		return errNotFound(cmdop.ReasonUserNotFound, "User %q was not found; pass a user_id returned by POST /_local/members.", userID)
 	}
 	for _, f := range s.st.fleets {
 		if f.Members[userID] == RoleOwner {
@@ -163,7 +166,7 @@ func (s *Server) removeMemberLocked(userID string, proto cmdop.Event) error {
 	}
 	slices.Sort(removedFrom)
 	if len(removedFrom) == 0 {
-		return errNotFound("User %s is not a member of any fleet; nothing to remove.", userID)
+		return errNotFound(cmdop.ReasonUserNotFound, "User %s is not a member of any fleet; nothing to remove.", userID)
 	}
 	now := s.st.now(s.baseNow)
 	for _, t := range s.st.userTokens[userID] {
@@ -309,7 +312,7 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, reqID string
 			writeError(w, methodNotAllowed(r.Method, allow...))
 			return
 		}
-		writeError(w, errNotFound("No test control matches this path; see /_local/clock, /_local/faults, /_local/stats, /_local/members and /_local/fleets."))
+		writeError(w, errNotFound(cmdop.ReasonRouteNotFound, "No test control matches this path; see /_local/clock, /_local/faults, /_local/stats, /_local/members and /_local/fleets."))
 	}
 }
 
@@ -376,4 +379,43 @@ func asAPIError(err error) *apiError {
 		return e
 	}
 	return errInternal("%v", err)
+}
+
+// checkFleetID refuses a fleet ID that no request path could address
+// unambiguously, such as one with a slash or a space.
+func checkFleetID(id string) *apiError {
+	if !cmdop.FleetIDPattern.MatchString(id) {
+		return errValidation("fleet_id", "Fleet ID %q is not routable: use 1 to 128 printable ASCII characters without spaces or slashes, or omit it to get a UUID.", id)
+	}
+	return nil
+}
+
+// RemoveFleet deletes a fleet other than the seeded one, revoking its
+// tokens (audited as token.revoked by the system): afterwards every call on
+// it answers fleet_not_found.
+func (s *Server) RemoveFleet(fleetID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.st.fleets[fleetID] == nil {
+		return errNotFound(cmdop.ReasonFleetNotFound, "Fleet %q was not found.", fleetID)
+	}
+	if fleetID == s.st.fleetID {
+		return errConflict(map[string]any{"fleet_id": fleetID}, "The seeded fleet %s cannot be removed.", fleetID)
+	}
+	now := s.st.now(s.baseNow)
+	for _, t := range s.st.fleetTokens[fleetID] {
+		if t.RevokedAt == nil {
+			s.st.revoke(t, now)
+			s.st.appendEvent(s.baseNow, cmdop.Event{
+				Action: cmdop.ActionTokenRevoked, Actor: cmdop.Actor{Type: cmdop.ActorSystem, ID: "fleet-removal"},
+				TokenID: t.ID, FleetID: fleetID, RequestID: newRequestID(), StatusCode: http.StatusNoContent,
+			})
+		}
+	}
+	s.st.touchFleet(s.st.fleets[fleetID]) // the commit deletes its row and members
+	delete(s.st.fleets, fleetID)
+	if err := s.commitLocked(); err != nil {
+		return errInternal("The server could not save its state: %v.", err)
+	}
+	return nil
 }

@@ -455,6 +455,11 @@ func (d *stateDB) save(st *store) (err error) {
 	}
 	for id := range p.fleets {
 		f := st.fleets[id]
+		if f == nil { // removed
+			exec(`DELETE FROM members WHERE fleet_id = ?`, id)
+			exec(`DELETE FROM fleets WHERE id = ?`, id)
+			continue
+		}
 		exec(`INSERT INTO fleets (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name`, f.ID, f.Name)
 		exec(`DELETE FROM members WHERE fleet_id = ?`, f.ID)
 		for uid, role := range f.Members {

@@ -27,6 +27,7 @@ var apiRoutes = []route{
 	{http.MethodPatch, "/api/account/api-tokens/{token_id}", (*Server).patchPersonalToken},
 	{http.MethodDelete, "/api/account/api-tokens/{token_id}", (*Server).deletePersonalToken},
 	{http.MethodGet, "/api/audit/events", (*Server).listAuditEvents},
+	{http.MethodGet, "/api/account", (*Server).getAccount},
 }
 
 // matchRoute finds the route for method and u. When the path matches but the

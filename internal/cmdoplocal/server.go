@@ -77,6 +77,11 @@ func New(opts Options) (*Server, error) {
 	if opts.ControlToken != "" && !validControlToken(opts.ControlToken) {
 		return nil, errors.New("cmdoplocal: the control token must be 32 to 256 letters, digits, '_' or '-'")
 	}
+	if opts.FleetID != "" {
+		if err := checkFleetID(opts.FleetID); err != nil {
+			return nil, fmt.Errorf("cmdoplocal: %w", err)
+		}
+	}
 	cfg := FaultConfig{FailRate: opts.FailRate, Latency: opts.Latency, RateLimit: opts.RateLimit}
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("cmdoplocal: %w", err)
@@ -227,13 +232,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	buf.header.Set("X-Request-Id", reqID)
 
 	drop := false
-	switch p := r.URL.Path; {
-	case p == "/api" || strings.HasPrefix(p, "/api/"):
-		drop = s.serveAPI(buf, r, reqID)
-	case p == "/_local" || strings.HasPrefix(p, "/_local/"):
+	if p := r.URL.Path; p == "/_local" || strings.HasPrefix(p, "/_local/") {
 		s.serveLocal(buf, r, reqID)
-	default:
-		writeError(buf, errNotFound("No route matches this path; API paths start with /api/."))
+	} else {
+		drop = s.serveAPI(buf, r, reqID)
 	}
 	buf.header.Set("Date", s.Now().Format(http.TimeFormat))
 
@@ -280,26 +282,28 @@ func (s *Server) serveAPI(w *bufferedResponse, r *http.Request, reqID string) (d
 		drop = true
 	}
 
-	if rt == nil {
-		if len(allow) > 0 {
-			writeError(w, methodNotAllowed(r.Method, allow...))
-		} else {
-			writeError(w, errNotFound("No API route matches this path; check the path against the API reference."))
-		}
-		return drop
-	}
-
 	c := &call{r: r, requestID: reqID, params: params}
-	if r.Method == http.MethodPost || r.Method == http.MethodPatch {
+	if rt != nil && (r.Method == http.MethodPost || r.Method == http.MethodPatch) {
 		c.body, c.bodyErr = readBody(r)
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c.now = s.st.now(s.baseNow)
-	if err := s.authenticate(c); err != nil {
+	// Authenticate before routing, as the real API does: an unknown path
+	// tells nothing to a caller without a valid token.
+	switch err := s.authenticate(c); {
+	case err != nil:
 		writeError(w, err)
-	} else {
+	case rt == nil && len(allow) > 0:
+		writeError(w, methodNotAllowed(r.Method, allow...))
+		s.recordUse(c, w.statusCode())
+	case rt == nil:
+		writeError(w, errNotFound(cmdop.ReasonRouteNotFound,
+			"No API route matches %s %s; check the API base URL (it is the host, such as https://api.cmdop.com, without /api or a version) and the path.",
+			r.Method, cmdop.Redact(r.URL.EscapedPath())))
+		s.recordUse(c, w.statusCode())
+	default:
 		rt.handle(s, w, c)
 		s.recordUse(c, w.statusCode())
 	}

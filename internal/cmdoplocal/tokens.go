@@ -51,7 +51,7 @@ func (s *Server) fleetCollection(c *call) (*collection, *apiError) {
 	id := c.params["fleet_id"]
 	f := s.st.fleets[id]
 	if f == nil {
-		return nil, errNotFound("Fleet %q was not found; check the fleet id.", id)
+		return nil, errNotFound(cmdop.ReasonFleetNotFound, "Fleet %q was not found; check the fleet id.", id)
 	}
 	if err := s.authorizeFleet(c.caller, f); err != nil {
 		return nil, err
@@ -126,11 +126,11 @@ func (s *Server) findToken(c *call, col *collection) (*tokenRecord, *apiError) {
 	}
 	id, err := uuid.Parse(raw)
 	if err != nil {
-		return nil, errNotFound("No %s has id %q: token ids are UUIDs; check the id.", col.kind, raw)
+		return nil, errNotFound(cmdop.ReasonTokenNotFound, "No %s has id %q: token ids are UUIDs; check the id.", col.kind, raw)
 	}
 	t := s.st.tokens[id.String()]
 	if t == nil || !col.contains(t) {
-		return nil, errNotFound("No %s with id %s was found here; check the id and the path.", col.kind, id)
+		return nil, errNotFound(cmdop.ReasonTokenNotFound, "No %s with id %s was found here; check the id and the path.", col.kind, id)
 	}
 	return t, nil
 }

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -82,8 +83,23 @@ func (c *Checker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	route, params, err := c.router.FindRoute(r)
 	if err != nil {
-		c.violate("%s: not in the contract: %v", name, err)
-		c.next.ServeHTTP(w, r)
+		// A path outside the contract must be refused: 401 without a valid
+		// token (the API authenticates first), else 404 route_not_found or 405.
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		c.next.ServeHTTP(rec, r)
+		if rec.hijacked {
+			return
+		}
+		c.mu.Lock()
+		c.checked++
+		c.mu.Unlock()
+		switch reason := errorReason(rec.body.Bytes()); {
+		case rec.status == http.StatusUnauthorized, rec.status == http.StatusMethodNotAllowed:
+		case rec.status == http.StatusNotFound && reason == cmdop.ReasonRouteNotFound:
+		default:
+			c.violate("%s: not in the contract (%v), yet the server answered %d (reason %q) instead of 401, 405 or 404 route_not_found",
+				name, err, rec.status, reason)
+		}
 		return
 	}
 	ctx := context.Background()
@@ -123,6 +139,16 @@ func (c *Checker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
 		c.violate("%s: response %d breaks the contract: %v", name, rec.status, err)
 	}
+	if rec.status == http.StatusNotFound && errorReason(rec.body.Bytes()) == "" {
+		c.violate("%s: a 404 without a reason: every 404 must say what is missing", name)
+	}
+}
+
+// errorReason is the reason of an error envelope, if any.
+func errorReason(body []byte) string {
+	var env cmdop.ErrorBody
+	_ = json.Unmarshal(body, &env)
+	return env.Error.Reason
 }
 
 // recorder passes the response through while keeping a copy. It lets the

@@ -141,9 +141,16 @@ func (c *cliRun) withTraceLog() {
 // run runs terraform with args and returns everything it printed.
 func (c *cliRun) run(args ...string) (string, error) {
 	c.t.Helper()
+	return c.runEnv(nil, args...)
+}
+
+// runEnv is run with some environment variables replaced, such as a
+// colleague's CMDOP_TOKEN: "KEY=value" entries.
+func (c *cliRun) runEnv(env []string, args ...string) (string, error) {
+	c.t.Helper()
 	cmd := exec.Command(os.Getenv("TF_ACC_TERRAFORM_PATH"), args...)
 	cmd.Dir = c.dir
-	cmd.Env = append(os.Environ(), c.env...)
+	cmd.Env = append(append(os.Environ(), c.env...), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

@@ -102,6 +102,7 @@ func (d *auditEventsDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				ElementType:         types.StringType,
 				Validators: []validator.Set{
 					setvalidator.SizeAtLeast(1),
+					setvalidator.NoNullValues(),
 					setvalidator.ValueStringsAre(stringvalidator.OneOf(cmdop.AuditActions...)),
 				},
 			},
@@ -194,7 +195,7 @@ func (d *auditEventsDataSource) Read(ctx context.Context, req datasource.ReadReq
 
 	events, truncated, err := client.AuditEvents(ctx, q, int(m.MaxResults.ValueInt64()))
 	if err != nil {
-		diagnostic := apiErrorDiag("reading", "audit events", err)
+		diagnostic := d.data.apiError("reading", "audit events", q.FleetID, err)
 		if apiErr, ok := cmdop.AsError(err); ok && apiErr.Code == cmdop.CodePermission {
 			diagnostic = diag.NewErrorDiagnostic("Error reading audit events", fmt.Sprintf(
 				"The provider's token may not read these audit events. A token sees its own account's events and the events of the fleets "+

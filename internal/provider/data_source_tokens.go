@@ -111,7 +111,7 @@ func (d *tokensDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			MarkdownDescription: "The fleet to list. Defaults to the provider's `fleet_id` (or `CMDOP_FLEET_ID`).",
 			Optional:            true,
 			Computed:            true,
-			Validators:          []validator.String{stringvalidator.RegexMatches(fleetIDPattern, "must be a fleet ID, such as the CMDOP_FLEET_ID that cmdop-local prints")},
+			Validators:          fleetIDValidators(),
 		}
 	}
 	resp.Schema = schema.Schema{
@@ -143,7 +143,7 @@ func (d *tokensDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 
 	all, err := client.ListAllTokens(ctx, fleet)
 	if err != nil {
-		resp.Diagnostics.Append(apiErrorDiag("listing", d.kind.label+"s", err))
+		resp.Diagnostics.Append(d.data.apiError("listing", d.kind.label+"s", fleet, err))
 		return
 	}
 	attrTypes := d.listedTokenTypes()

@@ -3,6 +3,7 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -10,18 +11,34 @@ import (
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
 )
 
+// apiTarget is where a call went: the API base URL and the fleet, when
+// known, so that an error can name what to check.
+type apiTarget struct {
+	baseURL, fleet string
+}
+
+// apiError is apiErrorDiag naming this provider's API and the fleet.
+func (d *providerData) apiError(op, what, fleet string, err error) diag.Diagnostic {
+	return apiErrorDiag(op, what, apiTarget{baseURL: d.baseURL, fleet: fleet}, err)
+}
+
 // apiErrorDiag turns a client error into a diagnostic whose summary names
 // the operation and the object, and whose detail says what happened, what
-// to do, and quotes the API's message and request ID. Client errors never
-// carry a secret (the client redacts anything token-shaped).
-func apiErrorDiag(op, what string, err error) diag.Diagnostic {
+// to do (naming the API and fleet of at), and quotes the API's message and
+// request ID. Client errors never carry a secret (the client redacts
+// anything token-shaped).
+func apiErrorDiag(op, what string, at apiTarget, err error) diag.Diagnostic {
 	summary := fmt.Sprintf("Error %s %s", op, what)
+	api := "the CMDOP API"
+	if at.baseURL != "" {
+		api = "the CMDOP API at " + at.baseURL
+	}
 	apiErr, ok := cmdop.AsError(err)
 	if !ok {
 		return diag.NewErrorDiagnostic(summary, fmt.Sprintf(
-			"The CMDOP API could not be reached, or did not answer in time, while %s the %s, even after retrying. "+
-				"Check api_base_url and the network, then run the command again; raise max_retries or the timeouts if the API is slow.\n\n"+
-				"Cause: %s", op, what, cmdop.Redact(err.Error())))
+			"%s could not be reached, or did not answer in time, while %s the %s, even after retrying. "+
+				"Check api_base_url (or CMDOP_API_BASE_URL) and the network, then run the command again; raise max_retries or the timeouts "+
+				"if the API is slow. Nothing was removed from the state.\n\nCause: %s", upperFirst(api), op, what, cmdop.Redact(err.Error())))
 	}
 	var todo string
 	switch {
@@ -38,7 +55,7 @@ func apiErrorDiag(op, what string, err error) diag.Diagnostic {
 	case errors.Is(err, cmdop.ErrValidation):
 		todo = "The CMDOP API rejected the request as invalid. Correct the configuration as the message says."
 	case errors.Is(err, cmdop.ErrNotFound):
-		todo = "The CMDOP API does not know this object. Check the fleet and token IDs."
+		todo = notFoundTodo(api, at, apiErr.Reason)
 	case errors.Is(err, cmdop.ErrConflict):
 		todo = "The request conflicts with the token's current state."
 	case errors.Is(err, cmdop.ErrRateLimit):
@@ -55,4 +72,43 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+// notFoundTodo explains a 404 by its reason. Only token_not_found means a
+// token is gone; every other 404 is a setting to check, and keeps state.
+func notFoundTodo(api string, at apiTarget, reason string) string {
+	fleet := "the fleet"
+	if at.fleet != "" {
+		fleet = "fleet " + strconv.Quote(at.fleet)
+	}
+	switch reason {
+	case cmdop.ReasonTokenNotFound:
+		return upperFirst(api) + " has no token with this ID here. Check the token ID" + ifFleet(at, " and fleet_id") + "."
+	case cmdop.ReasonFleetNotFound:
+		return fmt.Sprintf("%s does not have %s, or the provider's token cannot see it. Check fleet_id (or the provider's fleet_id and "+
+			"CMDOP_FLEET_ID) for a typo, and that api_base_url points at the API that holds the fleet. Nothing was removed from the "+
+			"state. If the fleet was deleted, its tokens went with it: remove them from the state with terraform state rm <address>.", upperFirst(api), fleet)
+	case cmdop.ReasonRouteNotFound:
+		return upperFirst(api) + " has no such route, so api_base_url (or CMDOP_API_BASE_URL) does not point at the CMDOP API's root: " +
+			"use the scheme and host only, such as https://api.cmdop.com, without /api or a version path. Nothing was removed from the state."
+	case cmdop.ReasonUserNotFound:
+		return upperFirst(api) + " does not know the user. Check the user ID. Nothing was removed from the state."
+	default:
+		return upperFirst(api) + " answered 404 without saying what is missing. Check api_base_url, fleet_id and the token ID. " +
+			"Nothing was removed from the state."
+	}
+}
+
+func ifFleet(at apiTarget, s string) string {
+	if at.fleet == "" {
+		return ""
+	}
+	return s
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

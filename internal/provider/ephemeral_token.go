@@ -10,8 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
-	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral/schema"
@@ -94,17 +92,14 @@ func (r *ephemeralTokenResource) Schema(_ context.Context, _ ephemeral.SchemaReq
 			MarkdownDescription: "A name for the token, 1 to 100 characters, as the CMDOP console and the audit log show it. " +
 				"Each Terraform run issues new tokens under this name.",
 			Required:   true,
-			Validators: []validator.String{stringvalidator.LengthBetween(1, 100)},
+			Validators: nameValidators(),
 		},
 		"scopes": schema.SetAttribute{
 			MarkdownDescription: "What the token may do: at least one of `" + strings.Join(cmdop.Scopes, "`, `") + "`. " +
 				"They must be a subset of the scopes of the provider's own token.",
 			Required:    true,
 			ElementType: types.StringType,
-			Validators: []validator.Set{
-				setvalidator.SizeAtLeast(1),
-				setvalidator.ValueStringsAre(stringvalidator.OneOf(cmdop.Scopes...)),
-			},
+			Validators:  scopesValidators(),
 		},
 		"ttl": schema.StringAttribute{
 			MarkdownDescription: fmt.Sprintf("How long the token lives, from %s to %s, as a duration such as `\"90m\"` or `\"2h\"`; "+
@@ -140,7 +135,7 @@ func (r *ephemeralTokenResource) Schema(_ context.Context, _ ephemeral.SchemaReq
 				"one of the two must be set.",
 			Optional:   true,
 			Computed:   true,
-			Validators: []validator.String{stringvalidator.RegexMatches(fleetIDPattern, "must be a fleet ID, such as the CMDOP_FLEET_ID that cmdop-local prints")},
+			Validators: fleetIDValidators(),
 		}
 	}
 	resp.Schema = schema.Schema{
@@ -211,7 +206,7 @@ func (r *ephemeralTokenResource) Open(ctx context.Context, req ephemeral.OpenReq
 	defer cancel()
 	tok, err := createEphemeralToken(ctx, client, fleet, in, ttl)
 	if err != nil {
-		resp.Diagnostics.Append(apiErrorDiag("opening", r.describe(in.Name, ""), err))
+		resp.Diagnostics.Append(r.data.apiError("opening", r.describe(in.Name, ""), fleet, err))
 		return
 	}
 
@@ -226,7 +221,7 @@ func (r *ephemeralTokenResource) Open(ctx context.Context, req ephemeral.OpenReq
 		// Terraform will not call Close for a failed Open: revoke now, so
 		// the token does not outlive the run.
 		if err := revokeIfPresent(ctx, client.RevokeToken, fleet, tok.ID); err != nil {
-			resp.Diagnostics.Append(apiErrorDiag("revoking", r.describe(in.Name, tok.ID), err))
+			resp.Diagnostics.Append(r.data.apiError("revoking", r.describe(in.Name, tok.ID), fleet, err))
 		}
 		return
 	}
@@ -278,7 +273,7 @@ func (r *ephemeralTokenResource) Close(ctx context.Context, req ephemeral.CloseR
 	defer cancel()
 	// Revoking a revoked token succeeds; a token that is gone needs nothing.
 	if err := revokeIfPresent(ctx, client.RevokeToken, ref.FleetID, ref.ID); err != nil {
-		resp.Diagnostics.Append(apiErrorDiag("revoking", r.describe("", ref.ID), err))
+		resp.Diagnostics.Append(r.data.apiError("revoking", r.describe("", ref.ID), ref.FleetID, err))
 		return
 	}
 	tflog.Debug(ctx, "Closed an ephemeral CMDOP token", map[string]any{"token_id": ref.ID, "fleet_id": ref.FleetID})

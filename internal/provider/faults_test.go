@@ -225,8 +225,9 @@ resource "cmdop_fleet_token" "t" {
 	})
 }
 
-// A fleet token without permissions:manage cannot manage fleet tokens: a
-// clear 403 naming the missing permission, and nothing created.
+// A fleet token without permissions:manage cannot manage fleet tokens: the
+// plan fails with a clear 403 naming the fleet and the missing permission,
+// and nothing is written.
 func TestAccFaults_providerTokenLacksPermissionsManage(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
@@ -239,9 +240,12 @@ resource "cmdop_fleet_token" "t" {
   name   = "x"
   scopes = ["machines:read"]
 }`,
-			ExpectError: phrases(`Error creating fleet token "x"`, "lacks the scope(s) permissions:manage"),
+			ExpectError: phrases(`Fleet "`+api.FleetID()+`" is not reachable`, "lacks the scope(s) permissions:manage"),
 		}},
 	})
+	if w := api.writes(); w != 1 { // the weak token's own create
+		t.Fatalf("the API saw %d write calls, want only the setup's 1", w)
+	}
 	if n := len(api.activeTokens(api.FleetID())); n != 1 {
 		t.Fatalf("%d active fleet tokens, want only the weak one", n)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
@@ -137,6 +138,90 @@ type providerData struct {
 	clientErr string
 	// configUnknown: the configuration holds values known only during apply.
 	configUnknown bool
+	// baseURL is the API base URL, redacted, for error messages.
+	baseURL string
+
+	// Facts fetched once per provider process: who the provider's token
+	// belongs to, and which fleets it can reach.
+	mu       sync.Mutex
+	acct     *cmdop.Account
+	fleetErr map[string]error // fleet → the outcome of its check
+	// clockTried: serverNow has asked the API for its clock once.
+	clockTried bool
+}
+
+// account returns who the provider is authenticated as: the who-am-I call,
+// made once per provider process (a failure is not kept, so the next caller
+// tries again). It also sets the client's view of the server's clock.
+func (d *providerData) account(ctx context.Context) (*cmdop.Account, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.acct != nil {
+		return d.acct, nil
+	}
+	acct, err := d.client.Account(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.acct = acct
+	return acct, nil
+}
+
+// serverNow is the API server's clock. Every expiry decision and give-up
+// window uses it: it asks the API once per process, if nothing else has
+// yet, so that it never falls back to this machine's clock.
+func (d *providerData) serverNow(ctx context.Context) time.Time {
+	d.mu.Lock()
+	tried := d.clockTried
+	d.clockTried = true
+	d.mu.Unlock()
+	if !tried {
+		ctx, cancel := context.WithTimeout(ctx, planCheckTimeout)
+		defer cancel()
+		_, _ = d.account(ctx) // a failure leaves the local clock: the calls that need the API report it
+	}
+	return d.client.ServerNow()
+}
+
+// checkFleet makes sure the provider's token can reach fleet: once per
+// fleet per provider process (the answer, failure included, is kept),
+// through the token listing that the resources' reads share, so that it
+// costs no extra request. The check is bounded by planCheckTimeout.
+func (d *providerData) checkFleet(ctx context.Context, fleet string) error {
+	d.mu.Lock()
+	err, done := d.fleetErr[fleet]
+	d.mu.Unlock()
+	if done {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, planCheckTimeout)
+	defer cancel()
+	err = d.tokens.CheckCollection(ctx, fleet)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fleetErr == nil {
+		d.fleetErr = map[string]error{}
+	}
+	d.fleetErr[fleet] = err
+	return err
+}
+
+// planCheckTimeout bounds the plan-time fleet check, so that a slow API
+// never holds a plan for long.
+const planCheckTimeout = 10 * time.Second
+
+// isRefusal tells whether err is the API's definite answer about the
+// request (401, 403, 404, 422), rather than a failure to get one.
+func isRefusal(err error) bool {
+	apiErr, ok := cmdop.AsError(err)
+	if !ok {
+		return false
+	}
+	switch apiErr.Code {
+	case cmdop.CodeAuth, cmdop.CodePermission, cmdop.CodeNotFound, cmdop.CodeValidation:
+		return true
+	}
+	return false
 }
 
 // providerDataFrom unpacks what Configure handed over; nil before then.
@@ -180,9 +265,11 @@ func (d *providerData) fleetFor(configured types.String, what string, diags *dia
 	return d.fleetID
 }
 
-// revokeIfPresent revokes a token; one already revoked or gone is fine.
+// revokeIfPresent revokes a token; one already revoked, or that the API
+// says does not exist in its collection, is fine. Any other error,
+// including a missing fleet or a wrong URL, is returned.
 func revokeIfPresent(ctx context.Context, revoke func(context.Context, string, string) error, fleetID, id string) error {
-	if err := revoke(ctx, fleetID, id); err != nil && !errors.Is(err, cmdop.ErrNotFound) {
+	if err := revoke(ctx, fleetID, id); err != nil && !errors.Is(err, cmdop.ErrTokenNotFound) {
 		return err
 	}
 	return nil
@@ -214,11 +301,11 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		Token: cfg.Token.ValueString(), Mode: cfg.Mode.ValueString(), ConfigDir: cfg.ConfigDir.ValueString(),
 	})
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot read CMDOP credentials", err.Error()+".")
+		resp.Diagnostics.AddError("Cannot read CMDOP credentials", cmdop.Redact(err.Error())+".")
 		return
 	}
 	for _, w := range creds.Warnings {
-		resp.Diagnostics.AddWarning("Skipped a CMDOP credential", w)
+		resp.Diagnostics.AddWarning("Skipped a CMDOP credential", cmdop.Redact(w))
 	}
 	baseURL := firstSet(cfg.APIBaseURL, EnvAPIBaseURL)
 	if baseURL == "" {
@@ -256,21 +343,24 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	if token == "" {
 		data.clientErr = "No CMDOP API token is configured. Set the provider's token argument or the " + EnvToken +
 			" (or " + EnvAPIKey + ") environment variable to a CMDOP API token, or log in with the CMDOP CLI (`cmdop login`) " +
-			"so that " + creds.ConfigDir + " holds one. Run cmdop-local to get a token for local testing."
+			"so that " + cmdop.Redact(creds.ConfigDir) + " holds one. Run cmdop-local to get a token for local testing."
 	} else {
 		client, err := cmdop.New(cmdop.Config{
 			BaseURL: baseURL, Token: token, Version: p.version,
 			MaxRetries: retries, RequestTimeout: timeout,
 		})
 		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("api_base_url"), "Invalid API base URL", err.Error())
+			resp.Diagnostics.AddAttributeError(path.Root("api_base_url"), "Invalid API base URL", cmdop.Redact(err.Error()))
 			return
 		}
 		data.client = client
+		data.baseURL = client.BaseURL()
 		data.tokens = cmdop.NewTokenCache(client)
 	}
+	// Any of these settings could hold a pasted secret: log them redacted.
 	tflog.Debug(ctx, "Configured the CMDOP provider", map[string]any{
-		"api_base_url": baseURL, "token_source": creds.Source, "mode": creds.Mode, "fleet_id": fleetID,
+		"api_base_url": cmdop.Redact(baseURL), "token_source": creds.Source, "mode": creds.Mode,
+		"fleet_id": cmdop.Redact(fleetID), "config_dir": cmdop.Redact(creds.ConfigDir),
 	})
 	resp.ResourceData = data
 	resp.DataSourceData = data

@@ -93,9 +93,19 @@ func (r *tokenResource) recordPending(ctx context.Context, resp *resource.Create
 			"revokes it, and issues a new one.", r.describe(plan), plan.ID.ValueString(), replayWindow))
 }
 
-// revokePending revokes whatever token a failed create issued.
+// revokePending revokes whatever token a failed create issued. A replay
+// that the API refuses outright (the fleet is gone, or the request is no
+// longer valid) proves that the key issued nothing: there is nothing to
+// revoke, and the placeholder goes with a warning.
 func (r *tokenResource) revokePending(ctx context.Context, tokens *cmdop.TokenCache, m *tokenModel, diags *diag.Diagnostics) {
 	p, _ := parsePending(m.ID.ValueString())
+	// The give-up window is measured on the server's clock, as the
+	// placeholder's time was: ask the API first, so that ServerNow is the
+	// server's and not this machine's.
+	if _, err := r.data.account(ctx); err != nil {
+		diags.Append(r.data.apiError("revoking", r.describe(m), r.fleetOf(m), err))
+		return
+	}
 	if tokens.Client().ServerNow().Sub(p.Started) > replayWindow {
 		diags.AddWarning(fmt.Sprintf("Cannot tell whether the failed create of the %s issued a token", r.describe(m)),
 			fmt.Sprintf("The create failed at %s, too long ago for the API to replay it. If it issued a token, that token is "+
@@ -110,17 +120,28 @@ func (r *tokenResource) revokePending(ctx context.Context, tokens *cmdop.TokenCa
 	}
 	tok, err := tokens.CreateToken(ctx, r.fleetOf(m), in, p.Key)
 	id := ""
-	if apiErr, ok := cmdop.AsError(err); ok && apiErr.Code == cmdop.CodeConflict {
+	apiErr, isAPIErr := cmdop.AsError(err)
+	switch {
+	case err == nil:
+		id = tok.ID
+	case isAPIErr && apiErr.Code == cmdop.CodeConflict:
 		// The API restarted: it cannot replay the secret, but names the token.
 		id, _ = apiErr.Details["token_id"].(string)
-	} else if err == nil {
-		id = tok.ID
+	case errors.Is(err, cmdop.ErrValidation), isAPIErr && apiErr.Reason == cmdop.ReasonFleetNotFound:
+		diags.AddWarning(fmt.Sprintf("Nothing to revoke for the failed create of the %s", r.describe(m)),
+			fmt.Sprintf("The API refused to replay the failed create (%s), so that create issued no token: the placeholder %s "+
+				"was removed from the state.", cmdop.Redact(err.Error()), m.ID.ValueString()))
+		return
 	}
 	if id == "" {
-		diags.Append(apiErrorDiag("revoking", r.describe(m), errors.Join(errors.New("finding the token of the failed create"), err)))
+		d := r.data.apiError("revoking", r.describe(m), r.fleetOf(m), errors.Join(errors.New("finding the token of the failed create"), err))
+		diags.AddError(d.Summary(), d.Detail()+fmt.Sprintf("\n\nThe state keeps the placeholder %s. Run terraform apply (or destroy) again "+
+			"once the API answers, within %s of %s. If the API will not answer, run terraform state rm <this resource's address>, "+
+			"then find a token named %q with the cmdop_%ss data source and revoke it.",
+			m.ID.ValueString(), replayWindow, p.Started.Format(time.RFC3339), m.Name.ValueString(), r.kind.typeSuffix))
 		return
 	}
 	if err := revokeIfPresent(ctx, tokens.RevokeToken, r.fleetOf(m), id); err != nil {
-		diags.Append(apiErrorDiag("revoking", r.describe(m), err))
+		diags.Append(r.data.apiError("revoking", r.describe(m), r.fleetOf(m), err))
 	}
 }

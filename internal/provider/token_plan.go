@@ -6,33 +6,50 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
 
-// ValidateConfig checks what needs no API and no clock: rotate_before
-// against a preset expiry.
+// ValidateConfig checks what needs no API and no clock: rotate_before and
+// revoke_grace_period against a relative expiry, and that every timeout is
+// positive.
 func (r *tokenResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	cfg := r.getModel(ctx, req.Config, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() || cfg.RotateBefore.IsNull() || cfg.RotateBefore.IsUnknown() || cfg.Expiry.IsUnknown() {
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	window, err := validators.ParseDuration(cfg.RotateBefore.ValueString())
-	if err != nil {
-		return // reported by the attribute's validator
+	checkPositiveTimeouts(ctx, req.Config, &resp.Diagnostics, "create", "read", "delete")
+	if cfg.Expiry.IsUnknown() {
+		return
 	}
 	expiry := cfg.Expiry.ValueString()
 	if cfg.Expiry.IsNull() {
 		expiry = defaultExpiry
 	}
 	e, err := validators.ParseExpiry(expiry)
-	switch {
-	case err != nil:
+	if err != nil {
+		return // reported by the attribute's validator
+	}
+	lifetime := time.Duration(e.Days) * 24 * time.Hour
+	if grace, err := validators.ParseDuration(cfg.RevokeGracePeriod.ValueString()); err == nil && e.Days > 0 && grace >= lifetime {
+		resp.Diagnostics.AddAttributeError(path.Root("revoke_grace_period"), "revoke_grace_period is not shorter than the token's lifetime",
+			fmt.Sprintf("revoke_grace_period (%s) must be shorter than the token's lifetime (expiry %q, %d days), or a replaced token "+
+				"would outlive its own expiry. Use a shorter grace period, such as \"1h\".", cfg.RevokeGracePeriod.ValueString(), expiry, e.Days))
+	}
+	if cfg.RotateBefore.IsNull() || cfg.RotateBefore.IsUnknown() {
 		return
+	}
+	window, err := validators.ParseDuration(cfg.RotateBefore.ValueString())
+	if err != nil {
+		return // reported by the attribute's validator
+	}
+	switch {
 	case e.Never:
 		resp.Diagnostics.AddAttributeError(path.Root("rotate_before"), "rotate_before needs an expiring token",
 			`rotate_before rotates a token before it expires, but expiry is "never". Remove rotate_before, or set expiry to "30d", "90d" or "1y".`)
@@ -40,10 +57,27 @@ func (r *tokenResource) ValidateConfig(ctx context.Context, req resource.Validat
 		resp.Diagnostics.AddAttributeError(path.Root("rotate_before"), "rotate_before needs a relative expiry",
 			fmt.Sprintf(`rotate_before replaces the token before it expires, but expiry is the fixed date %s, which the replacement would get too. `+
 				`Use expiry "30d", "90d" or "1y" with rotate_before, or remove rotate_before and rotate by hand or with rotation_triggers.`, expiry))
-	case window >= time.Duration(e.Days)*24*time.Hour:
+	case window >= lifetime:
 		resp.Diagnostics.AddAttributeError(path.Root("rotate_before"), "rotate_before is not shorter than the token's lifetime",
 			fmt.Sprintf("rotate_before (%s) must be shorter than the token's lifetime (expiry %q, %d days), or every plan would replace the token. Use a shorter window, such as \"7d\".",
 				cfg.RotateBefore.ValueString(), expiry, e.Days))
+	}
+}
+
+// checkPositiveTimeouts refuses a zero or negative value in the timeouts
+// block: an operation that may not wait at all fails before it starts, and
+// a failed create would leave a placeholder behind.
+func checkPositiveTimeouts(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics, ops ...string) {
+	for _, op := range ops {
+		p := path.Root("timeouts").AtName(op)
+		var v types.String
+		if cfg.GetAttribute(ctx, p, &v).HasError() || v.IsNull() || v.IsUnknown() {
+			continue
+		}
+		if d, err := time.ParseDuration(v.ValueString()); err == nil && d <= 0 {
+			diags.AddAttributeError(p, "Invalid timeout",
+				fmt.Sprintf("timeouts.%s is %q, but an operation needs time to run: use a positive duration such as \"5m\", or remove it for the default.", op, v.ValueString()))
+		}
 	}
 }
 
@@ -66,10 +100,26 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 
 	if r.kind.fleet {
 		r.planFleetID(ctx, req, plan, state, resp)
+	} else if r.data.client != nil && !r.data.configUnknown && (state == nil || !state.OwnerID.IsNull()) {
+		// With -refresh=false, or before a first create: the same owner
+		// check as Read, before anything is planned.
+		m := plan
+		if state != nil {
+			m = state
+		}
+		r.checkOwner(ctx, m, "planning", &resp.Diagnostics)
+	}
+	if resp.Diagnostics.HasError() {
+		return
 	}
 	now := time.Now().UTC()
-	if r.data.client != nil {
-		now = r.data.client.ServerNow() // refresh has just talked to the server
+	// Only an existing token or a custom expiry date needs the clock.
+	custom := false
+	if e, err := validators.ParseExpiry(plan.Expiry.ValueString()); err == nil && !e.Never && e.Days == 0 {
+		custom = true
+	}
+	if (state != nil || custom) && r.data.client != nil && !r.data.configUnknown {
+		now = r.data.serverNow(ctx)
 	}
 	if state == nil {
 		r.checkNewExpiry(plan, now, resp)
@@ -91,7 +141,20 @@ func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlan
 		return
 	}
 	plan.FleetID = types.StringValue(fleet)
-	if state != nil && !state.FleetID.Equal(plan.FleetID) {
+	moved := state != nil && !state.FleetID.Equal(plan.FleetID)
+	if (state == nil || moved) && r.data.client != nil && !r.data.configUnknown {
+		// A token is about to be issued into this fleet: make sure it is
+		// there before anything is planned, so that a typo never revokes a
+		// working token and then fails.
+		// A new token can wait for apply to learn of an API that did not
+		// answer; a replacement, which revokes, cannot.
+		if err := r.data.checkFleet(ctx, fleet); err != nil && (moved || isRefusal(err)) {
+			d := r.data.apiError("planning", r.describe(plan), fleet, err)
+			resp.Diagnostics.AddAttributeError(path.Root("fleet_id"), fmt.Sprintf("Fleet %q is not reachable", cmdop.Redact(fleet)), d.Detail())
+			return
+		}
+	}
+	if moved {
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("fleet_id"))
 	}
 }

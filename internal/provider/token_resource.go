@@ -60,14 +60,24 @@ type setter interface {
 	Set(ctx context.Context, val any) diag.Diagnostics
 }
 
+// getModel reads the model through its kind's view.
 func (r *tokenResource) getModel(ctx context.Context, src getter, diags *diag.Diagnostics) *tokenModel {
-	var m tokenModel
-	diags.Append(src.Get(ctx, r.kind.target(&m, &m.commonTokenModel))...)
-	return &m
+	if r.kind.fleet {
+		var v fleetTokenState
+		diags.Append(src.Get(ctx, &v)...)
+		return &tokenModel{FleetID: v.FleetID, OwnerID: types.StringNull(), commonTokenModel: v.commonTokenModel}
+	}
+	var v personalTokenState
+	diags.Append(src.Get(ctx, &v)...)
+	return &tokenModel{FleetID: types.StringNull(), OwnerID: v.OwnerID, commonTokenModel: v.commonTokenModel}
 }
 
 func (r *tokenResource) setModel(ctx context.Context, dst setter, m *tokenModel, diags *diag.Diagnostics) {
-	diags.Append(dst.Set(ctx, r.kind.target(m, &m.commonTokenModel))...)
+	if r.kind.fleet {
+		diags.Append(dst.Set(ctx, &fleetTokenState{FleetID: m.FleetID, commonTokenModel: m.commonTokenModel})...)
+		return
+	}
+	diags.Append(dst.Set(ctx, &personalTokenState{OwnerID: m.OwnerID, commonTokenModel: m.commonTokenModel})...)
 }
 
 // begin starts an API operation: it masks secrets in the logs, reads the
@@ -126,12 +136,18 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// Who the provider is (once per process): a personal token records its
+	// owner, and the answer sets the server clock that a placeholder's
+	// give-up window is measured on.
+	if acct, err := r.data.account(ctx); err == nil && !r.kind.fleet {
+		plan.OwnerID = types.StringValue(acct.UserID)
+	}
 	// One idempotency key for the whole create: the client's retries reuse
 	// it, so a create whose response was lost never mints a second token.
 	key := uuid.NewString()
 	tok, err := tokens.CreateToken(ctx, r.fleetOf(plan), in, key)
 	if err != nil {
-		resp.Diagnostics.Append(apiErrorDiag("creating", r.describe(plan), err))
+		resp.Diagnostics.Append(r.data.apiError("creating", r.describe(plan), r.fleetOf(plan), err))
 		if mayHaveCreated(err) {
 			r.recordPending(ctx, resp, plan, key, tokens.Client().ServerNow())
 		}
@@ -140,6 +156,37 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	plan.Secret = types.StringValue(tok.RawToken)
 	plan.applyToken(tok)
 	r.setModel(ctx, &resp.State, plan, &resp.Diagnostics)
+}
+
+// checkOwner refuses to act on another user's personal token: with a
+// colleague's credentials the token is not in their collection, and "not
+// found" there must never drop it from state or re-issue it. It reports
+// false, with an error that says what to run, when the operation must stop.
+func (r *tokenResource) checkOwner(ctx context.Context, m *tokenModel, op string, diags *diag.Diagnostics) bool {
+	if r.kind.fleet {
+		return true
+	}
+	acct, err := r.data.account(ctx)
+	if err != nil {
+		diags.Append(r.data.apiError(op, r.describe(m), "", err))
+		return false
+	}
+	if acct.TokenType != cmdop.TokenTypePersonal {
+		diags.AddError(fmt.Sprintf("Cannot manage the %s with a fleet token", r.describe(m)),
+			fmt.Sprintf("Personal tokens belong to a user, and only that user's personal token can read, replace or revoke them; "+
+				"the provider is authenticated with a fleet token of fleet %s. Set the provider's token (or CMDOP_TOKEN) to a personal "+
+				"token of the owner, then run the command again. Nothing was changed.", acct.FleetID))
+		return false
+	}
+	if owner := m.OwnerID.ValueString(); owner != "" && owner != acct.UserID {
+		diags.AddError(fmt.Sprintf("The %s belongs to another user", r.describe(m)),
+			fmt.Sprintf("Personal token %s belongs to user %s; the provider is authenticated as user %s. Nothing was read, "+
+				"replaced or revoked, and the state is unchanged. Run the command with a personal token of user %s (the provider's "+
+				"token argument or CMDOP_TOKEN). To stop managing the token without revoking it, run: terraform state rm <this resource's address>.",
+				m.ID.ValueString(), owner, acct.UserID, owner))
+		return false
+	}
+	return true
 }
 
 // createRequest builds the create body from the configuration. It is
@@ -169,6 +216,9 @@ func (m *tokenModel) applyToken(t *cmdop.Token) {
 	m.ID = types.StringValue(t.ID)
 	if t.FleetID != "" {
 		m.FleetID = types.StringValue(t.FleetID)
+	}
+	if t.UserID != "" {
+		m.OwnerID = types.StringValue(t.UserID)
 	}
 	m.Name = types.StringValue(t.Name)
 	scopes := make([]string, len(t.Scopes))
@@ -204,18 +254,22 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if isPending(state) {
 		return // nothing to read: the next apply replaces it (token_pending.go)
 	}
+	if !r.checkOwner(ctx, state, "reading", &resp.Diagnostics) {
+		return
+	}
 	tok, err := tokens.GetToken(ctx, r.fleetOf(state), state.ID.ValueString())
-	if errors.Is(err, cmdop.ErrNotFound) {
+	if errors.Is(err, cmdop.ErrTokenNotFound) {
 		resp.Diagnostics.AddWarning(
 			fmt.Sprintf("The %s no longer exists", r.describe(state)),
-			fmt.Sprintf("The CMDOP API no longer knows %s, so it was removed from the Terraform state. "+
-				"The next apply issues a new token if the configuration still declares it.", r.describe(state)))
+			fmt.Sprintf("The CMDOP API at %s says that %s does not exist, so it was removed from the Terraform state. "+
+				"The next apply issues a new token if the configuration still declares it.", r.data.baseURL, r.describe(state)))
 		resp.State.RemoveResource(ctx)
 		return
 	}
 	if err != nil {
-		// Never drop state on a transient or permission error.
-		resp.Diagnostics.Append(apiErrorDiag("reading", r.describe(state), err))
+		// Only the token's own absence removes it: a missing fleet, a
+		// wrong URL, a transient or a permission error keep it in state.
+		resp.Diagnostics.Append(r.data.apiError("reading", r.describe(state), r.fleetOf(state), err))
 		return
 	}
 	state.applyToken(tok)
@@ -240,7 +294,7 @@ func inferExpiry(t *cmdop.Token) string {
 			return preset
 		}
 	}
-	return t.ExpiresAt.UTC().Format(time.RFC3339)
+	return t.ExpiresAt.UTC().Format(time.RFC3339Nano)
 }
 
 // Update changes only what lives in state alone: revoke_grace_period,
@@ -252,6 +306,7 @@ func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	state.Expiry = plan.Expiry // the same instant written another way (expiryChanged)
 	state.RevokeGracePeriod = plan.RevokeGracePeriod
 	state.RotateBefore = plan.RotateBefore
 	state.RotationTriggers = plan.RotationTriggers
@@ -266,20 +321,21 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 		return
 	}
 
+	if !r.checkOwner(ctx, state, "revoking", &resp.Diagnostics) {
+		return
+	}
 	if isPending(state) {
 		r.revokePending(ctx, tokens, state, &resp.Diagnostics)
 		return
 	}
 	fleet, id := r.fleetOf(state), state.ID.ValueString()
 	grace, _ := validators.ParseDuration(state.RevokeGracePeriod.ValueString())
-	var err error
+	revoke := tokens.RevokeToken
 	if grace > 0 {
-		err = shortenExpiry(ctx, tokens, fleet, id, grace)
-	} else {
-		err = tokens.RevokeToken(ctx, fleet, id)
+		revoke = func(ctx context.Context, fleet, id string) error { return shortenExpiry(ctx, tokens, fleet, id, grace) }
 	}
-	if err != nil && !errors.Is(err, cmdop.ErrNotFound) { // gone, or already revoked: done
-		resp.Diagnostics.Append(apiErrorDiag("revoking", r.describe(state), err))
+	if err := revokeIfPresent(ctx, revoke, fleet, id); err != nil {
+		resp.Diagnostics.Append(r.data.apiError("revoking", r.describe(state), fleet, err))
 	}
 }
 
@@ -326,7 +382,7 @@ func parseImportID(kind tokenKind, id string) (fleetID, tokenID string, err erro
 	if kind.fleet {
 		var ok bool
 		fleetID, tokenID, ok = strings.Cut(id, "/")
-		if !ok || !fleetIDPattern.MatchString(fleetID) {
+		if !ok || !cmdop.FleetIDPattern.MatchString(fleetID) {
 			return "", "", bad("has no valid fleet ID")
 		}
 	}

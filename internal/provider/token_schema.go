@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -44,11 +43,22 @@ const (
 	defaultRevokeGracePeriod = "0s"
 )
 
-// tokenModel is the state of either token resource. Personal tokens have no
-// fleet_id: their state is read and written through the embedded
-// commonTokenModel alone (see getModel and setModel).
+// tokenModel is the state of either token resource: fleet tokens have a
+// fleet_id, personal tokens an owner_id. Each is read and written through
+// its kind's view (fleetTokenState, personalTokenState; see getModel).
 type tokenModel struct {
+	FleetID types.String
+	OwnerID types.String
+	commonTokenModel
+}
+
+type fleetTokenState struct {
 	FleetID types.String `tfsdk:"fleet_id"`
+	commonTokenModel
+}
+
+type personalTokenState struct {
+	OwnerID types.String `tfsdk:"owner_id"`
 	commonTokenModel
 }
 
@@ -105,32 +115,32 @@ func tokenSchema(ctx context.Context, kind tokenKind) schema.Schema {
 			PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 		},
 		"name": schema.StringAttribute{
-			MarkdownDescription: "A name for the token, 1 to 100 characters. Names need not be unique, which lets " +
+			MarkdownDescription: "A name for the token, 1 to 100 characters, not blank. Names need not be unique, which lets " +
 				"`create_before_destroy` issue the replacement under the same name. Changing it replaces the token.",
 			Required:      true,
-			Validators:    []validator.String{stringvalidator.LengthBetween(1, 100)},
+			Validators:    nameValidators(),
 			PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 		},
 		"scopes": schema.SetAttribute{
 			MarkdownDescription: "What the token may do: at least one of `" + strings.Join(cmdop.Scopes, "`, `") + "`. " +
 				"They must be a subset of the scopes of the provider's own token. Changing them replaces the token.",
-			Required:    true,
-			ElementType: types.StringType,
-			Validators: []validator.Set{
-				setvalidator.SizeAtLeast(1),
-				setvalidator.ValueStringsAre(stringvalidator.OneOf(cmdop.Scopes...)),
-			},
+			Required:      true,
+			ElementType:   types.StringType,
+			Validators:    scopesValidators(),
 			PlanModifiers: []planmodifier.Set{setplanmodifier.RequiresReplace()},
 		},
 		"expiry": schema.StringAttribute{
 			MarkdownDescription: "How long the token lives: `\"never\"`, `\"30d\"`, `\"90d\"`, `\"1y\"` (365 days), or an RFC3339 " +
 				"timestamp at least one hour ahead such as `\"2030-01-02T15:04:05Z\"`. Default `\"" + defaultExpiry + "\"`. " +
-				"Changing it replaces the token. After an import it is inferred from the token's `expires_at`.",
-			Optional:      true,
-			Computed:      true,
-			Default:       stringdefault.StaticString(defaultExpiry),
-			Validators:    []validator.String{validators.ValidExpiry()},
-			PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				"Changing it replaces the token; a timestamp naming the same instant (another offset, a fraction) is no change. " +
+				"After an import it is inferred from the token's `expires_at`.",
+			Optional:   true,
+			Computed:   true,
+			Default:    stringdefault.StaticString(defaultExpiry),
+			Validators: []validator.String{validators.ValidExpiry()},
+			PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplaceIf(expiryChanged,
+				"Replaces the token when the expiry changes; the same instant in another form is no change.",
+				"Replaces the token when the expiry changes; the same instant in another form is no change.")},
 		},
 		"rotate_before": schema.StringAttribute{
 			MarkdownDescription: "Rotate the token this long before it expires, as a duration such as `\"168h\"` or `\"7d\"`. " +
@@ -150,11 +160,12 @@ func tokenSchema(ctx context.Context, kind tokenKind) schema.Schema {
 		"revoke_grace_period": schema.StringAttribute{
 			MarkdownDescription: "On destroy or replacement, instead of revoking the old token at once, shorten its expiry to " +
 				"now plus this duration, so that consumers can roll over to the new one. A duration such as `\"1h\"` or `\"2d\"`; " +
-				"default `\"" + defaultRevokeGracePeriod + "\"` (revoke at once). Changing it only updates state.",
+				"default `\"" + defaultRevokeGracePeriod + "\"` (revoke at once). At most `\"7d\"`, and shorter than the token's " +
+				"lifetime when `expiry` is relative. Changing it only updates state.",
 			Optional:   true,
 			Computed:   true,
 			Default:    stringdefault.StaticString(defaultRevokeGracePeriod),
-			Validators: []validator.String{validators.ValidDuration()},
+			Validators: []validator.String{validators.ValidGracePeriod()},
 		},
 		"secret": schema.StringAttribute{
 			MarkdownDescription: "The token itself (`cmdop_…`). The API shows it only once, when the token is issued, so it is " +
@@ -199,10 +210,18 @@ func tokenSchema(ctx context.Context, kind tokenKind) schema.Schema {
 	if kind.fleet {
 		attrs["fleet_id"] = schema.StringAttribute{
 			MarkdownDescription: "The fleet the token belongs to. Defaults to the provider's `fleet_id` (or `CMDOP_FLEET_ID`); " +
-				"one of the two must be set. Changing it replaces the token.",
+				"one of the two must be set. Changing it replaces the token. A fleet that does not exist, or that the provider's " +
+				"token cannot reach, fails the plan.",
 			Optional:   true,
 			Computed:   true,
-			Validators: []validator.String{stringvalidator.RegexMatches(fleetIDPattern, "must be a fleet ID, such as the CMDOP_FLEET_ID that cmdop-local prints")},
+			Validators: fleetIDValidators(),
+		}
+	} else {
+		attrs["owner_id"] = schema.StringAttribute{
+			MarkdownDescription: "The ID of the user who owns the token. The provider refuses to read, replace or revoke " +
+				"it with another user's credentials.",
+			Computed:      true,
+			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 		}
 	}
 	return schema.Schema{
@@ -224,5 +243,42 @@ func triggersChanged(_ context.Context, req planmodifier.MapRequest, resp *mappl
 
 var _ resource.Resource = (*tokenResource)(nil)
 
-// fleetIDPattern: printable ASCII, without spaces or slashes.
-var fleetIDPattern = regexp.MustCompile(`^[!-.0-~]+$`)
+// expiryChanged replaces the token unless the configured expiry means the
+// same as the state's: an RFC3339 timestamp is compared by instant.
+func expiryChanged(_ context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
+	resp.RequiresReplace = !sameExpiry(req.StateValue.ValueString(), req.PlanValue.ValueString())
+}
+
+// sameExpiry tells whether two expiry settings mean the same: the same
+// preset, both "never", or timestamps naming the same instant.
+func sameExpiry(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ea, errA := validators.ParseExpiry(a)
+	eb, errB := validators.ParseExpiry(b)
+	if errA != nil || errB != nil || ea.Never || eb.Never || ea.Days > 0 || eb.Days > 0 {
+		return false
+	}
+	return ea.At.Equal(eb.At)
+}
+
+// The attribute validators shared by the token resources, the ephemeral
+// tokens and the listings.
+
+func nameValidators() []validator.String {
+	return []validator.String{stringvalidator.LengthBetween(1, 100), validators.NotBlank()}
+}
+
+func scopesValidators() []validator.Set {
+	return []validator.Set{
+		setvalidator.SizeAtLeast(1),
+		setvalidator.NoNullValues(),
+		setvalidator.ValueStringsAre(stringvalidator.OneOf(cmdop.Scopes...)),
+	}
+}
+
+func fleetIDValidators() []validator.String {
+	return []validator.String{stringvalidator.RegexMatches(cmdop.FleetIDPattern,
+		"must be a fleet ID (1 to 128 printable ASCII characters without spaces or slashes), such as the CMDOP_FLEET_ID that cmdop-local prints")}
+}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
 )
 
 // Expiry presets and how many days each lasts.
@@ -86,16 +88,36 @@ func ParseDuration(s string) (time.Duration, error) {
 
 // CheckBaseURL checks that s is an absolute https URL, or an http URL to a
 // loopback host (cmdop-local), with no credentials, query or fragment.
+// Its errors quote the value with anything token-shaped masked: a token
+// pasted into the URL setting must not be printed.
 func CheckBaseURL(s string) error {
+	quoted := strconv.Quote(cmdop.Redact(s))
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return fmt.Errorf("%q is not an absolute http(s) URL: use a URL such as https://api.cmdop.com", s)
+		return fmt.Errorf("%s is not an absolute http(s) URL: use a URL such as https://api.cmdop.com", quoted)
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("%q must not contain credentials, a query or a fragment: use only scheme, host and an optional path", u.Redacted())
+		return fmt.Errorf("%s must not contain credentials, a query or a fragment: use only scheme, host and an optional path",
+			strconv.Quote(cmdop.Redact(u.Redacted())))
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return fmt.Errorf("%q uses plain http to a host that is not loopback, which would send the token unencrypted: use https, or http only to localhost/127.0.0.1 for cmdop-local", s)
+		return fmt.Errorf("%s uses plain http to a host that is not loopback, which would send the token unencrypted: use https, or http only to localhost/127.0.0.1 for cmdop-local", quoted)
+	}
+	return nil
+}
+
+// MaxRevokeGracePeriod bounds revoke_grace_period: a destroy that leaves a
+// token working for longer is not a revocation.
+const MaxRevokeGracePeriod = 7 * 24 * time.Hour
+
+// CheckGracePeriod checks a revoke_grace_period: a duration of at most 7 days.
+func CheckGracePeriod(s string) error {
+	d, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if d > MaxRevokeGracePeriod {
+		return fmt.Errorf("%q is longer than 7 days: a destroy must end the token soon; use at most \"7d\", or \"0s\" to revoke at once", s)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package validators
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 )
@@ -50,5 +51,28 @@ func ValidBaseURL() validator.String {
 		description: "value must be an https URL, or an http URL to a loopback host",
 		summary:     "Invalid API base URL",
 		check:       CheckBaseURL,
+	}
+}
+
+// ValidGracePeriod validates a revoke_grace_period: a duration of at most 7 days.
+func ValidGracePeriod() validator.String {
+	return stringCheck{
+		description: `value must be a duration of at most 7 days, such as "1h" or "2d"`,
+		summary:     "Invalid revoke grace period",
+		check:       CheckGracePeriod,
+	}
+}
+
+// NotBlank refuses a string that is empty or only whitespace.
+func NotBlank() validator.String {
+	return stringCheck{
+		description: "value must not be blank",
+		summary:     "Blank value",
+		check: func(s string) error {
+			if strings.TrimSpace(s) == "" {
+				return fmt.Errorf("%q is blank: give it a descriptive value, such as \"ci-deploy\"", s)
+			}
+			return nil
+		},
 	}
 }

@@ -1,0 +1,69 @@
+package cmdoplocal_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
+)
+
+// Every 404 names what is missing, and routing comes after authentication.
+func TestNotFoundReasons(t *testing.T) {
+	e := newEnv(t, cmdoplocal.Options{})
+	tok := e.createFleetToken("probe", "machines:read")
+	missing := "00000000-0000-4000-8000-000000000000"
+	cases := []struct {
+		name, method, path, token string
+		status                    int
+		reason                    string
+	}{
+		{"missing token", http.MethodGet, fleetPath(e.fleet) + "/" + missing, e.admin, 404, cmdop.ReasonTokenNotFound},
+		{"malformed token id", http.MethodGet, fleetPath(e.fleet) + "/nope", e.admin, 404, cmdop.ReasonTokenNotFound},
+		{"token in another collection", http.MethodGet, "/api/account/api-tokens/" + tok.ID, e.admin, 404, cmdop.ReasonTokenNotFound},
+		{"missing fleet", http.MethodGet, fleetPath("nope") + "/" + tok.ID, e.admin, 404, cmdop.ReasonFleetNotFound},
+		{"missing fleet in audit", http.MethodGet, "/api/audit/events?fleet_id=nope", e.admin, 404, cmdop.ReasonFleetNotFound},
+		{"unknown route, good token", http.MethodGet, "/v1/api/fleets/" + e.fleet + "/api-keys", e.admin, 404, cmdop.ReasonRouteNotFound},
+		{"unknown /api route, good token", http.MethodGet, "/api/nope", e.admin, 404, cmdop.ReasonRouteNotFound},
+		{"unknown route, bad token", http.MethodGet, "/v1/api/fleets/x/api-keys", "cmdop_NotAToken0123456789abcdefghijklmno", 401, ""},
+		{"unknown route, no token", http.MethodGet, "/nope", "", 401, ""},
+	}
+	for _, tc := range cases {
+		r := e.do(tc.method, tc.path, tc.token, nil)
+		if r.status != tc.status {
+			t.Errorf("%s: status %d, want %d; body %s", tc.name, r.status, tc.status, r.body)
+			continue
+		}
+		if got := r.errBody(t).Reason; got != tc.reason {
+			t.Errorf("%s: reason %q, want %q", tc.name, got, tc.reason)
+		}
+	}
+}
+
+func TestAccount_anyValidTokenReadsItself(t *testing.T) {
+	e := newEnv(t, cmdoplocal.Options{})
+	tok := e.createFleetToken("reader", "machines:read")
+	var acct cmdop.Account
+	e.do(http.MethodGet, "/api/account", tok.RawToken, nil).expect(t, 200, "").json(t, &acct)
+	if acct.TokenID != tok.ID || acct.FleetID != e.fleet || acct.TokenType != cmdop.TokenTypeFleet {
+		t.Fatalf("account = %+v", acct)
+	}
+	e.do(http.MethodGet, "/api/account", "", nil).expect(t, 401, cmdop.CodeAuth)
+}
+
+func TestUnroutableFleetIDsAreRefused(t *testing.T) {
+	for _, id := range []string{"a/b", "with space", "", "tab\t"} {
+		if id != "" {
+			if _, err := cmdoplocal.New(cmdoplocal.Options{FleetID: id}); err == nil {
+				t.Errorf("New accepted fleet ID %q", id)
+			}
+		}
+		e := newEnv(t, cmdoplocal.Options{})
+		if id == "" {
+			continue // AddFleet("") generates one
+		}
+		if _, err := e.srv.AddFleet(id); err == nil {
+			t.Errorf("AddFleet accepted %q", id)
+		}
+	}
+}
