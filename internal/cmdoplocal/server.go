@@ -304,7 +304,11 @@ func (s *Server) serveAPI(w *bufferedResponse, r *http.Request, reqID string) (d
 			r.Method, cmdop.Redact(r.URL.EscapedPath())))
 		s.recordUse(c, w.statusCode())
 	default:
-		rt.handle(s, w, c)
+		if err := authorize(c.caller, rt); err != nil {
+			writeError(w, err)
+		} else {
+			rt.handle(s, w, c)
+		}
 		s.recordUse(c, w.statusCode())
 	}
 	if err := s.commitLocked(); err != nil {

@@ -341,10 +341,11 @@ func (st *store) appendEvent(base func() time.Time, e cmdop.Event) time.Time {
 // manageableFleets returns the fleets whose tokens the caller may manage.
 func (st *store) manageableFleets(caller *tokenRecord) map[string]bool {
 	out := map[string]bool{}
+	if !caller.hasScope(scopePermissionsManage) {
+		return out
+	}
 	if !caller.isPersonal() {
-		if caller.hasScope(scopePermissionsManage) {
-			out[caller.FleetID] = true
-		}
+		out[caller.FleetID] = true
 		return out
 	}
 	for id, f := range st.fleets {

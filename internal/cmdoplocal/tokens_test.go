@@ -41,7 +41,7 @@ func TestSeedAndCreate(t *testing.T) {
 	mustf(t, got.RawToken == "" && got.ID == tok.ID, "get: %+v", got)
 
 	// The new token works, and records token.used with its last_used_at.
-	e.do("GET", "/api/audit/events?limit=1", tok.RawToken, nil).expect(t, 200, "")
+	e.do("GET", "/api/account", tok.RawToken, nil).expect(t, 200, "")
 	got = e.do("GET", fleetPath(e.fleet)+"/"+tok.ID, e.admin, nil).expect(t, 200, "").token(t)
 	mustf(t, got.LastUsedAt != nil, "last_used_at not set after use")
 
@@ -315,7 +315,7 @@ func TestMembers(t *testing.T) {
 	e.do("DELETE", "/_local/members/"+added.UserID, e.ctl, nil).expect(t, 404, cmdop.CodeNotFound)
 	e.do("GET", personalPath, added.Token, nil).expect(t, 401, cmdop.CodeAuth)
 	e.do("GET", personalPath, second.RawToken, nil).expect(t, 401, cmdop.CodeAuth)
-	e.do("GET", "/api/audit/events?limit=1", fleetTok.RawToken, nil).expect(t, 200, "")
+	e.do("GET", "/api/account", fleetTok.RawToken, nil).expect(t, 200, "")
 	got := e.do("GET", fleetPath(e.fleet)+"/"+fleetTok.ID, e.admin, nil).expect(t, 200, "").token(t)
 	mustf(t, got.Status == cmdop.StatusActive, "fleet token of a removed member: %s", got.Status)
 
@@ -344,7 +344,7 @@ func TestMembers(t *testing.T) {
 func TestRevocation(t *testing.T) {
 	e := newEnv(t, cmdoplocal.Options{})
 	p := e.do("POST", personalPath, e.admin, map[string]any{"name": "p", "scopes": []string{"files:read"}}).expect(t, 201, "").token(t)
-	e.do("GET", personalPath, p.RawToken, nil).expect(t, 200, "")
+	e.do("GET", "/api/account", p.RawToken, nil).expect(t, 200, "")
 	e.do("DELETE", personalPath+"/"+p.ID, e.admin, nil).expect(t, 204, "")
 	e.do("DELETE", personalPath+"/"+p.ID, e.admin, nil).expect(t, 204, "")
 
