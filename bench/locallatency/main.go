@@ -17,10 +17,11 @@
 //
 // Part 2 builds the provider and cmdop-local from this tree ("after") and
 // from the -before ref ("before", exported with git archive), starts each
-// cmdop-local in memory, generates -audit-events token.used events, and
+// cmdop-local in memory, generates -audit-events token.used events, times
+// the same read straight from the API (pages of 1000, five times), and
 // times `terraform apply` of one cmdop_audit_events data source reading them
-// all (median of -repeat runs, alternating before and after). "after
-// (--state)" repeats it with this tree's cmdop-local on a state database.
+// all (median of -repeat runs, alternating before and after). "after,
+// --state" repeats it with this tree's cmdop-local on a state database.
 package main
 
 import (
@@ -267,6 +268,7 @@ type variant struct {
 	rc       string // CLI configuration with dev_overrides
 	state    bool   // run cmdop-local with --state
 	walls    []time.Duration
+	apiReads []time.Duration // the same read straight from the API
 	lastRead int
 }
 
@@ -328,31 +330,33 @@ func dataSourceRead(work, tfBin, beforeRef string, n, repeat int) error {
 			order = []*variant{vs[1], vs[0], vs[2]}
 		}
 		for _, v := range order {
-			wall, read, err := readOnce(work, tfBin, v, n)
+			wall, api, read, err := readOnce(work, tfBin, v, n)
 			if err != nil {
 				return fmt.Errorf("%s: %w", v.name, err)
 			}
 			v.walls = append(v.walls, wall)
+			v.apiReads = append(v.apiReads, api...)
 			v.lastRead = read
 			fmt.Fprintf(os.Stderr, "%s: %s (%d events)\n", v.name, wall.Round(time.Millisecond), read)
 		}
 	}
-	fmt.Println("| variant | events read | median wall s | runs |")
-	fmt.Println("|---|---:|---:|---:|")
+	fmt.Println("| variant | events read | terraform apply, median s | runs | the same 10 pages straight from the API, median ms |")
+	fmt.Println("|---|---:|---:|---:|---:|")
 	for _, v := range vs {
 		s := summarize(v.walls)
-		fmt.Printf("| %s | %d | %.2f | %d |\n", v.name, v.lastRead, s.median.Seconds(), len(v.walls))
+		fmt.Printf("| %s | %d | %.2f | %d | %s |\n", v.name, v.lastRead, s.median.Seconds(), len(v.walls), ms(summarize(v.apiReads).median))
 	}
 	fmt.Println()
 	return nil
 }
 
-// readOnce starts a fresh cmdop-local of v, generates n events and times one
-// terraform apply reading them all.
-func readOnce(work, tfBin string, v *variant, n int) (time.Duration, int, error) {
+// readOnce starts a fresh cmdop-local of v, generates n events, times the
+// pages of 1000 that the data source reads, straight from the API (five
+// times), and one terraform apply reading them all.
+func readOnce(work, tfBin string, v *variant, n int) (time.Duration, []time.Duration, int, error) {
 	dir, err := os.MkdirTemp(work, "run-")
 	if err != nil {
-		return 0, 0, err
+		return 0, nil, 0, err
 	}
 	args := []string{"--addr", "127.0.0.1:0"}
 	if v.state {
@@ -361,16 +365,16 @@ func readOnce(work, tfBin string, v *variant, n int) (time.Duration, int, error)
 	cmd := exec.Command(filepath.Join(v.dir, "cmdop-local"), args...)
 	logf, err := os.Create(filepath.Join(dir, "cmdop-local.log"))
 	if err != nil {
-		return 0, 0, err
+		return 0, nil, 0, err
 	}
 	defer logf.Close()
 	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return 0, 0, err
+		return 0, nil, 0, err
 	}
 	if err := cmd.Start(); err != nil {
-		return 0, 0, err
+		return 0, nil, 0, err
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	vars := map[string]string{}
@@ -382,11 +386,31 @@ func readOnce(work, tfBin string, v *variant, n int) (time.Duration, int, error)
 	}
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 	if vars["CMDOP_API_BASE_URL"] == "" || vars["CMDOP_TOKEN"] == "" {
-		return 0, 0, fmt.Errorf("cmdop-local printed %v", vars)
+		return 0, nil, 0, fmt.Errorf("cmdop-local printed %v", vars)
 	}
 	c := newClient(vars["CMDOP_API_BASE_URL"], vars["CMDOP_TOKEN"])
 	if err := c.fill(n); err != nil {
-		return 0, 0, err
+		return 0, nil, 0, err
+	}
+	var apiReads []time.Duration
+	for range 5 {
+		start := time.Now()
+		got, cursor := 0, ""
+		for {
+			var page struct {
+				Items      []json.RawMessage `json:"items"`
+				NextCursor string            `json:"next_cursor"`
+			}
+			if _, err := c.do(http.MethodGet, "/api/audit/events?limit=1000&action=token.used&cursor="+cursor, nil, &page); err != nil {
+				return 0, nil, 0, err
+			}
+			got += len(page.Items)
+			if page.NextCursor == "" || got >= n {
+				break
+			}
+			cursor = page.NextCursor
+		}
+		apiReads = append(apiReads, time.Since(start))
 	}
 	cfg := fmt.Sprintf(`terraform {
   required_providers {
@@ -404,7 +428,7 @@ output "n" {
 }
 `, n)
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(cfg), 0o644); err != nil {
-		return 0, 0, err
+		return 0, nil, 0, err
 	}
 	env := append(os.Environ(), "TF_CLI_CONFIG_FILE="+v.rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1",
 		"CMDOP_API_BASE_URL="+vars["CMDOP_API_BASE_URL"], "CMDOP_TOKEN="+vars["CMDOP_TOKEN"], "CMDOP_FLEET_ID="+vars["CMDOP_FLEET_ID"])
@@ -414,18 +438,18 @@ output "n" {
 	apply.Dir, apply.Env = dir, env
 	start := time.Now()
 	if out, err := apply.CombinedOutput(); err != nil {
-		return 0, 0, fmt.Errorf("terraform apply: %v\n%s", err, out)
+		return 0, nil, 0, fmt.Errorf("terraform apply: %v\n%s", err, out)
 	}
 	wall := time.Since(start)
 	out := exec.Command(tfBin, "output", "-raw", "n")
 	out.Dir, out.Env = dir, env
 	b, err := out.Output()
 	if err != nil {
-		return 0, 0, fmt.Errorf("terraform output: %v", err)
+		return 0, nil, 0, fmt.Errorf("terraform output: %v", err)
 	}
 	read, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	if read != n {
-		return 0, 0, fmt.Errorf("the data source read %d events, want %d", read, n)
+		return 0, nil, 0, fmt.Errorf("the data source read %d events, want %d", read, n)
 	}
-	return wall, read, nil
+	return wall, apiReads, read, nil
 }

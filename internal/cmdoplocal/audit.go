@@ -204,7 +204,11 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, c *call) {
 // never show up in later pages.
 func (d *stateDB) queryEvents(eq *eventQuery, v *viewer) (cmdop.EventPage, error) {
 	q, args := eventsSQL(eq, v)
-	rows, err := d.db.Query(q, args...)
+	st, err := d.stmt(q)
+	if err != nil {
+		return cmdop.EventPage{}, err
+	}
+	rows, err := st.Query(args...)
 	if err != nil {
 		return cmdop.EventPage{}, err
 	}

@@ -151,3 +151,29 @@ func TestAuditQueriesUseIndexes(t *testing.T) {
 		t.Errorf("plan for pruning: %s", detail)
 	}
 }
+
+func TestTimeAndIDFormats(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		got, err := parseTime(fmtTime(tm))
+		if err != nil || !got.Equal(tm) {
+			t.Errorf("parseTime(fmtTime(%v)) = %v, %v", tm, got, err)
+		}
+	}
+	for _, bad := range []string{"2030-13-02T03:04:05.000000000Z", "2030-01-02T03:04:05.00000000xZ", "soon"} {
+		if _, err := parseTime(bad); err == nil {
+			t.Errorf("parseTime(%q) succeeded", bad)
+		}
+	}
+	if got, _ := parseTime("2030-01-02T03:04:05+02:00"); !got.Equal(time.Date(2030, 1, 2, 1, 4, 5, 0, time.UTC)) {
+		t.Errorf("an RFC 3339 time with an offset: %v", got)
+	}
+	for seq, want := range map[uint64]string{1: "evt_000000000001", 123456789012: "evt_123456789012", 1234567890123: "evt_1234567890123"} {
+		if got := eventID(seq); got != want || eventSeqOf(got) != seq {
+			t.Errorf("eventID(%d) = %q", seq, got)
+		}
+	}
+}

@@ -106,7 +106,34 @@ func fmtTimePtr(t *time.Time) any {
 	return fmtTime(*t)
 }
 
-func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
+// parseTime reads dbTimeFormat quickly (an audit page reads a thousand),
+// and any other RFC 3339 time the slow way.
+func parseTime(s string) (time.Time, error) {
+	if len(s) == len(dbTimeFormat) && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == '.' && s[29] == 'Z' {
+		n := func(from, to int) (int, bool) {
+			v := 0
+			for i := from; i < to; i++ {
+				c := s[i]
+				if c < '0' || c > '9' {
+					return 0, false
+				}
+				v = v*10 + int(c-'0')
+			}
+			return v, true
+		}
+		y, ok1 := n(0, 4)
+		mo, ok2 := n(5, 7)
+		d, ok3 := n(8, 10)
+		h, ok4 := n(11, 13)
+		mi, ok5 := n(14, 16)
+		sec, ok6 := n(17, 19)
+		ns, ok7 := n(20, 29)
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && sec < 60 {
+			return time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC), nil
+		}
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
 
 func parseTimePtr(s sql.NullString) (*time.Time, error) {
 	if !s.Valid {
@@ -118,8 +145,30 @@ func parseTimePtr(s sql.NullString) (*time.Time, error) {
 
 // stateDB is the open state database.
 type stateDB struct {
-	path string
-	db   *sql.DB
+	path  string
+	db    *sql.DB
+	stmts map[string]*sql.Stmt // prepared statements, by their text
+}
+
+// maxStmts bounds the statement cache: audit queries vary with the number
+// of values in their IN lists.
+const maxStmts = 256
+
+// stmt returns the prepared statement for q, preparing it once: SQLite
+// spends more on parsing a statement than on running most of ours. It needs
+// the connection: never call it inside a transaction.
+func (d *stateDB) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := d.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := d.db.Prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	if len(d.stmts) < maxStmts {
+		d.stmts[q] = st
+	}
+	return st, nil
 }
 
 // openState opens or creates the state database at path and loads it. It
@@ -198,7 +247,7 @@ func openDB(path string) (*stateDB, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxIdleTime(0)
 	db.SetConnMaxLifetime(0)
-	d := &stateDB{path: path, db: db}
+	d := &stateDB{path: path, db: db, stmts: map[string]*sql.Stmt{}}
 	if err := d.migrate(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("opening state database %s: %w", path, err)
@@ -243,7 +292,12 @@ func (d *stateDB) migrate() error {
 	return nil
 }
 
-func (d *stateDB) close() error { return d.db.Close() }
+func (d *stateDB) close() error {
+	for _, st := range d.stmts {
+		_ = st.Close()
+	}
+	return d.db.Close()
+}
 
 // Meta keys.
 const (
@@ -431,10 +485,17 @@ func (d *stateDB) save(st *store) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
+	var unprepared []string // prepared after the commit, when the one connection is free
 	exec := func(q string, args ...any) {
-		if err == nil {
-			_, err = tx.Exec(q, args...)
+		if err != nil {
+			return
 		}
+		if st, ok := d.stmts[q]; ok {
+			_, err = tx.Stmt(st).Exec(args...)
+			return
+		}
+		_, err = tx.Exec(q, args...)
+		unprepared = append(unprepared, q)
 	}
 	if p.meta {
 		for k, v := range map[string]string{
@@ -510,6 +571,9 @@ func (d *stateDB) save(st *store) (err error) {
 	}
 	if err = tx.Commit(); err != nil {
 		return err
+	}
+	for _, q := range unprepared {
+		_, _ = d.stmt(q)
 	}
 	for id := range p.tokens {
 		t := st.tokens[id]
@@ -589,7 +653,17 @@ func prune(tx *sql.Tx, st *store, firstSeq uint64) (uint64, []*tokenRecord, erro
 	return through + 1, saved, nil
 }
 
-func eventID(seq uint64) string { return fmt.Sprintf("evt_%012d", seq) }
+// eventID is "evt_" and the sequence number in twelve digits at least.
+func eventID(seq uint64) string {
+	var b [32]byte
+	digits := strconv.AppendUint(b[:0], seq, 10)
+	out := make([]byte, 0, 4+max(12, len(digits)))
+	out = append(out, "evt_"...)
+	for range 12 - len(digits) {
+		out = append(out, '0')
+	}
+	return string(append(out, digits...))
+}
 
 func eventSeqOf(id string) uint64 {
 	n, _ := strconv.ParseUint(strings.TrimPrefix(id, "evt_"), 10, 64)
