@@ -46,7 +46,8 @@ type env struct {
 	srv    *cmdoplocal.Server
 	ts     *httptest.Server
 	client *http.Client
-	admin  string
+	admin  string // the seeded admin's API token
+	ctl    string // the control token of /_local/
 	fleet  string
 }
 
@@ -66,7 +67,7 @@ func newEnv(t *testing.T, opts cmdoplocal.Options) *env {
 			t.Errorf("Close: %v", err)
 		}
 	})
-	return &env{t: t, srv: srv, ts: ts, client: ts.Client(), admin: srv.AdminToken(), fleet: srv.FleetID()}
+	return &env{t: t, srv: srv, ts: ts, client: ts.Client(), admin: srv.AdminToken(), ctl: srv.ControlToken(), fleet: srv.FleetID()}
 }
 
 // resp is a fully read response.
