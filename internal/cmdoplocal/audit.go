@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 const (
@@ -24,7 +24,7 @@ type eventPos struct {
 	id   string
 }
 
-func comparePos(e *cmdop.Event, p eventPos) int {
+func comparePos(e *cmdopapi.Event, p eventPos) int {
 	if c := e.Time.Compare(p.time); c != 0 {
 		return c
 	}
@@ -32,7 +32,7 @@ func comparePos(e *cmdop.Event, p eventPos) int {
 }
 
 // encodeCursor makes the opaque cursor that resumes after event e.
-func encodeCursor(e *cmdop.Event) string {
+func encodeCursor(e *cmdopapi.Event) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(e.Time.Format(time.RFC3339Nano) + "|" + e.ID))
 }
 
@@ -70,9 +70,9 @@ func parseEventQuery(q map[string][]string) (*eventQuery, *apiError) {
 	}
 	eq := &eventQuery{fleetID: get("fleet_id"), tokenID: get("token_id"), actorID: get("actor_id"), limit: defaultEventLimit}
 	for _, a := range q["action"] {
-		if !slices.Contains(cmdop.AuditActions, a) {
-			e := errValidation("action", "Unknown action %q; valid actions are %s.", a, strings.Join(cmdop.AuditActions, ", "))
-			e.details["valid_actions"] = cmdop.AuditActions
+		if !slices.Contains(cmdopapi.AuditActions, a) {
+			e := errValidation("action", "Unknown action %q; valid actions are %s.", a, strings.Join(cmdopapi.AuditActions, ", "))
+			e.details["valid_actions"] = cmdopapi.AuditActions
 			return nil, e
 		}
 		if eq.actions == nil {
@@ -131,7 +131,7 @@ func (s *Server) viewerFor(caller *tokenRecord) *viewer {
 	return v
 }
 
-func (v *viewer) sees(e *cmdop.Event) bool {
+func (v *viewer) sees(e *cmdopapi.Event) bool {
 	switch {
 	case e.FleetID != "" && v.fleets[e.FleetID]:
 		return true
@@ -145,7 +145,7 @@ func (v *viewer) sees(e *cmdop.Event) bool {
 	return false
 }
 
-func (eq *eventQuery) matches(e *cmdop.Event) bool {
+func (eq *eventQuery) matches(e *cmdopapi.Event) bool {
 	switch {
 	case eq.fleetID != "" && e.FleetID != eq.fleetID,
 		eq.tokenID != "" && e.TokenID != eq.tokenID,
@@ -170,7 +170,7 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, c *call) {
 	if eq.fleetID != "" {
 		f := s.st.fleets[eq.fleetID]
 		if f == nil {
-			writeError(w, errNotFound(cmdop.ReasonFleetNotFound, "Fleet %q was not found; check the fleet_id parameter.", eq.fleetID))
+			writeError(w, errNotFound(cmdopapi.ReasonFleetNotFound, "Fleet %q was not found; check the fleet_id parameter.", eq.fleetID))
 			return
 		}
 		if err := s.authorizeFleet(c.caller, f); err != nil {
@@ -186,7 +186,7 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, c *call) {
 // (cursor or until) and scans backwards, so paging through the whole log
 // costs O(N) in total, and events appended meanwhile (always newer than the
 // cursor) never show up in later pages.
-func (st *store) queryEvents(eq *eventQuery, v *viewer) cmdop.EventPage {
+func (st *store) queryEvents(eq *eventQuery, v *viewer) cmdopapi.EventPage {
 	evs := st.events
 	end := len(evs) // scan evs[:end] backwards
 	if eq.after != nil {
@@ -195,7 +195,7 @@ func (st *store) queryEvents(eq *eventQuery, v *viewer) cmdop.EventPage {
 	if eq.until != nil {
 		end = min(end, sort.Search(len(evs), func(i int) bool { return !evs[i].Time.Before(*eq.until) }))
 	}
-	page := cmdop.EventPage{Items: []cmdop.Event{}}
+	page := cmdopapi.EventPage{Items: []cmdopapi.Event{}}
 	for i := end - 1; i >= 0; i-- {
 		e := &evs[i]
 		if eq.since != nil && e.Time.Before(*eq.since) {

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
 
 func fleetTotal(e *env) int {
 	e.t.Helper()
-	var page cmdop.TokenPage
+	var page cmdopapi.TokenPage
 	e.do("GET", fleetPath(e.fleet), e.admin, nil).expect(e.t, 200, "").json(e.t, &page)
 	return page.Total
 }
@@ -30,11 +30,11 @@ func TestIdempotency(t *testing.T) {
 	mustf(t, a.ID == b.ID && a.RawToken == b.RawToken && a.RawToken != "", "replay differs: %+v vs %+v", a, b)
 	mustf(t, string(first.body) == string(again.body), "replayed body differs")
 	mustf(t, fleetTotal(e) == 1, "replay created a token")
-	mustf(t, countAction(e.events(e.admin, "action=token.issued"), cmdop.ActionTokenIssued, "") == 1, "replay was audited as an issue")
+	mustf(t, countAction(e.events(e.admin, "action=token.issued"), cmdopapi.ActionTokenIssued, "") == 1, "replay was audited as an issue")
 
 	// Same key, different body or path: conflict.
-	e.do("POST", fleetPath(e.fleet), e.admin, `{"name":"other","scopes":["files:read"]}`, "Idempotency-Key", "k1").expect(t, 409, cmdop.CodeConflict)
-	e.do("POST", personalPath, e.admin, body, "Idempotency-Key", "k1").expect(t, 409, cmdop.CodeConflict)
+	e.do("POST", fleetPath(e.fleet), e.admin, `{"name":"other","scopes":["files:read"]}`, "Idempotency-Key", "k1").expect(t, 409, cmdopapi.CodeConflict)
+	e.do("POST", personalPath, e.admin, body, "Idempotency-Key", "k1").expect(t, 409, cmdopapi.CodeConflict)
 
 	// Keys are per caller.
 	mgr := e.createFleetToken("mgr", "files:read", "permissions:manage")
@@ -42,7 +42,7 @@ func TestIdempotency(t *testing.T) {
 	mustf(t, c.ID != a.ID, "another caller's key replayed")
 
 	// A failed create is not remembered.
-	e.do("POST", fleetPath(e.fleet), e.admin, `{"name":""}`, "Idempotency-Key", "k2").expect(t, 422, cmdop.CodeValidation)
+	e.do("POST", fleetPath(e.fleet), e.admin, `{"name":""}`, "Idempotency-Key", "k2").expect(t, 422, cmdopapi.CodeValidation)
 	e.do("POST", fleetPath(e.fleet), e.admin, body, "Idempotency-Key", "k2").expect(t, 201, "")
 
 	// After ten minutes of server time the key is forgotten.
@@ -50,7 +50,7 @@ func TestIdempotency(t *testing.T) {
 	d := e.do("POST", fleetPath(e.fleet), e.admin, body, "Idempotency-Key", "k1").expect(t, 201, "").token(t)
 	mustf(t, d.ID != a.ID, "expired key replayed")
 
-	e.do("POST", fleetPath(e.fleet), e.admin, body, "Idempotency-Key", strings.Repeat("k", 256)).expect(t, 422, cmdop.CodeValidation)
+	e.do("POST", fleetPath(e.fleet), e.admin, body, "Idempotency-Key", strings.Repeat("k", 256)).expect(t, 422, cmdopapi.CodeValidation)
 }
 
 // secretRE matches anything shaped like a token secret.
@@ -99,18 +99,18 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	mustf(t, !srv2.Now().Before(clock1), "clock went back from %v to %v", clock1, srv2.Now())
 
 	got := e2.do("GET", fleetPath("f1")+"/"+kept.ID, e2.admin, nil).expect(t, 200, "").token(t)
-	mustf(t, got.Name == "kept" && got.Status == cmdop.StatusActive && got.ExpiresAt.Equal(*kept.ExpiresAt), "kept token: %+v", got)
+	mustf(t, got.Name == "kept" && got.Status == cmdopapi.StatusActive && got.ExpiresAt.Equal(*kept.ExpiresAt), "kept token: %+v", got)
 	got = e2.do("GET", fleetPath("f1")+"/"+gone.ID, e2.admin, nil).expect(t, 200, "").token(t)
-	mustf(t, got.Status == cmdop.StatusRevoked, "revoked token: %+v", got)
+	mustf(t, got.Status == cmdopapi.StatusRevoked, "revoked token: %+v", got)
 	// Secrets still authenticate (by hash); revoked ones still do not.
 	e2.do("GET", "/api/audit/events?limit=1", kept.RawToken, nil).expect(t, 200, "")
-	e2.do("GET", "/api/audit/events?limit=1", gone.RawToken, nil).expect(t, 401, cmdop.CodeAuth)
+	e2.do("GET", "/api/audit/events?limit=1", gone.RawToken, nil).expect(t, 401, cmdopapi.CodeAuth)
 	e2.do("GET", personalPath, memberTok, nil).expect(t, 200, "")
 
 	evs2 := e2.events(e2.admin, "")
 	mustf(t, len(evs2) > len(evs1), "events after restart: %d, before: %d", len(evs2), len(evs1))
 	// The old events are all still there, unchanged, and new ids continue the sequence.
-	old := map[string]cmdop.Event{}
+	old := map[string]cmdopapi.Event{}
 	for _, ev := range evs1 {
 		old[ev.ID] = ev
 	}
@@ -124,7 +124,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	mustf(t, evs2[0].ID > evs1[0].ID, "event ids restarted: %s after %s", evs2[0].ID, evs1[0].ID)
 
 	// The replay's secret is gone: a 409 naming the token.
-	r := e2.do("POST", fleetPath("f1"), e2.admin, body, "Idempotency-Key", "restart-key").expect(t, 409, cmdop.CodeConflict)
+	r := e2.do("POST", fleetPath("f1"), e2.admin, body, "Idempotency-Key", "restart-key").expect(t, 409, cmdopapi.CodeConflict)
 	mustf(t, strings.Contains(r.errBody(t).Message, kept.ID), "message lacks the token id: %s", r.body)
 	mustf(t, fleetTotal(e2) == 2, "the replay created a token")
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Now returns the server clock.
@@ -94,7 +94,7 @@ func (s *Server) addMemberLocked(fleetID, role, name string) (userID, tokenID, s
 	}
 	f := s.st.fleets[fleetID]
 	if f == nil {
-		return "", "", "", errNotFound(cmdop.ReasonFleetNotFound, "Fleet %q was not found; omit fleet_id to use the seeded fleet.", fleetID)
+		return "", "", "", errNotFound(cmdopapi.ReasonFleetNotFound, "Fleet %q was not found; omit fleet_id to use the seeded fleet.", fleetID)
 	}
 	if role == "" {
 		role = RoleMember
@@ -111,7 +111,7 @@ func (s *Server) addMemberLocked(fleetID, role, name string) (userID, tokenID, s
 	s.st.users[u.ID] = u
 	f.Members[u.ID] = role
 	secret = newSecret()
-	t := s.st.newToken(now, secret, "", u.ID, "default", slices.Clone(cmdop.Scopes), nil, u.ID)
+	t := s.st.newToken(now, secret, "", u.ID, "default", slices.Clone(cmdopapi.Scopes), nil, u.ID)
 	if err := s.commitLocked(); err != nil {
 		return "", "", "", errInternal("The server could not save its state: %v.", err)
 	}
@@ -125,14 +125,14 @@ func (s *Server) addMemberLocked(fleetID, role, name string) (userID, tokenID, s
 func (s *Server) RemoveMember(userID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.removeMemberLocked(userID, cmdop.Event{RequestID: newRequestID(), StatusCode: http.StatusNoContent})
+	return s.removeMemberLocked(userID, cmdopapi.Event{RequestID: newRequestID(), StatusCode: http.StatusNoContent})
 }
 
 // removeMemberLocked does RemoveMember; proto carries the request fields of
 // the audit events it records.
-func (s *Server) removeMemberLocked(userID string, proto cmdop.Event) error {
+func (s *Server) removeMemberLocked(userID string, proto cmdopapi.Event) error {
 	if s.st.users[userID] == nil {
-		return errNotFound(cmdop.ReasonUserNotFound, "User %q was not found; pass a user_id returned by POST /_local/members.", userID)
+		return errNotFound(cmdopapi.ReasonUserNotFound, "User %q was not found; pass a user_id returned by POST /_local/members.", userID)
 	}
 	for _, f := range s.st.fleets {
 		if f.Members[userID] == RoleOwner {
@@ -148,7 +148,7 @@ func (s *Server) removeMemberLocked(userID string, proto cmdop.Event) error {
 	}
 	slices.Sort(removedFrom)
 	if len(removedFrom) == 0 {
-		return errNotFound(cmdop.ReasonUserNotFound, "User %s is not a member of any fleet; nothing to remove.", userID)
+		return errNotFound(cmdopapi.ReasonUserNotFound, "User %s is not a member of any fleet; nothing to remove.", userID)
 	}
 	s.st.dirty = true
 	now := s.st.now(s.baseNow)
@@ -158,8 +158,8 @@ func (s *Server) removeMemberLocked(userID string, proto cmdop.Event) error {
 		}
 		s.st.revoke(t, now)
 		e := proto
-		e.Action = cmdop.ActionTokenRevoked
-		e.Actor = cmdop.Actor{Type: cmdop.ActorSystem, ID: "system"}
+		e.Action = cmdopapi.ActionTokenRevoked
+		e.Actor = cmdopapi.Actor{Type: cmdopapi.ActorSystem, ID: "system"}
 		e.TokenID = t.ID
 		// The fleet the member left, so that its owner and admins see why the
 		// tokens stopped working (members added by AddMember are in one fleet).
@@ -275,7 +275,7 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, reqID string
 				return
 			}
 			s.mu.Lock()
-			err := s.removeMemberLocked(id, cmdop.Event{
+			err := s.removeMemberLocked(id, cmdopapi.Event{
 				RequestID: reqID, SourceIP: sourceIP(r), UserAgent: r.UserAgent(), StatusCode: http.StatusNoContent,
 			})
 			s.mu.Unlock()
@@ -290,7 +290,7 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, reqID string
 			writeError(w, methodNotAllowed(r.Method, allow...))
 			return
 		}
-		writeError(w, errNotFound(cmdop.ReasonRouteNotFound, "No test control matches this path; see /_local/clock, /_local/faults, /_local/stats, /_local/members and /_local/fleets."))
+		writeError(w, errNotFound(cmdopapi.ReasonRouteNotFound, "No test control matches this path; see /_local/clock, /_local/faults, /_local/stats, /_local/members and /_local/fleets."))
 	}
 }
 
@@ -317,7 +317,7 @@ func memberPath(p string) (string, bool) {
 }
 
 func methodNotAllowed(method string, allow ...string) *apiError {
-	e := newAPIError(http.StatusMethodNotAllowed, cmdop.CodeNotFound, map[string]any{"allowed_methods": allow},
+	e := newAPIError(http.StatusMethodNotAllowed, cmdopapi.CodeNotFound, map[string]any{"allowed_methods": allow},
 		"Method %s is not supported on this path; use %s.", method, joinOr(allow))
 	e.allow = joinComma(allow)
 	return e
@@ -361,7 +361,7 @@ func asAPIError(err error) *apiError {
 // checkFleetID refuses a fleet ID that no request path could address
 // unambiguously, such as one with a slash or a space.
 func checkFleetID(id string) *apiError {
-	if !cmdop.FleetIDPattern.MatchString(id) {
+	if !cmdopapi.FleetIDPattern.MatchString(id) {
 		return errValidation("fleet_id", "Fleet ID %q is not routable: use 1 to 128 printable ASCII characters without spaces or slashes, or omit it to get a UUID.", id)
 	}
 	return nil
@@ -374,7 +374,7 @@ func (s *Server) RemoveFleet(fleetID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.st.fleets[fleetID] == nil {
-		return errNotFound(cmdop.ReasonFleetNotFound, "Fleet %q was not found.", fleetID)
+		return errNotFound(cmdopapi.ReasonFleetNotFound, "Fleet %q was not found.", fleetID)
 	}
 	if fleetID == s.st.fleetID {
 		return errConflict(map[string]any{"fleet_id": fleetID}, "The seeded fleet %s cannot be removed.", fleetID)
@@ -383,8 +383,8 @@ func (s *Server) RemoveFleet(fleetID string) error {
 	for _, t := range s.st.fleetTokens[fleetID] {
 		if t.RevokedAt == nil {
 			s.st.revoke(t, now)
-			s.st.appendEvent(s.baseNow, cmdop.Event{
-				Action: cmdop.ActionTokenRevoked, Actor: cmdop.Actor{Type: cmdop.ActorSystem, ID: "fleet-removal"},
+			s.st.appendEvent(s.baseNow, cmdopapi.Event{
+				Action: cmdopapi.ActionTokenRevoked, Actor: cmdopapi.Actor{Type: cmdopapi.ActorSystem, ID: "fleet-removal"},
 				TokenID: t.ID, FleetID: fleetID, RequestID: newRequestID(), StatusCode: http.StatusNoContent,
 			})
 		}

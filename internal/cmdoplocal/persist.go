@@ -10,7 +10,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // stateVersion is the version of the state file format.
@@ -19,19 +19,19 @@ const stateVersion = 1
 // stateFile is the on-disk form of the store. It holds no secret: tokens are
 // kept as SHA-256 hashes and idempotency records without their responses.
 type stateFile struct {
-	Version       int            `json:"version"`
-	OwnerUserID   string         `json:"owner_user_id"`
-	FleetID       string         `json:"fleet_id"`
-	AdminTokenID  string         `json:"admin_token_id"`
-	ClockOffsetNS int64          `json:"clock_offset_ns"`
-	LastNow       time.Time      `json:"last_now"`
-	EventSeq      uint64         `json:"event_seq"`
-	MemberSeq     int            `json:"member_seq"`
-	Users         []*user        `json:"users"`
-	Fleets        []*fleet       `json:"fleets"`
-	Tokens        []*tokenRecord `json:"tokens"`
-	Events        []cmdop.Event  `json:"events"`
-	Idempotency   []*idemRecord  `json:"idempotency"`
+	Version       int              `json:"version"`
+	OwnerUserID   string           `json:"owner_user_id"`
+	FleetID       string           `json:"fleet_id"`
+	AdminTokenID  string           `json:"admin_token_id"`
+	ClockOffsetNS int64            `json:"clock_offset_ns"`
+	LastNow       time.Time        `json:"last_now"`
+	EventSeq      uint64           `json:"event_seq"`
+	MemberSeq     int              `json:"member_seq"`
+	Users         []*user          `json:"users"`
+	Fleets        []*fleet         `json:"fleets"`
+	Tokens        []*tokenRecord   `json:"tokens"`
+	Events        []cmdopapi.Event `json:"events"`
+	Idempotency   []*idemRecord    `json:"idempotency"`
 }
 
 func (st *store) snapshot() *stateFile {

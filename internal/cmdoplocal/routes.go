@@ -14,7 +14,7 @@ type route struct {
 	handle  func(s *Server, w http.ResponseWriter, c *call)
 }
 
-// apiRoutes lists every operation of internal/cmdop/openapi.yaml.
+// apiRoutes lists every operation of internal/cmdopapi/openapi.yaml.
 var apiRoutes = []route{
 	{http.MethodGet, "/api/fleets/{fleet_id}/api-keys", (*Server).listFleetTokens},
 	{http.MethodPost, "/api/fleets/{fleet_id}/api-keys", (*Server).createFleetToken},

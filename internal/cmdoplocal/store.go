@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Fleet roles.
@@ -52,11 +52,11 @@ type tokenRecord struct {
 func (t *tokenRecord) status(now time.Time) string {
 	switch {
 	case t.RevokedAt != nil:
-		return cmdop.StatusRevoked
+		return cmdopapi.StatusRevoked
 	case t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
-		return cmdop.StatusExpired
+		return cmdopapi.StatusExpired
 	default:
-		return cmdop.StatusActive
+		return cmdopapi.StatusActive
 	}
 }
 
@@ -66,8 +66,8 @@ func (t *tokenRecord) isPersonal() bool { return t.FleetID == "" }
 func (t *tokenRecord) hasScope(scope string) bool { return slices.Contains(t.Scopes, scope) }
 
 // wire returns the API representation of t at now.
-func (t *tokenRecord) wire(now time.Time) cmdop.Token {
-	return cmdop.Token{
+func (t *tokenRecord) wire(now time.Time) cmdopapi.Token {
+	return cmdopapi.Token{
 		ID:          t.ID,
 		FleetID:     t.FleetID,
 		UserID:      t.UserID,
@@ -113,7 +113,7 @@ type store struct {
 	users  map[string]*user
 	fleets map[string]*fleet
 	tokens map[string]*tokenRecord
-	events []cmdop.Event // in (time, id) order
+	events []cmdopapi.Event // in (time, id) order
 	idem   map[idemKey]*idemRecord
 
 	// Indexes rebuilt from the above on load.
@@ -143,7 +143,7 @@ func (st *store) seed(now time.Time, fleetID, adminSecret string) {
 	st.ownerUserID = owner.ID
 	st.fleets[fleetID] = &fleet{ID: fleetID, Name: "Default fleet", Members: map[string]string{owner.ID: RoleOwner}}
 	st.fleetID = fleetID
-	tok := st.newToken(now, adminSecret, "", owner.ID, "admin", slices.Clone(cmdop.Scopes), nil, owner.ID)
+	tok := st.newToken(now, adminSecret, "", owner.ID, "admin", slices.Clone(cmdopapi.Scopes), nil, owner.ID)
 	st.adminTokenID = tok.ID
 	st.lastNow = now
 	st.dirty = true
@@ -213,7 +213,7 @@ func (st *store) revoke(t *tokenRecord, now time.Time) {
 }
 
 // appendEvent assigns e the next id and the current time and records it.
-func (st *store) appendEvent(base func() time.Time, e cmdop.Event) {
+func (st *store) appendEvent(base func() time.Time, e cmdopapi.Event) {
 	st.eventSeq++
 	e.ID = fmt.Sprintf("evt_%012d", st.eventSeq)
 	e.Time = st.now(base)

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // tokensDataSource implements cmdop_fleet_tokens and cmdop_personal_tokens,
@@ -32,14 +33,14 @@ func NewPersonalTokensDataSource() datasource.DataSource {
 	return &tokensDataSource{kind: personalToken}
 }
 
-// tokensModel is the state of either listing; personal listings have no
+// tokensDataSourceModel is the state of either listing; personal listings have no
 // fleet_id and are read through the embedded model alone.
-type tokensModel struct {
+type tokensDataSourceModel struct {
 	FleetID types.String `tfsdk:"fleet_id"`
-	commonTokensModel
+	commonTokensDataSourceModel
 }
 
-type commonTokensModel struct {
+type commonTokensDataSourceModel struct {
 	ID types.String `tfsdk:"id"`
 	tokenFilterModel
 	Tokens types.List `tfsdk:"tokens"`
@@ -118,15 +119,15 @@ func (d *tokensDataSource) Configure(_ context.Context, req datasource.Configure
 
 func (d *tokensDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	ctx = cmdop.MaskSecrets(ctx)
-	var m tokensModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, d.kind.target(&m, &m.commonTokensModel))...)
+	var m tokensDataSourceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, d.kind.target(&m, &m.commonTokensDataSourceModel))...)
 	client := clientFrom(d.data, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	fleet := ""
 	if d.kind.fleet {
-		if fleet = d.data.fleetFor(m.FleetID, "the data source", &resp.Diagnostics); fleet == "" {
+		if fleet = d.data.resolveFleet(m.FleetID, "the data source", &resp.Diagnostics); fleet == "" {
 			return
 		}
 		m.FleetID = types.StringValue(fleet)
@@ -152,7 +153,7 @@ func (d *tokensDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	resp.Diagnostics.Append(diags...)
 	m.Tokens = list
 	m.ID = types.StringValue(hashOf(append([]any{d.kind.typeSuffix, fleet}, filter.hashKey()...)...))
-	resp.Diagnostics.Append(resp.State.Set(ctx, d.kind.target(&m, &m.commonTokensModel))...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, d.kind.target(&m, &m.commonTokensDataSourceModel))...)
 }
 
 func (d *tokensDataSource) listedTokenTypes() map[string]attr.Type {
@@ -163,7 +164,7 @@ func (d *tokensDataSource) listedTokenTypes() map[string]attr.Type {
 	return out
 }
 
-func (d *tokensDataSource) listedToken(t *cmdop.Token, attrTypes map[string]attr.Type, diags *diag.Diagnostics) types.Object {
+func (d *tokensDataSource) listedToken(t *cmdopapi.Token, attrTypes map[string]attr.Type, diags *diag.Diagnostics) types.Object {
 	scopes, ds := types.SetValueFrom(context.Background(), types.StringType, t.Scopes)
 	diags.Append(ds...)
 	values := map[string]attr.Value{

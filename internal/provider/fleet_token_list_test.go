@@ -17,7 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // List resources and actions need Terraform 1.14; OpenTofu has neither
@@ -52,7 +52,7 @@ func TestAccFleetTokenList_query(t *testing.T) {
 	api := newTestAPI(t)
 	skipUnlessQuery(t) // before creating test data; the harness checks again
 	days := 30
-	console, err := api.admin.CreateToken(t.Context(), api.FleetID(), cmdop.CreateTokenRequest{
+	console, err := api.admin.CreateToken(t.Context(), api.FleetID(), cmdopapi.CreateTokenRequest{
 		Name: "console-made", Scopes: []string{"machines:read", "files:read"}, ExpiresInDays: &days,
 	}, "")
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // The guide "Responding to a leaked token" (examples/guides/leaked-token),
@@ -52,14 +52,14 @@ func TestAccLeakedTokenGuide(t *testing.T) {
 	if err := json.Unmarshal([]byte(run.must("output", "-json", "leaked_tokens")), &found); err != nil {
 		t.Fatal(err)
 	}
-	if f, ok := found[leaked.ID]; len(found) != 1 || !ok || f.Name != "ci-agents" || f.Status != cmdop.StatusActive || len(f.UsedSince) != 1 {
+	if f, ok := found[leaked.ID]; len(found) != 1 || !ok || f.Name != "ci-agents" || f.Status != cmdopapi.StatusActive || len(f.UsedSince) != 1 {
 		t.Fatalf("leaked_tokens = %+v, want only %s, active, used once since the leak", found, leaked.ID)
 	}
 
 	// 2. Revoke it.
 	out := run.must(append([]string{"apply", "-invoke=action.cmdop_revoke_tokens.leak", "-auto-approve", "-no-color", "-input=false"}, vars...)...)
 	expectContains(t, out, "summary: revoked 1, already revoked 0, failed 0.")
-	if err := api.expectStatus(map[*cmdop.Token]string{leaked: cmdop.StatusRevoked, bystander: cmdop.StatusActive}); err != nil {
+	if err := api.expectStatus(map[*cmdopapi.Token]string{leaked: cmdopapi.StatusRevoked, bystander: cmdopapi.StatusActive}); err != nil {
 		t.Fatal(err)
 	}
 	reqID, err := api.revokedBy(leaked, api.adminTokenID(t))

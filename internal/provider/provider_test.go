@@ -10,10 +10,10 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 	"github.com/cmdop/terraform-provider-cmdop/internal/provider"
 )
@@ -21,7 +21,7 @@ import (
 // protoV6ProviderFactories serves the provider in-process to the Terraform
 // CLI that terraform-plugin-testing drives.
 var protoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"cmdop": providerserver.NewProtocol6WithError(provider.New("test")()),
+	"cmdop": provider.NewProtocol6WithError(provider.New("test")()),
 }
 
 // TestMain points the test harness at the repository's Terraform (bin/,
@@ -114,7 +114,7 @@ func (a *testAPI) config(body string) string { return a.providerWith("", "") + b
 func (a *testAPI) writes() int { return a.srv.Stats().Writes }
 
 // token reads a token as the API sees it.
-func (a *testAPI) token(fleetID, id string) *cmdop.Token {
+func (a *testAPI) token(fleetID, id string) *cmdopapi.Token {
 	a.t.Helper()
 	tok, err := a.admin.GetToken(context.Background(), fleetID, id)
 	if err != nil {
@@ -124,15 +124,15 @@ func (a *testAPI) token(fleetID, id string) *cmdop.Token {
 }
 
 // activeTokens lists the IDs of the active tokens in a collection.
-func (a *testAPI) activeTokens(fleetID string) map[string]cmdop.Token {
+func (a *testAPI) activeTokens(fleetID string) map[string]cmdopapi.Token {
 	a.t.Helper()
 	all, err := a.admin.ListAllTokens(context.Background(), fleetID)
 	if err != nil {
 		a.t.Fatalf("listing tokens: %v", err)
 	}
-	out := map[string]cmdop.Token{}
+	out := map[string]cmdopapi.Token{}
 	for _, tok := range all {
-		if tok.Status == cmdop.StatusActive {
+		if tok.Status == cmdopapi.StatusActive {
 			out[tok.ID] = tok
 		}
 	}

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // revokeTokensAction implements cmdop_revoke_tokens (Terraform 1.14+), the
@@ -171,7 +171,7 @@ type revokeScope struct {
 // selected is one token of the selection, with where it lives.
 type selected struct {
 	scope revokeScope
-	token cmdop.Token
+	token cmdopapi.Token
 }
 
 func (s selected) describe() string {
@@ -191,10 +191,10 @@ type outcome struct {
 func (o outcome) line() string {
 	s := o.sel.describe()
 	if o.err != nil && o.requestID == "" {
-		return fmt.Sprintf("%s: %s", s, cmdop.Redact(o.err.Error()))
+		return fmt.Sprintf("%s: %s", s, cmdopapi.Redact(o.err.Error()))
 	}
 	if o.err != nil {
-		return fmt.Sprintf("%s: %s (request ID %s)", s, cmdop.Redact(o.err.Error()), o.requestID)
+		return fmt.Sprintf("%s: %s (request ID %s)", s, cmdopapi.Redact(o.err.Error()), o.requestID)
 	}
 	return fmt.Sprintf("%s, request ID %s", s, orNone(o.requestID))
 }
@@ -215,7 +215,7 @@ func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeReques
 		resp.Diagnostics.AddError("Error identifying the provider's own token for cmdop_revoke_tokens",
 			"cmdop_revoke_tokens never revokes the token the provider authenticates with unless include_self = true, but it "+
 				"could not ask the CMDOP API which token that is, so it revoked nothing. Run it again, or set include_self = true "+
-				"if revoking the provider's own token is acceptable.\n\n"+cmdop.Redact(err.Error()))
+				"if revoking the provider's own token is acceptable.\n\n"+cmdopapi.Redact(err.Error()))
 		return
 	}
 	run := &revokeRun{ctx: ctx, client: client, tokens: a.data.tokens, dryRun: m.DryRun.ValueBool(), resp: resp}
@@ -258,7 +258,7 @@ func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeReques
 
 // selectTokens lists every scope afresh and keeps the tokens the
 // configuration selects. A token ID found in no scope is recorded as failed.
-func (a *revokeTokensAction) selectTokens(ctx context.Context, client *cmdop.Client, m *revokeTokensModel, acct *cmdop.Account,
+func (a *revokeTokensAction) selectTokens(ctx context.Context, client *cmdop.Client, m *revokeTokensModel, acct *cmdopapi.Account,
 	run *revokeRun, diags *diag.Diagnostics,
 ) ([]selected, []revokeScope) {
 	scopes := a.scopes(m, acct, diags)
@@ -296,7 +296,7 @@ func (a *revokeTokensAction) selectTokens(ctx context.Context, client *cmdop.Cli
 	for _, id := range ids {
 		if !found[strings.ToLower(id)] {
 			run.failed = append(run.failed, outcome{
-				sel: selected{token: cmdop.Token{ID: id}},
+				sel: selected{token: cmdopapi.Token{ID: id}},
 				err: fmt.Errorf("not found among %s", describeScopes(scopes)),
 			})
 		}
@@ -304,97 +304,12 @@ func (a *revokeTokensAction) selectTokens(ctx context.Context, client *cmdop.Cli
 	return sel, scopes
 }
 
-// revokeRun revokes the selected tokens one by one, reporting each, and
-// keeps what happened for the summary.
-type revokeRun struct {
-	ctx                      context.Context // the invocation's, for its length only
-	client                   *cmdop.Client
-	tokens                   *cmdop.TokenCache
-	dryRun                   bool
-	resp                     *action.InvokeResponse
-	revoked, already, failed []outcome
-}
-
-func (r *revokeRun) progress(format string, args ...any) {
-	if r.resp.SendProgress != nil {
-		r.resp.SendProgress(action.InvokeProgressEvent{Message: fmt.Sprintf(format, args...)})
-	}
-}
-
-func (r *revokeRun) revoke(s selected) {
-	if s.token.Status == cmdop.StatusRevoked || s.token.RevokedAt != nil {
-		o := outcome{sel: s, requestID: r.revocationRequestID(s)}
-		r.already = append(r.already, o)
-		r.progress("Already revoked: %s", o.line())
-		return
-	}
-	if r.dryRun {
-		r.revoked = append(r.revoked, outcome{sel: s})
-		r.progress("Would revoke %s", s.describe())
-		return
-	}
-	// Through the provider's token cache, so that any resource of the same
-	// run that reads the token afterwards sees it revoked.
-	requestID, err := r.tokens.RevokeTokenRequestID(r.ctx, s.scope.fleet, s.token.ID)
-	if apiErr, ok := cmdop.AsError(err); ok && requestID == "" {
-		requestID = apiErr.RequestID
-	}
-	o := outcome{sel: s, requestID: requestID, err: err}
-	switch {
-	case errors.Is(err, cmdop.ErrTokenNotFound): // gone since the listing
-		o.err = nil
-		r.already = append(r.already, o)
-		r.progress("Already revoked: %s", o.line())
-	case err != nil:
-		r.failed = append(r.failed, o)
-		r.progress("Failed to revoke %s", o.line())
-	default:
-		r.revoked = append(r.revoked, o)
-		r.progress("Revoked %s", o.line())
-	}
-}
-
-// revocationRequestID finds the request ID under which the audit log
-// recorded an earlier revocation; "" when it cannot tell.
-func (r *revokeRun) revocationRequestID(s selected) string {
-	events, _, err := r.client.AuditEvents(r.ctx, cmdop.AuditQuery{
-		FleetID: s.scope.fleet, TokenID: s.token.ID, Actions: []string{cmdop.ActionTokenRevoked},
-	}, 1)
-	if err != nil || len(events) == 0 {
-		return ""
-	}
-	return events[0].RequestID
-}
-
-// summarize sends the summary, and fails the invocation if any token could
-// not be revoked.
-func (r *revokeRun) summarize() {
-	verb := "Revoked"
-	if r.dryRun {
-		verb = "Would revoke"
-	}
-	r.progress("cmdop_revoke_tokens summary: %s %d, already revoked %d, failed %d.%s%s%s",
-		strings.ToLower(verb), len(r.revoked), len(r.already), len(r.failed),
-		summaryLines(verb, r.revoked), summaryLines("Already revoked", r.already), summaryLines("Failed", r.failed))
-	if len(r.failed) == 0 {
-		return
-	}
-	lines := make([]string, len(r.failed))
-	for i, o := range r.failed {
-		lines[i] = "- " + o.line()
-	}
-	r.resp.Diagnostics.AddError("Error revoking tokens with cmdop_revoke_tokens",
-		fmt.Sprintf("%d of the selected token(s) could not be revoked (%d were, %d already had been). Check the IDs and the "+
-			"provider token's permissions, then run the action again: tokens already revoked are reported, not revoked twice.\n\n%s",
-			len(r.failed), len(r.revoked), len(r.already), strings.Join(lines, "\n")))
-}
-
 // scopes resolves kind and fleet_id into the collections to look in. The
 // default fleet is the provider's, or else that of the provider's own fleet
 // token; acct (who the provider is) may be nil.
-func (a *revokeTokensAction) scopes(m *revokeTokensModel, acct *cmdop.Account, diags *diag.Diagnostics) []revokeScope {
+func (a *revokeTokensAction) scopes(m *revokeTokensModel, acct *cmdopapi.Account, diags *diag.Diagnostics) []revokeScope {
 	personal := revokeScope{kind: personalToken}
-	isFleetToken := acct != nil && acct.TokenType == cmdop.TokenTypeFleet
+	isFleetToken := acct != nil && acct.TokenType == cmdopapi.TokenTypeFleet
 	fleet := a.data.fleetID
 	if !m.FleetID.IsNull() {
 		fleet = m.FleetID.ValueString()
@@ -407,7 +322,7 @@ func (a *revokeTokensAction) scopes(m *revokeTokensModel, acct *cmdop.Account, d
 	case kind == kindFleet || !m.FleetID.IsNull():
 		if fleet == "" {
 			diags.AddAttributeError(path.Root("fleet_id"), "Missing fleet ID",
-				"Set fleet_id on the action, or fleet_id on the provider (or the "+EnvFleetID+" environment variable).")
+				"Set fleet_id on the action, or fleet_id on the provider (or the "+envFleetID+" environment variable).")
 		}
 		return []revokeScope{{kind: fleetToken, fleet: fleet}}
 	}
@@ -431,16 +346,4 @@ func describeScopes(scopes []revokeScope) string {
 		}
 	}
 	return strings.Join(parts, " and ")
-}
-
-func summaryLines(what string, outcomes []outcome) string {
-	if len(outcomes) == 0 {
-		return ""
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "\n%s:", what)
-	for _, o := range outcomes {
-		b.WriteString("\n- " + o.line())
-	}
-	return b.String()
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // jsonMessage is one line of the CLI's -json output.
@@ -106,14 +106,14 @@ action "cmdop_revoke_tokens" "missing" {
 	if !complete {
 		t.Fatalf("no action_complete for action.cmdop_revoke_tokens.leak:\n%s", out)
 	}
-	if err := api.expectStatus(map[*cmdop.Token]string{
-		leakFleet: cmdop.StatusRevoked, leakPersonal: cmdop.StatusRevoked, keep: cmdop.StatusActive,
+	if err := api.expectStatus(map[*cmdopapi.Token]string{
+		leakFleet: cmdopapi.StatusRevoked, leakPersonal: cmdopapi.StatusRevoked, keep: cmdopapi.StatusActive,
 	}); err != nil {
 		t.Fatal(err)
 	}
 	all := strings.Join(progress, "\n")
 	t.Logf("the action reported:\n%s", all)
-	for _, tok := range []*cmdop.Token{leakFleet, leakPersonal} {
+	for _, tok := range []*cmdopapi.Token{leakFleet, leakPersonal} {
 		reqID, err := api.revokedBy(tok, api.adminTokenID(t))
 		if err != nil {
 			t.Fatal(err)
@@ -126,7 +126,7 @@ action "cmdop_revoke_tokens" "missing" {
 	}
 	expectContains(t, all, "4 token(s) selected", "Already revoked: fleet token \"leak-earlier\"", earlierID,
 		"Revoked fleet token \"leak-managed\"", "summary: revoked 3, already revoked 1, failed 0.")
-	if cmdop.SecretPattern.MatchString(out) {
+	if cmdopapi.SecretPattern.MatchString(out) {
 		t.Fatal("the -json output holds a secret")
 	}
 

@@ -10,10 +10,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // expectStatus checks each token's status as the API sees it.
-func (a *testAPI) expectStatus(want map[*cmdop.Token]string) error {
+func (a *testAPI) expectStatus(want map[*cmdopapi.Token]string) error {
 	for tok, status := range want {
 		if got := a.token(tok.FleetID, tok.ID); got.Status != status {
 			return fmt.Errorf("the API shows %q (%s) as %s, want %s", tok.Name, tok.ID, got.Status, status)
@@ -24,8 +25,8 @@ func (a *testAPI) expectStatus(want map[*cmdop.Token]string) error {
 
 // revokedBy returns the request ID of the audit log's token.revoked event
 // for tok, checking that the provider's token (actorID) revoked it.
-func (a *testAPI) revokedBy(tok *cmdop.Token, actorID string) (string, error) {
-	events, _, err := a.admin.AuditEvents(context.Background(), cmdop.AuditQuery{TokenID: tok.ID, Actions: []string{cmdop.ActionTokenRevoked}}, 10)
+func (a *testAPI) revokedBy(tok *cmdopapi.Token, actorID string) (string, error) {
+	events, _, err := a.admin.AuditEvents(context.Background(), cmdop.AuditQuery{TokenID: tok.ID, Actions: []string{cmdopapi.ActionTokenRevoked}}, 10)
 	if err != nil {
 		return "", err
 	}
@@ -98,14 +99,14 @@ action "cmdop_revoke_tokens" "leak" {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					capture("cmdop_fleet_token.managed", "id", &managedID),
 					func(*terraform.State) error {
-						managed := &cmdop.Token{ID: managedID, FleetID: api.FleetID(), Name: "leak-managed"}
-						if err := api.expectStatus(map[*cmdop.Token]string{
-							leak1: cmdop.StatusRevoked, leak2: cmdop.StatusRevoked, managed: cmdop.StatusRevoked,
-							old: cmdop.StatusRevoked, keep: cmdop.StatusActive, personal: cmdop.StatusActive,
+						managed := &cmdopapi.Token{ID: managedID, FleetID: api.FleetID(), Name: "leak-managed"}
+						if err := api.expectStatus(map[*cmdopapi.Token]string{
+							leak1: cmdopapi.StatusRevoked, leak2: cmdopapi.StatusRevoked, managed: cmdopapi.StatusRevoked,
+							old: cmdopapi.StatusRevoked, keep: cmdopapi.StatusActive, personal: cmdopapi.StatusActive,
 						}); err != nil {
 							return err
 						}
-						for _, tok := range []*cmdop.Token{leak1, leak2, managed} {
+						for _, tok := range []*cmdopapi.Token{leak1, leak2, managed} {
 							if _, err := api.revokedBy(tok, admin); err != nil {
 								return err
 							}
@@ -125,7 +126,7 @@ action "cmdop_revoke_tokens" "leak" {
 					if err != nil {
 						return err
 					}
-					if a["id"] == managedID || api.token(api.FleetID(), a["id"]).Status != cmdop.StatusActive {
+					if a["id"] == managedID || api.token(api.FleetID(), a["id"]).Status != cmdopapi.StatusActive {
 						return fmt.Errorf("the revoked managed token was not replaced by an active one")
 					}
 					return nil
@@ -175,7 +176,7 @@ action "cmdop_revoke_tokens" %[1]q {
 					if n := api.writes(); n != 0 {
 						return fmt.Errorf("a dry run made %d write calls, want none", n)
 					}
-					return api.expectStatus(map[*cmdop.Token]string{ops: cmdop.StatusActive, other: cmdop.StatusActive, fleetTok: cmdop.StatusActive})
+					return api.expectStatus(map[*cmdopapi.Token]string{ops: cmdopapi.StatusActive, other: cmdopapi.StatusActive, fleetTok: cmdopapi.StatusActive})
 				},
 			},
 			{
@@ -184,7 +185,7 @@ action "cmdop_revoke_tokens" %[1]q {
 					if _, err := api.revokedBy(other, ops.ID); err != nil {
 						return err
 					}
-					return api.expectStatus(map[*cmdop.Token]string{ops: cmdop.StatusActive, other: cmdop.StatusRevoked, fleetTok: cmdop.StatusRevoked})
+					return api.expectStatus(map[*cmdopapi.Token]string{ops: cmdopapi.StatusActive, other: cmdopapi.StatusRevoked, fleetTok: cmdopapi.StatusRevoked})
 				},
 			},
 			{
@@ -293,8 +294,8 @@ action "cmdop_revoke_tokens" "x" {
 				if _, err := api.revokedBy(leak, self.ID); err != nil {
 					return err
 				}
-				if err := api.expectStatus(map[*cmdop.Token]string{
-					self: cmdop.StatusActive, leak: cmdop.StatusRevoked, personal: cmdop.StatusActive,
+				if err := api.expectStatus(map[*cmdopapi.Token]string{
+					self: cmdopapi.StatusActive, leak: cmdopapi.StatusRevoked, personal: cmdopapi.StatusActive,
 				}); err != nil {
 					return err
 				}

@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // The token filters shared by the listing data sources (cmdop_fleet_tokens,
@@ -33,7 +33,7 @@ type tokenFilterModel struct {
 func tokenFilterAttrs[A any](str func(desc string, v ...validator.String) A, ts func(desc string) A) map[string]A {
 	return map[string]A{
 		"status": str("Only tokens with this status: `active`, `expired` or `revoked`.",
-			stringvalidator.OneOf(cmdop.StatusActive, cmdop.StatusExpired, cmdop.StatusRevoked)),
+			stringvalidator.OneOf(cmdopapi.StatusActive, cmdopapi.StatusExpired, cmdopapi.StatusRevoked)),
 		"name_prefix":    str("Only tokens whose name starts with this."),
 		"unused_since":   ts("Only tokens not used since this time (RFC3339): last used before it, or never used. Finds stale tokens."),
 		"created_before": ts("Only tokens issued before this time (RFC3339)."),
@@ -74,7 +74,7 @@ func (f tokenFilter) hashKey() []any {
 	return key
 }
 
-func (f tokenFilter) matches(t *cmdop.Token) bool {
+func (f tokenFilter) matches(t *cmdopapi.Token) bool {
 	switch {
 	case f.IDs != nil && !f.IDs[strings.ToLower(t.ID)]:
 		return false

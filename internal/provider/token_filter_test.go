@@ -4,27 +4,27 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Each bound of the shared token filter, at and around its edge.
 func TestTokenFilter_matches(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) *time.Time { v := t0.Add(d); return &v }
-	tok := cmdop.Token{ID: "8F14E45F-CEEA-4672-9A4B-1C2D3E4F5A6B", Name: "ci-deploy", Status: cmdop.StatusActive, CreatedAt: t0, LastUsedAt: at(time.Hour)}
+	tok := cmdopapi.Token{ID: "8F14E45F-CEEA-4672-9A4B-1C2D3E4F5A6B", Name: "ci-deploy", Status: cmdopapi.StatusActive, CreatedAt: t0, LastUsedAt: at(time.Hour)}
 	never := tok
 	never.LastUsedAt = nil
 	cases := []struct {
 		name   string
 		filter tokenFilter
-		tok    cmdop.Token
+		tok    cmdopapi.Token
 		want   bool
 	}{
 		{"zero filter", tokenFilter{}, tok, true},
 		{"id, any case", tokenFilter{IDs: map[string]bool{"8f14e45f-ceea-4672-9a4b-1c2d3e4f5a6b": true}}, tok, true},
 		{"other id", tokenFilter{IDs: map[string]bool{"x": true}}, tok, false},
 		{"empty id set selects nothing", tokenFilter{IDs: map[string]bool{}}, tok, false},
-		{"status", tokenFilter{Status: cmdop.StatusRevoked}, tok, false},
+		{"status", tokenFilter{Status: cmdopapi.StatusRevoked}, tok, false},
 		{"name prefix", tokenFilter{NamePrefix: "ci-"}, tok, true},
 		{"other prefix", tokenFilter{NamePrefix: "cd-"}, tok, false},
 		{"created before: exclusive", tokenFilter{CreatedBefore: t0}, tok, false},

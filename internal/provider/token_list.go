@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // tokenListResource implements the cmdop_fleet_token and
@@ -85,7 +86,7 @@ func (l *tokenListResource) List(ctx context.Context, req list.ListRequest, stre
 	}
 	fleet := ""
 	if l.kind.fleet {
-		fleet = l.data.fleetFor(m.FleetID, "the list block's config", &diags)
+		fleet = l.data.resolveFleet(m.FleetID, "the list block's config", &diags)
 	}
 	filter := m.filter(&diags)
 	if diags.HasError() {
@@ -121,7 +122,7 @@ func (l *tokenListResource) List(ctx context.Context, req list.ListRequest, stre
 
 // result is one listed token: its identity, a display name, and with
 // include_resource the state an import of it would produce.
-func (l *tokenListResource) result(ctx context.Context, req list.ListRequest, t *cmdop.Token) list.ListResult {
+func (l *tokenListResource) result(ctx context.Context, req list.ListRequest, t *cmdopapi.Token) list.ListResult {
 	res := req.NewListResult(ctx)
 	res.DisplayName = fmt.Sprintf("%s (%s)", t.Name, t.KeyPrefix)
 	res.Diagnostics.Append(setTokenIdentity(ctx, res.Identity, l.kind, t.FleetID, t.ID)...)
@@ -135,8 +136,8 @@ func (l *tokenListResource) result(ctx context.Context, req list.ListRequest, t 
 // importedModel is the resource state that importing t gives, the same as
 // Read builds after an import: expiry inferred from expires_at, the default
 // revoke_grace_period, no secret, and nothing that lives in state alone.
-func (l *tokenListResource) importedModel(ctx context.Context, t *cmdop.Token, diags *diag.Diagnostics) *tokenModel {
-	m := &tokenModel{FleetID: types.StringNull(), OwnerID: types.StringNull()}
+func (l *tokenListResource) importedModel(ctx context.Context, t *cmdopapi.Token, diags *diag.Diagnostics) *tokenResourceModel {
+	m := &tokenResourceModel{FleetID: types.StringNull(), OwnerID: types.StringNull()}
 	m.applyToken(t)
 	m.Secret = types.StringNull()
 	m.Expiry = types.StringValue(inferExpiry(t))

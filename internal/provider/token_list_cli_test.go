@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // skipUnlessQuery skips a CLI test unless the CLI under test is Terraform
@@ -33,7 +33,7 @@ func TestAccTokenList_generateConfigAndAdopt(t *testing.T) {
 	skipUnlessQuery(t)
 	days := 30
 	ctx := t.Context()
-	var made []*cmdop.Token
+	var made []*cmdopapi.Token
 	for _, c := range []struct {
 		fleet, name string
 		days        *int
@@ -42,7 +42,7 @@ func TestAccTokenList_generateConfigAndAdopt(t *testing.T) {
 		{api.FleetID(), "console-forever", nil},
 		{"", "console-laptop", nil},
 	} {
-		tok, err := api.admin.CreateToken(ctx, c.fleet, cmdop.CreateTokenRequest{
+		tok, err := api.admin.CreateToken(ctx, c.fleet, cmdopapi.CreateTokenRequest{
 			Name: c.name, Scopes: []string{"machines:read"}, ExpiresInDays: c.days,
 		}, "")
 		if err != nil {
@@ -89,7 +89,7 @@ list "cmdop_personal_token" "console" {
 	if !regexp.MustCompile(`(?s)import \{.*identity\s*=`).MatchString(gen) {
 		t.Fatalf("adopt.tf imports by something other than identity:\n%s", gen)
 	}
-	if strings.Contains(gen, "secret") || strings.Contains(gen, "other") || cmdop.SecretPattern.MatchString(gen) {
+	if strings.Contains(gen, "secret") || strings.Contains(gen, "other") || cmdopapi.SecretPattern.MatchString(gen) {
 		t.Fatalf("adopt.tf holds a secret, or a token the query did not match:\n%s", gen)
 	}
 
@@ -99,7 +99,7 @@ list "cmdop_personal_token" "console" {
 	expectContains(t, out, "Apply complete! Resources: 3 imported, 0 added, 0 changed, 0 destroyed.")
 	for _, tok := range made {
 		fleet := tok.FleetID
-		if got := api.token(fleet, tok.ID); got.Status != cmdop.StatusActive {
+		if got := api.token(fleet, tok.ID); got.Status != cmdopapi.StatusActive {
 			t.Fatalf("adopting %s left it %s, want active", tok.Name, got.Status)
 		}
 	}
@@ -112,7 +112,7 @@ list "cmdop_personal_token" "console" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cmdop.SecretPattern.Match(state) {
+	if cmdopapi.SecretPattern.Match(state) {
 		t.Fatal("the state of adopted tokens holds a secret")
 	}
 }

@@ -12,13 +12,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Resource identity (Terraform 1.12+, OpenTofu 1.12+): what names a token
 // across state, `import { identity = … }` blocks and `terraform query`
 // results. A fleet token is {fleet_id, id}, a personal token {id}.
-// Create, Read, Update and ImportState set it (token_resource.go); older
+// Create, Read, Update and ImportState set it (resource_token.go); older
 // CLIs simply drop it.
 
 var _ resource.ResourceWithIdentity = (*tokenResource)(nil)
@@ -57,7 +57,7 @@ func (k tokenKind) identitySchema() identityschema.Schema {
 // setIdentity records the identity of the token that m describes. dst is
 // nil only for a resource without identity support, never here; the nil
 // check keeps a framework change from turning into a panic.
-func (r *tokenResource) setIdentity(ctx context.Context, dst *tfsdk.ResourceIdentity, m *tokenModel, diags *diag.Diagnostics) {
+func (r *tokenResource) setIdentity(ctx context.Context, dst *tfsdk.ResourceIdentity, m *tokenResourceModel, diags *diag.Diagnostics) {
 	diags.Append(setTokenIdentity(ctx, dst, r.kind, m.FleetID.ValueString(), m.ID.ValueString())...)
 }
 
@@ -100,7 +100,7 @@ func parseImportIdentity(kind tokenKind, fleetID, tokenID string) (string, strin
 	if kind.fleet {
 		example = `identity = { fleet_id = "<fleet_id>", id = "<token_id>" }`
 	}
-	if kind.fleet && !cmdop.FleetIDPattern.MatchString(fleetID) {
+	if kind.fleet && !cmdopapi.FleetIDPattern.MatchString(fleetID) {
 		return "", "", fmt.Errorf("the identity's fleet_id %q is not a fleet ID. Write the import block as: %s", fleetID, example)
 	}
 	u, err := uuid.Parse(tokenID)

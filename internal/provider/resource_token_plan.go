@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
 
@@ -90,7 +90,7 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		return
 	}
 	plan := r.getModel(ctx, req.Plan, &resp.Diagnostics)
-	var state *tokenModel
+	var state *tokenResourceModel
 	if !req.State.Raw.IsNull() {
 		state = r.getModel(ctx, req.State, &resp.Diagnostics)
 	}
@@ -129,14 +129,14 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	r.setModel(ctx, &resp.Plan, plan, &resp.Diagnostics)
 }
 
-func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlanRequest, plan, state *tokenModel, resp *resource.ModifyPlanResponse) {
+func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlanRequest, plan, state *tokenResourceModel, resp *resource.ModifyPlanResponse) {
 	var configured types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("fleet_id"), &configured)...)
 	if configured.IsUnknown() || (configured.IsNull() && r.data.configUnknown) {
 		plan.FleetID = types.StringUnknown()
 		return
 	}
-	fleet := r.data.fleetFor(configured, "the resource", &resp.Diagnostics)
+	fleet := r.data.resolveFleet(configured, "the resource", &resp.Diagnostics)
 	if fleet == "" {
 		return
 	}
@@ -150,7 +150,7 @@ func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlan
 		// answer; a replacement, which revokes, cannot.
 		if err := r.data.checkFleet(ctx, fleet); err != nil && (moved || isRefusal(err)) {
 			d := r.data.apiError("planning", r.describe(plan), fleet, err)
-			resp.Diagnostics.AddAttributeError(path.Root("fleet_id"), fmt.Sprintf("Fleet %q is not reachable", cmdop.Redact(fleet)), d.Detail())
+			resp.Diagnostics.AddAttributeError(path.Root("fleet_id"), fmt.Sprintf("Fleet %q is not reachable", cmdopapi.Redact(fleet)), d.Detail())
 			return
 		}
 	}
@@ -162,7 +162,7 @@ func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlan
 // checkNewExpiry checks a custom expiry date against the server's clock
 // when the token is about to be issued. Later plans don't re-check it: time
 // moves on, but an issued token's expiry is settled.
-func (r *tokenResource) checkNewExpiry(plan *tokenModel, now time.Time, resp *resource.ModifyPlanResponse) {
+func (r *tokenResource) checkNewExpiry(plan *tokenResourceModel, now time.Time, resp *resource.ModifyPlanResponse) {
 	if plan.Expiry.IsUnknown() {
 		return
 	}
@@ -177,24 +177,24 @@ func (r *tokenResource) checkNewExpiry(plan *tokenModel, now time.Time, resp *re
 	}
 }
 
-func (r *tokenResource) planReplacements(plan, state *tokenModel, now time.Time, resp *resource.ModifyPlanResponse) {
+func (r *tokenResource) planReplacements(plan, state *tokenResourceModel, now time.Time, resp *resource.ModifyPlanResponse) {
 	if isPending(state) {
-		return // tainted: replaced anyway (token_pending.go)
+		return // tainted: replaced anyway (resource_token_pending.go)
 	}
 	what := r.describe(state)
 	expiresAt, _ := state.ExpiresAt.ValueRFC3339Time()
 	status := state.Status.ValueString()
-	if status == cmdop.StatusActive && !state.ExpiresAt.IsNull() && !now.Before(expiresAt) {
-		status = cmdop.StatusExpired // the state predates the expiry
+	if status == cmdopapi.StatusActive && !state.ExpiresAt.IsNull() && !now.Before(expiresAt) {
+		status = cmdopapi.StatusExpired // the state predates the expiry
 	}
 
 	switch {
-	case status == cmdop.StatusRevoked || status == cmdop.StatusExpired:
+	case status == cmdopapi.StatusRevoked || status == cmdopapi.StatusExpired:
 		when := "at " + state.ExpiresAt.ValueString()
-		if status == cmdop.StatusRevoked {
+		if status == cmdopapi.StatusRevoked {
 			when = "outside Terraform at " + state.RevokedAt.ValueString()
 		}
-		plan.Status = types.StringValue(cmdop.StatusActive)
+		plan.Status = types.StringValue(cmdopapi.StatusActive)
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("status"))
 		resp.Diagnostics.AddWarning(
 			fmt.Sprintf("The %s is %s and will be replaced", what, status),

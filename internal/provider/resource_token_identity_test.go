@@ -13,7 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Resource identity needs Terraform 1.12 or OpenTofu 1.12: below that, the
@@ -115,7 +115,7 @@ func TestAccTokenIdentity_adoptByIdentity(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
 	days := 30
-	tok, err := api.admin.CreateToken(t.Context(), api.FleetID(), cmdop.CreateTokenRequest{
+	tok, err := api.admin.CreateToken(t.Context(), api.FleetID(), cmdopapi.CreateTokenRequest{
 		Name: "console-made", Scopes: []string{"machines:read", "files:read"}, ExpiresInDays: &days,
 	}, "")
 	if err != nil {
@@ -150,7 +150,7 @@ resource "cmdop_fleet_token" "adopted" {
 				}),
 			},
 			Check: func(*terraform.State) error {
-				if got := api.token(api.FleetID(), tok.ID); got.Status != cmdop.StatusActive {
+				if got := api.token(api.FleetID(), tok.ID); got.Status != cmdopapi.StatusActive {
 					return fmt.Errorf("the adopted token is %s, want active", got.Status)
 				}
 				return secretWorks(api.URL, tok.RawToken)
