@@ -22,13 +22,14 @@ type localAPI struct {
 	cmd     *exec.Cmd
 	baseURL string
 	token   string // admin token
+	control string // control token of /_local/
 	fleetID string
 	waitErr chan error
 	http    *http.Client
 }
 
 // startLocal starts cmdop-local on a free loopback port with the given
-// latency, its per-request log going to logPath, and reads the three export
+// latency, its per-request log going to logPath, and reads the four export
 // lines it prints.
 func startLocal(ctx context.Context, bin string, latency time.Duration, logPath string) (*localAPI, error) {
 	logFile, err := os.Create(logPath)
@@ -57,14 +58,14 @@ func startLocal(ctx context.Context, bin string, latency time.Duration, logPath 
 	lines := make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
-		for len(vars) < 3 && sc.Scan() {
+		for len(vars) < 4 && sc.Scan() {
 			k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "=")
 			if ok {
 				vars[k] = strings.Trim(v, "'")
 			}
 		}
-		if len(vars) < 3 {
-			lines <- fmt.Errorf("cmdop-local printed %d of its 3 export lines (see %s)", len(vars), logPath)
+		if len(vars) < 4 {
+			lines <- fmt.Errorf("cmdop-local printed %d of its 4 export lines (see %s)", len(vars), logPath)
 			return
 		}
 		lines <- nil
@@ -85,7 +86,8 @@ func startLocal(ctx context.Context, bin string, latency time.Duration, logPath 
 		return nil, fmt.Errorf("cmdop-local did not start within 30s (see %s)", logPath)
 	}
 	api.baseURL, api.token, api.fleetID = vars["CMDOP_API_BASE_URL"], vars["CMDOP_TOKEN"], vars["CMDOP_FLEET_ID"]
-	if api.baseURL == "" || api.token == "" || api.fleetID == "" {
+	api.control = vars["CMDOP_LOCAL_CONTROL_TOKEN"]
+	if api.baseURL == "" || api.token == "" || api.fleetID == "" || api.control == "" {
 		api.stop()
 		return nil, fmt.Errorf("cmdop-local printed incomplete settings %v", keys(vars))
 	}
@@ -144,7 +146,11 @@ func (a *localAPI) do(ctx context.Context, method, path string, body any, out an
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
+	token := a.token
+	if strings.HasPrefix(path, "/_local/") {
+		token = a.control
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

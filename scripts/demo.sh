@@ -141,18 +141,19 @@ step 2 "Starting cmdop-local on a free loopback port"
 "$BIN/cmdop-local" --addr 127.0.0.1:0 >"$work/env.sh" 2>"$work/cmdop-local.log" &
 server_pid=$!
 for _ in $(seq 1 100); do
-  [ "$(wc -l <"$work/env.sh")" -ge 3 ] && break
+  [ "$(wc -l <"$work/env.sh")" -ge 4 ] && break
   kill -0 "$server_pid" 2>/dev/null || die "cmdop-local exited before it was ready"
   sleep 0.1
 done
-[ "$(wc -l <"$work/env.sh")" -ge 3 ] || die "cmdop-local printed no settings within 10 seconds"
+[ "$(wc -l <"$work/env.sh")" -ge 4 ] || die "cmdop-local printed no settings within 10 seconds"
 # shellcheck disable=SC1091
 . "$work/env.sh"
 export CMDOP_API_BASE_URL CMDOP_TOKEN CMDOP_FLEET_ID
 [ -n "$CMDOP_TOKEN" ] || die "cmdop-local printed no admin token"
+[ -n "$CMDOP_LOCAL_CONTROL_TOKEN" ] || die "cmdop-local printed no control token"
 ready=false
 for _ in $(seq 1 50); do
-  if api "$CMDOP_TOKEN" /_local/clock >/dev/null 2>&1; then
+  if api "$CMDOP_LOCAL_CONTROL_TOKEN" /_local/clock >/dev/null 2>&1; then
     ready=true
     break
   fi

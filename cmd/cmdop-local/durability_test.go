@@ -21,8 +21,9 @@ import (
 )
 
 // durabilityAdminToken is a fixed, valid admin secret: cmdop_ and 40 base62
-// characters. The same one is passed on every restart so that CMDOP_TOKEN is
-// printed again (the state file holds only its hash).
+// characters. The same one is given on every restart, through the
+// environment (never argv), so that CMDOP_TOKEN is printed again (the state
+// database holds only its hash).
 const durabilityAdminToken = "cmdop_D0rab1l1tyL00pT3stAdm1nT0k3nXyZ012345678"
 
 // rawSecret matches what a raw token secret looks like.
@@ -34,10 +35,11 @@ const (
 )
 
 // TestDurabilityKillLoop builds cmdop-local, then repeatedly starts it on one
-// state file, fires a burst of concurrent creates at it and kill -9s it
-// mid-burst. Every restart must load the state file and still list every
-// create that was acknowledged with a 201, and the state file must never
-// hold a raw secret.
+// state database, fires a burst of concurrent creates at it and kill -9s it
+// mid-burst. Every restart must open the database and still list every
+// create that was acknowledged with a 201, and no file beside it (the
+// database, its WAL and shared-memory files) may ever hold a raw secret or
+// be readable by others.
 func TestDurabilityKillLoop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kill -9s cmdop-local 20 times; skipped with -short")
@@ -50,7 +52,7 @@ func TestDurabilityKillLoop(t *testing.T) {
 	t.Logf("built %s in %s", filepath.Base(bin), time.Since(start).Round(time.Millisecond))
 
 	dir := t.TempDir()
-	state := filepath.Join(dir, "state.json")
+	state := filepath.Join(dir, "state.db")
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 
 	acked := map[string]string{} // token ID -> raw secret, across every iteration
@@ -104,8 +106,8 @@ func TestDurabilityKillLoop(t *testing.T) {
 }
 
 // verifyDurable checks that every acknowledged token is listed and that no
-// file in the state directory (the state file and any temporary file a kill
-// left behind) holds a raw secret.
+// file in the state directory (the database, its -wal and -shm files) holds
+// a raw secret or has a mode other than 0600.
 func verifyDurable(t *testing.T, iter int, client *cmdop.Client, fleetID, state string, acked map[string]string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -147,6 +149,9 @@ func verifyDurable(t *testing.T, iter int, client *cmdop.Client, fleetID, state 
 		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if info, err := e.Info(); err != nil || info.Mode().Perm() != 0o600 {
+			t.Fatalf("iteration %d: %s has mode %v (%v), want 0600", iter, e.Name(), info.Mode().Perm(), err)
 		}
 		if m := rawSecret.Find(data); m != nil {
 			t.Fatalf("iteration %d: %s holds a raw secret %.12s…", iter, e.Name(), m)
@@ -243,7 +248,8 @@ func (p *localProc) stderrTail() string {
 // its exports and logged that it listens. The process is killed on cleanup.
 func startCmdopLocal(t *testing.T, bin, state string) *localProc {
 	t.Helper()
-	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--state", state, "--admin-token", durabilityAdminToken)
+	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--state", state)
+	cmd.Env = append(os.Environ(), "CMDOP_LOCAL_ADMIN_TOKEN="+durabilityAdminToken)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +275,7 @@ func startCmdopLocal(t *testing.T, bin, state string) *localProc {
 			if k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok && strings.HasPrefix(sc.Text(), "export ") {
 				env[k] = strings.Trim(v, "'")
 			}
-			if len(env) == 3 {
+			if len(env) == 4 {
 				exports <- env
 				break
 			}

@@ -48,16 +48,28 @@ func (s *Server) authenticate(c *call) *apiError {
 	return nil
 }
 
-// authorizeFleet checks that the caller may manage the tokens of fleet f.
+// authorize checks the caller's scopes against the route's row of the
+// authorization table (x-required-scopes in the contract). It is the scope
+// half of the rule "a token acts with the intersection of its scopes and its
+// owner's role"; authorizeFleet is the role half.
+func authorize(caller *tokenRecord, rt *route) *apiError {
+	missing := missingScopes(caller, rt.scopes)
+	if len(missing) == 0 {
+		return nil
+	}
+	return errPermission(map[string]any{"missing_scopes": missing, "required_scopes": rt.scopes, "operation": rt.operationID},
+		"%s %s (%s) requires the scope %s, which this token lacks, whatever its owner's role; use a token that holds it.",
+		rt.method, rt.pattern, rt.operationID, strings.Join(missing, ", "))
+}
+
+// authorizeFleet checks that the caller's owner may manage the tokens of
+// fleet f: a fleet token acts only on its own fleet, a personal token only
+// for a fleet owner or admin. The scope is checked by authorize.
 func (s *Server) authorizeFleet(caller *tokenRecord, f *fleet) *apiError {
 	if !caller.isPersonal() {
 		if caller.FleetID != f.ID {
 			return errPermission(map[string]any{"fleet_id": f.ID},
 				"This fleet token belongs to another fleet; use a token of fleet %s, or a personal token of its owner or an admin.", f.ID)
-		}
-		if !caller.hasScope(scopePermissionsManage) {
-			return errPermission(map[string]any{"missing_scopes": []string{scopePermissionsManage}},
-				"Managing fleet tokens requires the %s scope, which this token lacks; use a token that holds it.", scopePermissionsManage)
 		}
 		return nil
 	}

@@ -31,8 +31,8 @@ func (s *Server) AdvanceClock(d time.Duration) (time.Time, error) {
 		return time.Time{}, errValidation("advance", "The clock cannot move that far; give a shorter duration.")
 	}
 	s.st.clockOffset += d
-	s.st.dirty = true
-	now := s.st.now(s.baseNow)
+	s.st.touchMeta()
+	now := s.st.now(s.baseNow) // the commit prunes events that just got too old
 	if err := s.commitLocked(); err != nil {
 		return now, errInternal("The server could not save its state: %v.", err)
 	}
@@ -71,8 +71,9 @@ func (s *Server) AddFleet(fleetID string) (string, error) {
 	if s.st.fleets[fleetID] != nil {
 		return "", errConflict(map[string]any{"fleet_id": fleetID}, "Fleet %q already exists; choose another id or omit it.", fleetID)
 	}
-	s.st.fleets[fleetID] = &fleet{ID: fleetID, Name: "Fleet " + fleetID, Members: map[string]string{s.st.ownerUserID: RoleOwner}}
-	s.st.dirty = true
+	f := &fleet{ID: fleetID, Name: "Fleet " + fleetID, Members: map[string]string{s.st.ownerUserID: RoleOwner}}
+	s.st.fleets[fleetID] = f
+	s.st.touchFleet(f)
 	if err := s.commitLocked(); err != nil {
 		return "", errInternal("The server could not save its state: %v.", err)
 	}
@@ -82,13 +83,20 @@ func (s *Server) AddFleet(fleetID string) (string, error) {
 // AddMember creates a user with role "admin" or "member" (empty means member)
 // in fleet fleetID (empty means the seeded fleet), and gives them a personal
 // token with every scope. It returns the user's id and the token's id and secret.
+// The token's issuance is audited as token.issued by local-control, with the
+// fleet's id.
 func (s *Server) AddMember(fleetID, role, name string) (userID, tokenID, secret string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.addMemberLocked(fleetID, role, name)
+	return s.addMemberLocked(fleetID, role, name, cmdopapi.Event{RequestID: newRequestID(), StatusCode: http.StatusCreated})
 }
 
-func (s *Server) addMemberLocked(fleetID, role, name string) (userID, tokenID, secret string, err error) {
+// localControlActor is the actor of everything the test controls do.
+var localControlActor = cmdopapi.Actor{Type: cmdopapi.ActorSystem, ID: "local-control"}
+
+// addMemberLocked does AddMember; proto carries the request fields of the
+// audit event it records.
+func (s *Server) addMemberLocked(fleetID, role, name string, proto cmdopapi.Event) (userID, tokenID, secret string, err error) {
 	if fleetID == "" {
 		fleetID = s.st.fleetID
 	}
@@ -110,8 +118,17 @@ func (s *Server) addMemberLocked(fleetID, role, name string) (userID, tokenID, s
 	u := &user{ID: uuid.NewString(), Name: name}
 	s.st.users[u.ID] = u
 	f.Members[u.ID] = role
+	s.st.touchUser(u)
+	s.st.touchFleet(f)
+	s.st.touchMeta() // memberSeq
 	secret = newSecret()
 	t := s.st.newToken(now, secret, "", u.ID, "default", slices.Clone(cmdopapi.Scopes), nil, u.ID)
+	e := proto
+	e.Action = cmdopapi.ActionTokenIssued
+	e.Actor = localControlActor
+	e.TokenID = t.ID
+	e.FleetID = f.ID
+	s.st.appendEvent(s.baseNow, e)
 	if err := s.commitLocked(); err != nil {
 		return "", "", "", errInternal("The server could not save its state: %v.", err)
 	}
@@ -119,7 +136,7 @@ func (s *Server) addMemberLocked(fleetID, role, name string) (userID, tokenID, s
 }
 
 // RemoveMember removes a user from every fleet and revokes all their personal
-// tokens, audited as token.revoked by the system with the fleet_id of the
+// tokens, audited as token.revoked by local-control with the fleet_id of the
 // fleet they left (the first by id if they were in several). Fleet tokens they created
 // stay. A fleet owner cannot be removed.
 func (s *Server) RemoveMember(userID string) error {
@@ -143,6 +160,7 @@ func (s *Server) removeMemberLocked(userID string, proto cmdopapi.Event) error {
 	for _, f := range s.st.fleets {
 		if _, ok := f.Members[userID]; ok {
 			delete(f.Members, userID)
+			s.st.touchFleet(f)
 			removedFrom = append(removedFrom, f.ID)
 		}
 	}
@@ -150,7 +168,6 @@ func (s *Server) removeMemberLocked(userID string, proto cmdopapi.Event) error {
 	if len(removedFrom) == 0 {
 		return errNotFound(cmdopapi.ReasonUserNotFound, "User %s is not a member of any fleet; nothing to remove.", userID)
 	}
-	s.st.dirty = true
 	now := s.st.now(s.baseNow)
 	for _, t := range s.st.userTokens[userID] {
 		if t.RevokedAt != nil {
@@ -159,7 +176,7 @@ func (s *Server) removeMemberLocked(userID string, proto cmdopapi.Event) error {
 		s.st.revoke(t, now)
 		e := proto
 		e.Action = cmdopapi.ActionTokenRevoked
-		e.Actor = cmdopapi.Actor{Type: cmdopapi.ActorSystem, ID: "system"}
+		e.Actor = localControlActor
 		e.TokenID = t.ID
 		// The fleet the member left, so that its owner and admins see why the
 		// tokens stopped working (members added by AddMember are in one fleet).
@@ -172,11 +189,12 @@ func (s *Server) removeMemberLocked(userID string, proto cmdopapi.Event) error {
 	return nil
 }
 
-// serveLocal handles the test controls under /_local/. They need the admin
-// token (even once it is revoked or expired, so tests can always reach
-// them), and are neither counted, faulted, rate limited nor audited.
+// serveLocal handles the test controls under /_local/. They need the control
+// token, which no API token is and no revocation touches, and are neither
+// counted, faulted nor rate limited. What they create is audited with the
+// actor local-control.
 func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, reqID string) {
-	if err := s.authenticateAdmin(r); err != nil {
+	if err := s.authenticateControl(r); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -248,7 +266,11 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, reqID string
 			writeError(w, err)
 			return
 		}
-		userID, tokenID, secret, err := s.AddMember(req.FleetID, req.Role, req.Name)
+		s.mu.Lock()
+		userID, tokenID, secret, err := s.addMemberLocked(req.FleetID, req.Role, req.Name, cmdopapi.Event{
+			RequestID: reqID, SourceIP: sourceIP(r), UserAgent: r.UserAgent(), StatusCode: http.StatusCreated,
+		})
+		s.mu.Unlock()
 		if err != nil {
 			writeError(w, asAPIError(err))
 			return
@@ -327,26 +349,27 @@ type clockResponse struct {
 	Now time.Time `json:"now"`
 }
 
-// authenticateAdmin admits only the admin token.
-func (s *Server) authenticateAdmin(r *http.Request) *apiError {
+// authenticateControl admits only the control token. An API token, even the
+// seeded admin's, is refused with a 403 that says which token to use.
+func (s *Server) authenticateControl(r *http.Request) *apiError {
+	const use = "use the control token cmdop-local printed as CMDOP_LOCAL_CONTROL_TOKEN (or the one given with --control-token)"
 	secret, ok := bearerToken(r)
-	if !ok || !validSecret(secret) {
-		return errAuth("The test controls under /_local/ need the admin token; %s.", authHint)
+	if !ok {
+		return errAuth("The test controls under /_local/ need the control token as \"Authorization: Bearer ...\"; %s.", use)
 	}
-	h := hashSecret(secret)
-	s.mu.Lock()
-	admin := s.st.tokens[s.st.adminTokenID]
-	isAdmin := hashesEqual(admin.SecretHash, h)
-	known := s.st.lookupSecret(secret) != nil
-	s.mu.Unlock()
-	switch {
-	case isAdmin:
+	if hashesEqual(hashSecret(secret), hashSecret(s.controlSecret)) {
 		return nil
-	case known:
-		return errPermission(nil, "The test controls under /_local/ need the admin token, not another token; use the token cmdop-local printed as CMDOP_TOKEN.")
-	default:
-		return errAuth("The bearer token is not recognised; the test controls under /_local/ need the admin token.")
 	}
+	if validSecret(secret) {
+		s.mu.Lock()
+		known := s.st.lookupSecret(secret) != nil
+		s.mu.Unlock()
+		if known {
+			return errPermission(map[string]any{"required_token": "control"},
+				"API tokens are not accepted by the test controls under /_local/, not even the admin token; %s.", use)
+		}
+	}
+	return errAuth("The bearer token is not the control token; %s.", use)
 }
 
 // asAPIError converts an error from the exported methods back to its envelope.
@@ -389,8 +412,8 @@ func (s *Server) RemoveFleet(fleetID string) error {
 			})
 		}
 	}
+	s.st.touchFleet(s.st.fleets[fleetID]) // the commit deletes its row and members
 	delete(s.st.fleets, fleetID)
-	s.st.dirty = true
 	if err := s.commitLocked(); err != nil {
 		return errInternal("The server could not save its state: %v.", err)
 	}

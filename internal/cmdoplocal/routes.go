@@ -9,25 +9,31 @@ import (
 
 // route is one operation of the contract.
 type route struct {
-	method  string
-	pattern string // the path template exactly as in openapi.yaml
-	handle  func(s *Server, w http.ResponseWriter, c *call)
+	method      string
+	pattern     string   // the path template exactly as in openapi.yaml
+	operationID string   // its operationId there
+	scopes      []string // its x-required-scopes there: the authorization table
+	handle      func(s *Server, w http.ResponseWriter, c *call)
 }
 
-// apiRoutes lists every operation of internal/cmdopapi/openapi.yaml.
+// manage is what managing tokens and reading the audit log need.
+var manage = []string{scopePermissionsManage}
+
+// apiRoutes lists every operation of internal/cmdopapi/openapi.yaml, with the
+// scopes each needs; TestRoutesMatchTheContract holds the two together.
 var apiRoutes = []route{
-	{http.MethodGet, "/api/fleets/{fleet_id}/api-keys", (*Server).listFleetTokens},
-	{http.MethodPost, "/api/fleets/{fleet_id}/api-keys", (*Server).createFleetToken},
-	{http.MethodGet, "/api/fleets/{fleet_id}/api-keys/{key_id}", (*Server).getFleetToken},
-	{http.MethodPatch, "/api/fleets/{fleet_id}/api-keys/{key_id}", (*Server).patchFleetToken},
-	{http.MethodDelete, "/api/fleets/{fleet_id}/api-keys/{key_id}", (*Server).deleteFleetToken},
-	{http.MethodGet, "/api/account/api-tokens", (*Server).listPersonalTokens},
-	{http.MethodPost, "/api/account/api-tokens", (*Server).createPersonalToken},
-	{http.MethodGet, "/api/account/api-tokens/{token_id}", (*Server).getPersonalToken},
-	{http.MethodPatch, "/api/account/api-tokens/{token_id}", (*Server).patchPersonalToken},
-	{http.MethodDelete, "/api/account/api-tokens/{token_id}", (*Server).deletePersonalToken},
-	{http.MethodGet, "/api/audit/events", (*Server).listAuditEvents},
-	{http.MethodGet, "/api/account", (*Server).getAccount},
+	{http.MethodGet, "/api/fleets/{fleet_id}/api-keys", "listFleetTokens", manage, (*Server).listFleetTokens},
+	{http.MethodPost, "/api/fleets/{fleet_id}/api-keys", "createFleetToken", manage, (*Server).createFleetToken},
+	{http.MethodGet, "/api/fleets/{fleet_id}/api-keys/{key_id}", "getFleetToken", manage, (*Server).getFleetToken},
+	{http.MethodPatch, "/api/fleets/{fleet_id}/api-keys/{key_id}", "shortenFleetTokenExpiry", manage, (*Server).patchFleetToken},
+	{http.MethodDelete, "/api/fleets/{fleet_id}/api-keys/{key_id}", "revokeFleetToken", manage, (*Server).deleteFleetToken},
+	{http.MethodGet, "/api/account/api-tokens", "listPersonalTokens", manage, (*Server).listPersonalTokens},
+	{http.MethodPost, "/api/account/api-tokens", "createPersonalToken", manage, (*Server).createPersonalToken},
+	{http.MethodGet, "/api/account/api-tokens/{token_id}", "getPersonalToken", manage, (*Server).getPersonalToken},
+	{http.MethodPatch, "/api/account/api-tokens/{token_id}", "shortenPersonalTokenExpiry", manage, (*Server).patchPersonalToken},
+	{http.MethodDelete, "/api/account/api-tokens/{token_id}", "revokePersonalToken", manage, (*Server).deletePersonalToken},
+	{http.MethodGet, "/api/audit/events", "listAuditEvents", manage, (*Server).listAuditEvents},
+	{http.MethodGet, "/api/account", "getAccount", nil, (*Server).getAccount},
 }
 
 // matchRoute finds the route for method and u. When the path matches but the

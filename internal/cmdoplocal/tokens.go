@@ -233,6 +233,10 @@ func (s *Server) createToken(w http.ResponseWriter, c *call, col *collection) {
 			strings.Join(missing, ", ")))
 		return
 	}
+	if err := checkOutlives(c.caller, &req, expiresAt); err != nil {
+		writeError(w, err)
+		return
+	}
 
 	createdBy := c.caller.ID
 	if c.caller.isPersonal() {
@@ -253,6 +257,26 @@ func (s *Server) createToken(w http.ResponseWriter, c *call, col *collection) {
 		s.st.rememberIdem(c.now, c.caller.ID, key, hash, t.ID, data)
 	}
 	writeRawJSON(w, http.StatusCreated, data)
+}
+
+// checkOutlives refuses a new token that would outlive its issuer: its
+// expiry (nil: never) must be at or before the issuer's.
+func checkOutlives(issuer *tokenRecord, req *cmdopapi.CreateTokenRequest, expiresAt *time.Time) *apiError {
+	if issuer.ExpiresAt == nil || (expiresAt != nil && !expiresAt.After(*issuer.ExpiresAt)) {
+		return nil
+	}
+	limit := issuer.ExpiresAt.Format(timeFormat)
+	field, asked := "expires_at", "never to expire"
+	switch {
+	case req.ExpiresInDays != nil:
+		field, asked = "expires_in_days", "to expire at "+expiresAt.Format(timeFormat)
+	case expiresAt != nil:
+		asked = "to expire at " + expiresAt.Format(timeFormat)
+	}
+	e := errValidation(field, "A token cannot outlive the token that issues it: the new token's expiry must be at or before the issuer's expiry, %s, but it asks %s; set expires_at to %s or earlier, or issue it with a longer-lived token.",
+		limit, asked, limit)
+	e.details["issuer_expires_at"] = limit
+	return e
 }
 
 // validateCreate checks a create request and returns the expiry it asks for.
@@ -379,7 +403,7 @@ func (s *Server) patchToken(w http.ResponseWriter, c *call, col *collection) {
 		return
 	}
 	t.ExpiresAt = &want
-	s.st.dirty = true
+	s.st.touchToken(t)
 	s.st.appendEvent(s.baseNow, s.eventFor(c, cmdopapi.ActionTokenExpiryShortened, c.caller, t, http.StatusOK))
 	writeJSON(w, http.StatusOK, t.wire(c.now))
 }

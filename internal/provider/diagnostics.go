@@ -48,10 +48,15 @@ func apiErrorDiag(op, what string, at apiTarget, err error) diag.Diagnostic {
 			"Supply a valid token through the provider's token argument or the CMDOP_TOKEN environment variable, then run the command again."
 	case errors.Is(err, cmdop.ErrPermission):
 		todo = "The provider's token is not allowed to do this."
-		if missing := apiErr.MissingScopes(); len(missing) > 0 {
+		missing := apiErr.MissingScopes()
+		_, byOperation := apiErr.Details["operation"] // the operation's own x-required-scopes, not the new token's
+		switch {
+		case len(missing) > 0 && byOperation:
+			todo += fmt.Sprintf(" It lacks the scope(s) %s, which this operation needs whatever the token's owner may do. Use a provider token that holds them.", strings.Join(missing, ", "))
+		case len(missing) > 0:
 			todo += fmt.Sprintf(" It lacks the scope(s) %s. Use a provider token that holds them, or ask for fewer scopes.", strings.Join(missing, ", "))
-		} else {
-			todo += " Use a personal token of a fleet owner or admin, or a fleet token of this fleet holding permissions:manage."
+		default:
+			todo += " Use a personal token of a fleet owner or admin, or a fleet token of this fleet, holding permissions:manage."
 		}
 	case errors.Is(err, cmdop.ErrValidation):
 		todo = "The CMDOP API rejected the request as invalid. Correct the configuration as the message says."

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -205,7 +206,7 @@ func TestAccEphemeralPersonalToken_providerAlias(t *testing.T) {
 			Config: api.config(fmt.Sprintf(`
 ephemeral "cmdop_personal_token" "x" {
   name   = %q
-  scopes = ["machines:read"]
+  scopes = ["permissions:manage", "machines:read"] # listing tokens needs permissions:manage
   ttl    = "2h"
 }
 
@@ -324,7 +325,7 @@ func TestAccEphemeralPersonalToken_serverClockAhead(t *testing.T) {
 			Config: api.config(fmt.Sprintf(`
 ephemeral "cmdop_personal_token" "x" {
   name   = %q
-  scopes = ["machines:read"]
+  scopes = ["permissions:manage", "machines:read"] # listing tokens needs permissions:manage
 }
 
 provider "cmdop" {
@@ -464,7 +465,7 @@ func TestAccEphemeralTokens_neverStored(t *testing.T) {
 		"main.tf": `
 ephemeral "cmdop_personal_token" "x" {
   name   = "eph-personal-run"
-  scopes = ["machines:read"]
+  scopes = ["permissions:manage", "machines:read"] # listing tokens needs permissions:manage
 }
 
 ephemeral "cmdop_fleet_token" "x" {
@@ -629,4 +630,49 @@ func orNull(b json.RawMessage) json.RawMessage {
 		return json.RawMessage("null")
 	}
 	return b
+}
+
+// An ephemeral token feeding an aliased provider lives an hour: the token
+// that provider would issue, never to expire, is refused at plan, naming
+// the ephemeral token's expiry, and nothing but the ephemeral tokens is issued.
+func TestAccEphemeralFleetToken_childCannotOutliveIt(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		TerraformVersionChecks:   ephemeralVersionChecks,
+		Steps: []resource.TestStep{{
+			Config: api.config(fmt.Sprintf(`
+ephemeral "cmdop_fleet_token" "x" {
+  name   = "eph-issuer"
+  scopes = ["permissions:manage", "machines:read"]
+  ttl    = "1h"
+}
+
+provider "cmdop" {
+  alias        = "eph"
+  api_base_url = %q
+  token        = ephemeral.cmdop_fleet_token.x.secret
+  fleet_id     = %q
+}
+
+resource "cmdop_fleet_token" "child" {
+  provider = cmdop.eph
+  name     = "eph-child"
+  scopes   = ["machines:read"]
+  expiry   = "never"
+}
+`, api.URL, api.FleetID())),
+			ExpectError: regexp.MustCompile(`(?s)Token would outlive the provider's token.*Your token expires at`),
+		}},
+	})
+	all, err := api.admin.ListAllTokens(context.Background(), api.FleetID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range all {
+		if tok.Name == "eph-child" {
+			t.Fatalf("the child token was issued: %+v", tok)
+		}
+	}
 }

@@ -44,7 +44,7 @@ func secretWorks(url, secret string) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.ListAuditEvents(context.Background(), cmdop.AuditQuery{}, "", 1)
+	_, err = c.Account(context.Background()) // who-am-I: any valid token may call it
 	return err
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
 )
 
 // The guide "Responding to a leaked token" (examples/guides/leaked-token),
@@ -27,7 +28,7 @@ func TestAccLeakedTokenGuide(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := map[string]string{"zz_provider.tf": "provider \"cmdop\" {}\n"}
-	dir := filepath.Join(repoRoot(), "examples", "guides", "leaked-token")
+	dir := filepath.Join(localtest.RepoRoot(), "examples", "guides", "leaked-token")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -88,8 +88,8 @@ func (p *cmdopProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 					"that supplies one wins: the `" + envToken + "` environment variable, `" + envAPIKey + "`, the active workspace's " +
 					"`api_key` in `<config_dir>/ssh_workspaces.json`, then the `access_token` in `<config_dir>/token_<mode>.json` " +
 					"(the CMDOP CLI's stores). Needed only when the provider calls the API, so `terraform validate` works without it. " +
-					"Managing fleet tokens needs a personal token of a fleet owner or admin, or a fleet token of that fleet holding " +
-					"`permissions:manage`; managing personal tokens needs a personal token.",
+					"Managing tokens and reading the audit log need `permissions:manage`; fleet tokens also need a personal token of a " +
+					"fleet owner or admin, or a fleet token of that fleet; personal tokens need a personal token.",
 				Optional:   true,
 				Sensitive:  true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},

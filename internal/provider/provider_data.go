@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -37,7 +38,13 @@ type providerData struct {
 	fleetErr map[string]error // fleet → the outcome of its check
 	// clockTried: serverNow has asked the API for its clock once.
 	clockTried bool
+	// nullSecretWarned: a plan has warned that an imported token has no secret.
+	nullSecretWarned atomic.Bool
 }
+
+// firstNullSecret reports whether this is the first token of this provider
+// process (one plan) found without a secret.
+func (d *providerData) firstNullSecret() bool { return !d.nullSecretWarned.Swap(true) }
 
 // account returns who the provider is authenticated as: the who-am-I call,
 // made once per provider process (a failure is not kept, so the next caller

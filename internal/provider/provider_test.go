@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
@@ -15,6 +13,7 @@ import (
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
 	"github.com/cmdop/terraform-provider-cmdop/internal/provider"
 )
 
@@ -28,8 +27,7 @@ var protoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, erro
 // built by `make tools`) and at an existing CLI configuration, unless the
 // environment already says otherwise.
 func TestMain(m *testing.M) {
-	_, here, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(here), "..", "..")
+	root := localtest.RepoRoot()
 	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
 		if tf := filepath.Join(root, "bin", "terraform"); fileExists(tf) {
 			_ = os.Setenv("TF_ACC_TERRAFORM_PATH", tf)
@@ -71,18 +69,15 @@ type testAPI struct {
 	secret string
 }
 
+// newTestAPI starts the test's own cmdop-local (localtest): every request
+// the provider and the test make is held to the contract.
 func newTestAPI(t *testing.T) *testAPI {
 	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 (make testacc)")
 	}
-	srv, err := cmdoplocal.New(cmdoplocal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return &testAPI{t: t, srv: srv, URL: hs.URL, secret: srv.AdminToken(), admin: newClient(t, hs.URL, srv.AdminToken())}
+	api := localtest.Start(t, cmdoplocal.Options{})
+	return &testAPI{t: t, srv: api.Server, URL: api.URL, secret: api.AdminToken, admin: api.Admin}
 }
 
 func newClient(t *testing.T, url, token string) *cmdop.Client {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -395,4 +396,59 @@ func TestAccFleetToken_revokeGracePeriod(t *testing.T) {
 			},
 		},
 	})
+}
+
+// A provider token that expires bounds the expiry of every token it issues:
+// the plan says so, naming the provider token's expiry, before any write.
+func TestAccFleetToken_expiryWithinProviderToken(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	days := 2
+	issuer, err := api.admin.CreateToken(context.Background(), api.FleetID(), cmdopapi.CreateTokenRequest{
+		Name: "short-lived", Scopes: []string{"machines:read", "permissions:manage"}, ExpiresInDays: &days,
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := issuer.ExpiresAt.UTC().Format(time.RFC3339)
+	before := api.writes()
+	tokenWith := func(expiry string) string {
+		return api.providerWith(issuer.RawToken, "") + fmt.Sprintf(`
+resource "cmdop_fleet_token" "child" {
+  name   = "child"
+  scopes = ["machines:read"]
+  expiry = %q
+}`, expiry)
+	}
+	// The API rounds nothing: a date at or before the limit is issued.
+	at := issuer.ExpiresAt.UTC().Add(-time.Minute).Format(time.RFC3339)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: tokenWith("never"), ExpectError: wrapped("Token would outlive the provider's token", "Your token expires at "+limit+", so this token's expiry must be at or before "+limit, "never expires")},
+			{Config: tokenWith("90d"), ExpectError: wrapped("Token would outlive the provider's token", "Your token expires at "+limit, "(90 days from now")},
+			{Config: tokenWith("2999-01-01T00:00:00Z"), ExpectError: wrapped("Token would outlive the provider's token", "expires at 2999-01-01T00:00:00Z")},
+			{
+				PreConfig: func() {
+					if w := api.writes(); w != before {
+						t.Fatalf("the refused plans made %d writes", w-before)
+					}
+				},
+				Config: tokenWith(at),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("cmdop_fleet_token.child", tfjsonpath.New("expires_at"), knownvalue.StringExact(at)),
+				},
+			},
+		},
+	})
+}
+
+// wrapped matches each phrase in order, whatever line breaks Terraform puts
+// between its words.
+func wrapped(phrases ...string) *regexp.Regexp {
+	parts := make([]string, len(phrases))
+	for i, p := range phrases {
+		parts[i] = strings.Join(strings.Fields(regexp.QuoteMeta(p)), `\s+`)
+	}
+	return regexp.MustCompile(`(?s)` + strings.Join(parts, ".*"))
 }

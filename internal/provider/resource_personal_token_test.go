@@ -105,7 +105,8 @@ resource "cmdop_personal_token" "old" {
 func TestAccPersonalToken_scopesBeyondCaller(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
-	limited, err := api.admin.CreateToken(context.Background(), "", cmdopapi.CreateTokenRequest{Name: "limited", Scopes: []string{"machines:read"}}, "")
+	// permissions:manage lets it issue tokens at all; it lacks the rest.
+	limited, err := api.admin.CreateToken(context.Background(), "", cmdopapi.CreateTokenRequest{Name: "limited", Scopes: []string{"machines:read", "permissions:manage"}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestAccPersonalToken_scopesBeyondCaller(t *testing.T) {
 			Config: api.providerWith(limited.RawToken, "") + `
 resource "cmdop_personal_token" "wide" {
   name   = "wide"
-  scopes = ["machines:read", "files:write", "agent:invoke"]
+  scopes = ["machines:read", "permissions:manage", "files:write", "agent:invoke"]
 }`,
 			ExpectError: regexp.MustCompile(`(?s)Error creating personal token "wide".*lacks the scope\(s\)\s+(agent:invoke, files:write|files:write, agent:invoke)`),
 		}},

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
 )
 
 // The troubleshooting guide quotes every diagnostic summary the provider
@@ -24,7 +26,7 @@ import (
 const troubleshootingTemplate = "templates/guides/troubleshooting.md.tmpl"
 
 func TestTroubleshootingGuideCoversEveryDiagnostic(t *testing.T) {
-	root := repoRoot()
+	root := localtest.RepoRoot()
 	x, err := loadSummaryExtractor(filepath.Join(root, "internal"))
 	if err != nil {
 		t.Fatal(err)
