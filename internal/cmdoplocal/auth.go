@@ -104,3 +104,26 @@ func missingScopes(caller *tokenRecord, want []string) []string {
 	}
 	return missing
 }
+
+// authenticateControl admits only the control token. An API token, even the
+// seeded admin's, is refused with a 403 that says which token to use.
+func (s *Server) authenticateControl(r *http.Request) *apiError {
+	const use = "use the control token cmdop-local printed as CMDOP_LOCAL_CONTROL_TOKEN (or the one given with --control-token)"
+	secret, ok := bearerToken(r)
+	if !ok {
+		return errAuth("The test controls under /_local/ need the control token as \"Authorization: Bearer ...\"; %s.", use)
+	}
+	if hashesEqual(hashSecret(secret), hashSecret(s.controlSecret)) {
+		return nil
+	}
+	if validSecret(secret) {
+		s.mu.Lock()
+		known := s.st.lookupSecret(secret) != nil
+		s.mu.Unlock()
+		if known {
+			return errPermission(map[string]any{"required_token": "control"},
+				"API tokens are not accepted by the test controls under /_local/, not even the admin token; %s.", use)
+		}
+	}
+	return errAuth("The bearer token is not the control token; %s.", use)
+}

@@ -1,6 +1,7 @@
 package cmdoplocal
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -197,4 +198,18 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("invalid duration %q: use a Go duration such as 36h or whole days such as 90d", s)
 	}
 	return d, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// retryAfterSeconds rounds a wait up to whole seconds, at least one.
+func retryAfterSeconds(wait time.Duration) int {
+	return max(1, int(math.Ceil(wait.Seconds())))
 }

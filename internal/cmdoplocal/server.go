@@ -1,11 +1,9 @@
 package cmdoplocal
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log"
-	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -319,6 +317,35 @@ func (s *Server) serveAPI(w *bufferedResponse, r *http.Request, reqID string) (d
 	return drop
 }
 
+// serveLocal handles the test controls under /_local/. They need the control
+// token, which no API token is and no revocation touches, and are neither
+// counted, faulted nor rate limited. What they create is audited with the
+// actor local-control.
+func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, reqID string) {
+	if err := s.authenticateControl(r); err != nil {
+		writeError(w, err)
+		return
+	}
+	rt, params, allow := matchRoute(r.Method, r.URL)
+	switch {
+	case rt == nil && len(allow) > 0:
+		writeError(w, methodNotAllowed(r.Method, allow...))
+		return
+	case rt == nil:
+		writeError(w, errNotFound(cmdopapi.ReasonRouteNotFound,
+			"No test control matches this path; see /_local/clock, /_local/faults, /_local/stats, /_local/members and /_local/fleets."))
+		return
+	}
+	c := &call{r: r, requestID: reqID, params: params}
+	if r.Method == http.MethodPost {
+		if c.body, c.bodyErr = readBody(r); c.bodyErr != nil {
+			writeError(w, c.bodyErr)
+			return
+		}
+	}
+	rt.handle(s, w, c)
+}
+
 // recordUse updates the caller's last_used_at and records token.used.
 func (s *Server) recordUse(c *call, status int) {
 	t := c.caller
@@ -358,28 +385,4 @@ func (s *Server) logRequest(r *http.Request, status, reqID string, d time.Durati
 	}
 	path := cmdopapi.Redact(r.URL.EscapedPath())
 	s.logger.Printf("%s %s status=%s request_id=%s duration=%s", r.Method, path, status, reqID, d.Round(time.Microsecond))
-}
-
-// dropConnection closes the client connection without writing a response.
-func dropConnection(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		// Not hijackable (HTTP/2): aborting the handler resets the stream.
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
-}
-
-// retryAfterSeconds rounds a wait up to whole seconds, at least one.
-func retryAfterSeconds(wait time.Duration) int {
-	return max(1, int(math.Ceil(wait.Seconds())))
 }

@@ -67,57 +67,6 @@ func (s *Server) personalCollection(c *call) (*collection, *apiError) {
 	return &collection{userID: c.caller.UserID, kind: "personal token"}, nil
 }
 
-type collectionHandler func(w http.ResponseWriter, c *call, col *collection)
-
-func (s *Server) onCollection(w http.ResponseWriter, c *call, resolve func(*call) (*collection, *apiError), h collectionHandler) {
-	col, err := resolve(c)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	h(w, c, col)
-}
-
-func (s *Server) listFleetTokens(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.fleetCollection, s.listTokens)
-}
-
-func (s *Server) createFleetToken(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.fleetCollection, s.createToken)
-}
-
-func (s *Server) getFleetToken(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.fleetCollection, s.getToken)
-}
-
-func (s *Server) patchFleetToken(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.fleetCollection, s.patchToken)
-}
-
-func (s *Server) deleteFleetToken(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.fleetCollection, s.revokeToken)
-}
-
-func (s *Server) listPersonalTokens(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.personalCollection, s.listTokens)
-}
-
-func (s *Server) createPersonalToken(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.personalCollection, s.createToken)
-}
-
-func (s *Server) getPersonalToken(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.personalCollection, s.getToken)
-}
-
-func (s *Server) patchPersonalToken(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.personalCollection, s.patchToken)
-}
-
-func (s *Server) deletePersonalToken(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.personalCollection, s.revokeToken)
-}
-
 // findToken resolves the {key_id} or {token_id} path parameter in col.
 func (s *Server) findToken(c *call, col *collection) (*tokenRecord, *apiError) {
 	raw := c.params["key_id"]

@@ -1,7 +1,9 @@
 package cmdoplocal
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -113,3 +115,82 @@ func writeError(w http.ResponseWriter, e *apiError) {
 
 func joinOr(ss []string) string    { return strings.Join(ss, " or ") }
 func joinComma(ss []string) string { return strings.Join(ss, ", ") }
+
+func methodNotAllowed(method string, allow ...string) *apiError {
+	e := newAPIError(http.StatusMethodNotAllowed, cmdopapi.CodeNotFound, map[string]any{"allowed_methods": allow},
+		"Method %s is not supported on this path; use %s.", method, joinOr(allow))
+	e.allow = joinComma(allow)
+	return e
+}
+
+// asAPIError converts an error from the exported methods back to its envelope.
+func asAPIError(err error) *apiError {
+	var e *apiError
+	if errors.As(err, &e) {
+		return e
+	}
+	return errInternal("%v", err)
+}
+
+// bufferedResponse collects a whole response so that nothing reaches the
+// client before the server has committed and decided whether to drop it.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func newBufferedResponse() *bufferedResponse {
+	return &bufferedResponse{header: http.Header{}}
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+
+func (b *bufferedResponse) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+func (b *bufferedResponse) statusCode() int {
+	if b.status == 0 {
+		return http.StatusOK
+	}
+	return b.status
+}
+
+// reset discards everything written so far except the request id.
+func (b *bufferedResponse) reset() {
+	id := b.header.Get("X-Request-Id")
+	b.header = http.Header{}
+	b.header.Set("X-Request-Id", id)
+	b.status = 0
+	b.body.Reset()
+}
+
+// sendTo writes the buffered response to w.
+func (b *bufferedResponse) sendTo(w http.ResponseWriter) {
+	h := w.Header()
+	for k, v := range b.header {
+		h[k] = v
+	}
+	w.WriteHeader(b.statusCode())
+	_, _ = w.Write(b.body.Bytes())
+}
+
+// dropConnection closes the client connection without writing a response.
+func dropConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		// Not hijackable (HTTP/2): aborting the handler resets the stream.
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}
