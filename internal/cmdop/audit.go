@@ -5,10 +5,11 @@ package cmdop
 import (
 	"context"
 	"fmt"
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // AuditQuery filters the audit log. Zero fields don't filter.

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // TokenCache serves single-token reads from one paged listing per

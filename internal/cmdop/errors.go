@@ -3,9 +3,10 @@ package cmdop
 import (
 	"errors"
 	"fmt"
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"net/http"
 	"strings"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Error is an error response from the CMDOP API. Match its code with

@@ -2,9 +2,10 @@ package cmdop
 
 import (
 	"context"
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // secretFieldKeys are log field keys whose values are always masked.

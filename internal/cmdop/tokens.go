@@ -6,12 +6,13 @@ package cmdop
 import (
 	"context"
 	"fmt"
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Token collections: a fleet's api-keys, or the caller's personal api-tokens

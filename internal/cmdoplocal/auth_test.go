@@ -239,3 +239,90 @@ func TestTokensNeverOutliveTheirIssuer(t *testing.T) {
 	// A token that never expires may issue any expiry.
 	e.do("POST", fleetPath(e.fleet), e.admin, map[string]any{"name": "free", "scopes": []string{"machines:read"}}).expect(t, 201, "")
 }
+
+func TestAuthFailures(t *testing.T) {
+	e := newEnv(t, cmdoplocal.Options{})
+	for name, header := range map[string]string{
+		"missing":   "",
+		"malformed": "Bearer not-a-token",
+		"scheme":    "Basic " + testAdminToken,
+		"short":     "Bearer cmdop_abc",
+		"unknown":   "Bearer cmdop_" + strings.Repeat("x", 40),
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := e.do("GET", personalPath, "", nil, "Authorization", header).expect(t, 401, cmdopapi.CodeAuth)
+			mustf(t, strings.Contains(r.errBody(t).Message, "Authorization header"), "message: %s", r.body)
+		})
+	}
+}
+
+func TestFleetAuthorization(t *testing.T) {
+	e := newEnv(t, cmdoplocal.Options{})
+	other, err := e.srv.AddFleet("fleet-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := e.createFleetToken("plain", allScopes()[:7]...) // everything but permissions:manage
+	mgr := e.createFleetToken("mgr", "permissions:manage")
+
+	t.Run("fleet token without permissions:manage", func(t *testing.T) {
+		for _, req := range [][2]string{{"GET", fleetPath(e.fleet)}, {"POST", fleetPath(e.fleet)}, {"DELETE", fleetPath(e.fleet) + "/" + mgr.ID}} {
+			r := e.do(req[0], req[1], plain.RawToken, `{"name":"x","scopes":["files:read"]}`).expect(t, 403, cmdopapi.CodePermission)
+			eb := r.errBody(t)
+			mustf(t, strings.Contains(eb.Message, "permissions:manage"), "message %q", eb.Message)
+			missing, _ := eb.Details["missing_scopes"].([]any)
+			mustf(t, slices.Equal(toStrings(missing), []string{"permissions:manage"}), "details %v", eb.Details)
+		}
+	})
+	t.Run("fleet token with permissions:manage", func(t *testing.T) {
+		e.do("GET", fleetPath(e.fleet), mgr.RawToken, nil).expect(t, 200, "")
+		e.do("GET", fleetPath(e.fleet)+"/"+plain.ID, mgr.RawToken, nil).expect(t, 200, "")
+	})
+	t.Run("fleet token of another fleet", func(t *testing.T) {
+		e.do("GET", fleetPath(other), mgr.RawToken, nil).expect(t, 403, cmdopapi.CodePermission)
+	})
+	t.Run("unknown fleet", func(t *testing.T) {
+		e.do("GET", fleetPath("no-such-fleet"), e.admin, nil).expect(t, 404, cmdopapi.CodeNotFound)
+	})
+	t.Run("fleet tokens cannot manage personal tokens", func(t *testing.T) {
+		for _, m := range []string{"GET", "POST"} {
+			r := e.do(m, personalPath, mgr.RawToken, `{"name":"x","scopes":["files:read"]}`).expect(t, 403, cmdopapi.CodePermission)
+			mustf(t, strings.Contains(r.errBody(t).Message, "personal token"), "message %s", r.body)
+		}
+	})
+	t.Run("token of another fleet under this path is not found", func(t *testing.T) {
+		tokB := e.do("POST", fleetPath(other), e.admin, map[string]any{"name": "b", "scopes": []string{"files:read"}}).expect(t, 201, "").token(t)
+		e.do("GET", fleetPath(e.fleet)+"/"+tokB.ID, e.admin, nil).expect(t, 404, cmdopapi.CodeNotFound)
+		e.do("DELETE", fleetPath(e.fleet)+"/"+tokB.ID, e.admin, nil).expect(t, 404, cmdopapi.CodeNotFound)
+		// A fleet token is not a personal token either.
+		e.do("GET", personalPath+"/"+tokB.ID, e.admin, nil).expect(t, 404, cmdopapi.CodeNotFound)
+	})
+	t.Run("ids that are not UUIDs or are unknown", func(t *testing.T) {
+		for _, p := range []string{fleetPath(e.fleet) + "/nope", personalPath + "/nope", personalPath + "/6f1b5c8e-0000-4000-8000-000000000000"} {
+			for _, m := range []string{"GET", "PATCH", "DELETE"} {
+				e.do(m, p, e.admin, `{"expires_at":"2099-01-01T00:00:00Z"}`).expect(t, 404, cmdopapi.CodeNotFound)
+			}
+		}
+	})
+}
+
+func TestScopeSubset(t *testing.T) {
+	e := newEnv(t, cmdoplocal.Options{})
+	mgr := e.createFleetToken("mgr", "machines:read", "permissions:manage")
+
+	r := e.do("POST", fleetPath(e.fleet), mgr.RawToken, map[string]any{"name": "x", "scopes": []string{"machines:read", "machines:write", "files:write"}}).
+		expect(t, 403, cmdopapi.CodePermission)
+	eb := r.errBody(t)
+	missing, _ := eb.Details["missing_scopes"].([]any)
+	mustf(t, slices.Equal(toStrings(missing), []string{"machines:write", "files:write"}), "details %v", eb.Details)
+	mustf(t, strings.Contains(eb.Message, "machines:write") && strings.Contains(eb.Message, "files:write"), "message %q", eb.Message)
+
+	sub := e.do("POST", fleetPath(e.fleet), mgr.RawToken, map[string]any{"name": "x", "scopes": []string{"machines:read"}}).
+		expect(t, 201, "").token(t)
+	mustf(t, sub.CreatedByID == mgr.ID, "created_by_id %q, want the caller token %q", sub.CreatedByID, mgr.ID)
+
+	// A personal token with few scopes cannot mint broader personal tokens either.
+	narrow := e.do("POST", personalPath, e.admin, map[string]any{"name": "narrow", "scopes": []string{"files:read"}}).expect(t, 201, "").token(t)
+	e.do("POST", personalPath, narrow.RawToken, map[string]any{"name": "wide", "scopes": []string{"files:read", "agent:invoke"}}).
+		expect(t, 403, cmdopapi.CodePermission)
+}

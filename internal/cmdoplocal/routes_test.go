@@ -40,30 +40,14 @@ func TestNotFoundReasons(t *testing.T) {
 	}
 }
 
-func TestAccount_anyValidTokenReadsItself(t *testing.T) {
+func TestUnknownRoutesAndMethods(t *testing.T) {
 	e := newEnv(t, cmdoplocal.Options{})
-	tok := e.createFleetToken("reader", "machines:read")
-	var acct cmdopapi.Account
-	e.do(http.MethodGet, "/api/account", tok.RawToken, nil).expect(t, 200, "").json(t, &acct)
-	if acct.TokenID != tok.ID || acct.FleetID != e.fleet || acct.TokenType != cmdopapi.TokenTypeFleet {
-		t.Fatalf("account = %+v", acct)
-	}
-	e.do(http.MethodGet, "/api/account", "", nil).expect(t, 401, cmdopapi.CodeAuth)
-}
-
-func TestUnroutableFleetIDsAreRefused(t *testing.T) {
-	for _, id := range []string{"a/b", "with space", "", "tab\t"} {
-		if id != "" {
-			if _, err := cmdoplocal.New(cmdoplocal.Options{FleetID: id}); err == nil {
-				t.Errorf("New accepted fleet ID %q", id)
-			}
-		}
-		e := newEnv(t, cmdoplocal.Options{})
-		if id == "" {
-			continue // AddFleet("") generates one
-		}
-		if _, err := e.srv.AddFleet(id); err == nil {
-			t.Errorf("AddFleet accepted %q", id)
-		}
-	}
+	e.do("GET", "/api/nope", e.admin, nil).expect(t, 404, cmdopapi.CodeNotFound)
+	e.do("GET", "/", e.admin, nil).expect(t, 404, cmdopapi.CodeNotFound)
+	e.do("GET", personalPath+"/", e.admin, nil).expect(t, 404, cmdopapi.CodeNotFound)
+	r := e.do("PUT", personalPath, e.admin, `{}`).expect(t, 405, cmdopapi.CodeNotFound)
+	mustf(t, r.header.Get("Allow") == "GET, POST", "Allow %q", r.header.Get("Allow"))
+	e.do("DELETE", "/api/audit/events", e.admin, nil).expect(t, 405, cmdopapi.CodeNotFound)
+	e.do("PUT", "/_local/clock", e.ctl, nil).expect(t, 405, cmdopapi.CodeNotFound)
+	e.do("GET", "/_local/nope", e.ctl, nil).expect(t, 404, cmdopapi.CodeNotFound)
 }
