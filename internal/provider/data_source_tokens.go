@@ -125,12 +125,9 @@ func (d *tokensDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	fleet := ""
-	if d.kind.fleet {
-		if fleet = d.data.resolveFleet(m.FleetID, "the data source", &resp.Diagnostics); fleet == "" {
-			return
-		}
-		m.FleetID = types.StringValue(fleet)
+	fleet, ok := d.data.collectionFor(d.kind, &m.FleetID, "the data source", &resp.Diagnostics)
+	if !ok {
+		return
 	}
 	filter := m.filter(&resp.Diagnostics)
 

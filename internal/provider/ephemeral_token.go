@@ -182,12 +182,9 @@ func (r *ephemeralTokenResource) Open(ctx context.Context, req ephemeral.OpenReq
 		return
 	}
 
-	fleet := ""
-	if r.kind.fleet {
-		if fleet = r.data.resolveFleet(m.FleetID, "the ephemeral resource", &resp.Diagnostics); fleet == "" {
-			return
-		}
-		m.FleetID = types.StringValue(fleet)
+	fleet, ok := r.data.collectionFor(r.kind, &m.FleetID, "the ephemeral resource", &resp.Diagnostics)
+	if !ok {
+		return
 	}
 	if m.TTL.IsNull() {
 		m.TTL = types.StringValue(defaultEphemeralTTL)

@@ -161,6 +161,21 @@ func (d *providerData) resolveFleet(configured types.String, what string, diags 
 	return d.fleetID
 }
 
+// collectionFor resolves the collection that a configuration of kind
+// addresses: for fleet tokens the fleet (configured, or else the provider's
+// default, written back into *configured), for personal tokens "". ok is
+// false, with the error reported, when a fleet token has no fleet.
+func (d *providerData) collectionFor(kind tokenKind, configured *types.String, what string, diags *diag.Diagnostics) (fleet string, ok bool) {
+	if !kind.fleet {
+		return "", true
+	}
+	if fleet = d.resolveFleet(*configured, what, diags); fleet == "" {
+		return "", false
+	}
+	*configured = types.StringValue(fleet)
+	return fleet, true
+}
+
 // revokeIfPresent revokes a token; one already revoked, or that the API
 // says does not exist in its collection, is fine. Any other error,
 // including a missing fleet or a wrong URL, is returned.

@@ -355,6 +355,13 @@ func (r *tokenResource) ImportState(ctx context.Context, req resource.ImportStat
 		resp.Diagnostics.AddError(fmt.Sprintf("Invalid import ID for cmdop_%s", r.kind.typeSuffix), err.Error())
 		return
 	}
+	r.importToken(ctx, resp, fleetID, tokenID)
+}
+
+// importToken sets what an import knows, by ID or by identity: the token's
+// ID (and fleet), and its identity. The Read that follows fills in the
+// rest, inferring expiry, so that a matching configuration plans no change.
+func (r *tokenResource) importToken(ctx context.Context, resp *resource.ImportStateResponse, fleetID, tokenID string) {
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), tokenID)...)
 	if r.kind.fleet {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("fleet_id"), fleetID)...)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
@@ -86,11 +85,7 @@ func (r *tokenResource) importByIdentity(ctx context.Context, req resource.Impor
 		resp.Diagnostics.AddError(fmt.Sprintf("Invalid import identity for cmdop_%s", r.kind.typeSuffix), err.Error())
 		return
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), tokenID)...)
-	if r.kind.fleet {
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("fleet_id"), fleetID)...)
-	}
-	resp.Diagnostics.Append(setTokenIdentity(ctx, resp.Identity, r.kind, fleetID, tokenID)...)
+	r.importToken(ctx, resp, fleetID, tokenID)
 }
 
 // parseImportIdentity checks an identity's values as parseImportID checks

@@ -84,10 +84,7 @@ func (l *tokenListResource) List(ctx context.Context, req list.ListRequest, stre
 		stream.Results = list.ListResultsStreamDiagnostics(diags)
 		return
 	}
-	fleet := ""
-	if l.kind.fleet {
-		fleet = l.data.resolveFleet(m.FleetID, "the list block's config", &diags)
-	}
+	fleet, _ := l.data.collectionFor(l.kind, &m.FleetID, "the list block's config", &diags) // reported in diags
 	filter := m.filter(&diags)
 	if diags.HasError() {
 		stream.Results = list.ListResultsStreamDiagnostics(diags)
