@@ -283,6 +283,12 @@ func TestAccNeverLose_fleetIDWithReservedCharacter(t *testing.T) {
 	if _, err := api.srv.AddFleet(fleet); err != nil {
 		t.Fatal(err)
 	}
+	config := api.config(`
+resource "cmdop_fleet_token" "t" {
+  fleet_id = "team%42"
+  name     = "escaped"
+  scopes   = ["machines:read"]
+}`)
 	var id string
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
@@ -294,12 +300,7 @@ func TestAccNeverLose_fleetIDWithReservedCharacter(t *testing.T) {
 		},
 		Steps: []resource.TestStep{
 			{
-				Config: api.config(`
-resource "cmdop_fleet_token" "t" {
-  fleet_id = "team%42"
-  name     = "escaped"
-  scopes   = ["machines:read"]
-}`),
+				Config: config,
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("cmdop_fleet_token.t", "fleet_id", fleet),
 					capture("cmdop_fleet_token.t", "id", &id),
@@ -319,12 +320,7 @@ resource "cmdop_fleet_token" "t" {
 				ImportStateVerifyIgnore: []string{"secret", "expiry", "revoke_grace_period", "last_used_at"},
 			},
 			{
-				Config: api.config(`
-resource "cmdop_fleet_token" "t" {
-  fleet_id = "team%42"
-  name     = "escaped"
-  scopes   = ["machines:read"]
-}`),
+				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionNoop),
 				}},
