@@ -20,7 +20,7 @@ func main() {
 	flag.Parse()
 	quietUnlessLogging()
 
-	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
+	err := provider.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address: "registry.terraform.io/cmdop/cmdop",
 		Debug:   debug,
 	})

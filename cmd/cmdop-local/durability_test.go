@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // durabilityAdminToken is a fixed, valid admin secret: cmdop_ and 40 base62
@@ -186,7 +187,7 @@ func burstThenKill(p *localProc, client *cmdop.Client, fleetID string, delay tim
 			defer wg.Done()
 			for !killed.Load() {
 				n := seq.Add(1)
-				tok, err := client.CreateToken(ctx, fleetID, cmdop.CreateTokenRequest{
+				tok, err := client.CreateToken(ctx, fleetID, cmdopapi.CreateTokenRequest{
 					Name: fmt.Sprintf("durability-%d", n), Scopes: []string{"machines:read"},
 				}, "")
 				if err != nil {

@@ -31,12 +31,27 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
+
+// version is set by goreleaser through -X main.version. A binary built by
+// `go install …/cmd/cmdop-local@vX.Y.Z` keeps "dev" here and reports the
+// module version from its build information instead.
+var version = "dev"
+
+// versionString is what --version prints: "cmdop-local X.Y.Z".
+func versionString() string {
+	v := version
+	if info, ok := debug.ReadBuildInfo(); ok && v == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		v = strings.TrimPrefix(info.Main.Version, "v")
+	}
+	return "cmdop-local " + v
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -102,7 +117,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	latency := fs.Duration("latency", 0, "latency added to every /api request, e.g. 20ms")
 	rateLimit := fs.Float64("rate-limit", 0, "global limit of /api requests per second; 0 means none")
 	seed := fs.Int64("seed", 0, "seed of the random fault generator")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *showVersion {
+		_, err := fmt.Fprintln(stdout, versionString())
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -169,5 +170,38 @@ func TestShellQuote(t *testing.T) {
 		if got := shellQuote(in); got != want {
 			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestRunPrintsVersion(t *testing.T) {
+	var stdout, stderr strings.Builder
+	if err := run(context.Background(), []string{"--version"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := stdout.String(), versionString()+"\n"; got != want {
+		t.Errorf("--version printed %q, want %q", got, want)
+	}
+	if !strings.HasPrefix(stdout.String(), "cmdop-local ") {
+		t.Errorf("--version printed %q, want cmdop-local <version>", stdout.String())
+	}
+}
+
+// TestVersionFromLdflags builds the command the way .goreleaser.yml does
+// (-X main.version=...) and checks that --version reports that version.
+func TestVersionFromLdflags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "cmdop-local")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=9.8.7-test", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(out), "cmdop-local 9.8.7-test\n"; got != want {
+		t.Errorf("--version printed %q, want %q", got, want)
 	}
 }

@@ -2,6 +2,7 @@ package cmdop
 
 import (
 	"context"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 )
@@ -14,6 +15,6 @@ var secretFieldKeys = []string{"authorization", "Authorization", "token", "secre
 // token is masked in every message and field value.
 func MaskSecrets(ctx context.Context) context.Context {
 	ctx = tflog.MaskFieldValuesWithFieldKeys(ctx, secretFieldKeys...)
-	ctx = tflog.MaskAllFieldValuesRegexes(ctx, SecretPattern)
-	return tflog.MaskMessageRegexes(ctx, SecretPattern)
+	ctx = tflog.MaskAllFieldValuesRegexes(ctx, cmdopapi.SecretPattern)
+	return tflog.MaskMessageRegexes(ctx, cmdopapi.SecretPattern)
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 const (
@@ -24,7 +24,7 @@ type eventPos struct {
 	id   string
 }
 
-func comparePos(e *cmdop.Event, p eventPos) int {
+func comparePos(e *cmdopapi.Event, p eventPos) int {
 	if c := e.Time.Compare(p.time); c != 0 {
 		return c
 	}
@@ -32,7 +32,7 @@ func comparePos(e *cmdop.Event, p eventPos) int {
 }
 
 // encodeCursor makes the opaque cursor that resumes after event e.
-func encodeCursor(e *cmdop.Event) string {
+func encodeCursor(e *cmdopapi.Event) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(e.Time.Format(time.RFC3339Nano) + "|" + e.ID))
 }
 
@@ -70,9 +70,9 @@ func parseEventQuery(q map[string][]string) (*eventQuery, *apiError) {
 	}
 	eq := &eventQuery{fleetID: get("fleet_id"), tokenID: get("token_id"), actorID: get("actor_id"), limit: defaultEventLimit}
 	for _, a := range q["action"] {
-		if !slices.Contains(cmdop.AuditActions, a) {
-			e := errValidation("action", "Unknown action %q; valid actions are %s.", a, strings.Join(cmdop.AuditActions, ", "))
-			e.details["valid_actions"] = cmdop.AuditActions
+		if !slices.Contains(cmdopapi.AuditActions, a) {
+			e := errValidation("action", "Unknown action %q; valid actions are %s.", a, strings.Join(cmdopapi.AuditActions, ", "))
+			e.details["valid_actions"] = cmdopapi.AuditActions
 			return nil, e
 		}
 		if eq.actions == nil {
@@ -175,7 +175,7 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, c *call) {
 	if eq.fleetID != "" {
 		f := s.st.fleets[eq.fleetID]
 		if f == nil {
-			writeError(w, errNotFound(cmdop.ReasonFleetNotFound, "Fleet %q was not found; check the fleet_id parameter.", eq.fleetID))
+			writeError(w, errNotFound(cmdopapi.ReasonFleetNotFound, "Fleet %q was not found; check the fleet_id parameter.", eq.fleetID))
 			return
 		}
 		if err := s.authorizeFleet(c.caller, f); err != nil {
@@ -202,32 +202,32 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, c *call) {
 // backwards from the cursor, so a page costs about the same whatever the
 // size of the log; events appended meanwhile (always newer than the cursor)
 // never show up in later pages.
-func (d *stateDB) queryEvents(eq *eventQuery, v *viewer) (cmdop.EventPage, error) {
+func (d *stateDB) queryEvents(eq *eventQuery, v *viewer) (cmdopapi.EventPage, error) {
 	q, args := eventsSQL(eq, v)
 	st, err := d.stmt(q)
 	if err != nil {
-		return cmdop.EventPage{}, err
+		return cmdopapi.EventPage{}, err
 	}
 	rows, err := st.Query(args...)
 	if err != nil {
-		return cmdop.EventPage{}, err
+		return cmdopapi.EventPage{}, err
 	}
 	defer rows.Close()
-	page := cmdop.EventPage{Items: make([]cmdop.Event, 0, min(eq.limit, 128))}
+	page := cmdopapi.EventPage{Items: make([]cmdopapi.Event, 0, min(eq.limit, 128))}
 	for rows.Next() {
 		if len(page.Items) == eq.limit {
 			// There is at least one more: point the cursor after the last item.
 			page.NextCursor = encodeCursor(&page.Items[len(page.Items)-1])
 			break
 		}
-		var e cmdop.Event
+		var e cmdopapi.Event
 		var seq uint64
 		var ts string
 		if err := rows.Scan(&seq, &ts, &e.Action, &e.Actor.Type, &e.Actor.ID, &e.TokenID, &e.FleetID, &e.RequestID, &e.SourceIP, &e.UserAgent, &e.StatusCode); err != nil {
-			return cmdop.EventPage{}, err
+			return cmdopapi.EventPage{}, err
 		}
 		if e.Time, err = parseTime(ts); err != nil {
-			return cmdop.EventPage{}, err
+			return cmdopapi.EventPage{}, err
 		}
 		e.ID = eventID(seq)
 		page.Items = append(page.Items, e)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
 
@@ -44,14 +44,14 @@ func TestAuditPagingIsStableWhileAppending(t *testing.T) {
 		}
 	}
 
-	var items []cmdop.Event
+	var items []cmdopapi.Event
 	cursor := ""
 	for page := 0; ; page++ {
 		q := "/api/audit/events?limit=100"
 		if cursor != "" {
 			q += "&cursor=" + cursor
 		}
-		var p cmdop.EventPage
+		var p cmdopapi.EventPage
 		e.do("GET", q, e.admin, nil).expect(t, 200, "").json(t, &p)
 		mustf(t, len(p.Items) <= 100, "page of %d", len(p.Items))
 		items = append(items, p.Items...)
@@ -83,15 +83,15 @@ func TestAuditFiltersAndVisibility(t *testing.T) {
 	ft := e.createFleetToken("f", "files:read", "permissions:manage")
 	e.do("GET", fleetPath(e.fleet), ft.RawToken, nil).expect(t, 200, "")
 	e.do("DELETE", fleetPath(e.fleet)+"/"+ft.ID, e.admin, nil).expect(t, 204, "")
-	e.do("GET", fleetPath(e.fleet), ft.RawToken, nil).expect(t, 401, cmdop.CodeAuth)
+	e.do("GET", fleetPath(e.fleet), ft.RawToken, nil).expect(t, 401, cmdopapi.CodeAuth)
 	mid := e.srv.Now()
 	advance(t, e.srv, time.Hour)
 	_, memberTokID, member, _ := e.srv.AddMember("", cmdoplocal.RoleMember, "")
 	e.do("GET", personalPath, member, nil).expect(t, 200, "")
 
 	all := e.events(e.admin, "")
-	for _, action := range cmdop.AuditActions {
-		if action == cmdop.ActionTokenExpiryShortened {
+	for _, action := range cmdopapi.AuditActions {
+		if action == cmdopapi.ActionTokenExpiryShortened {
 			continue
 		}
 		mustf(t, countAction(all, action, "") > 0, "no %s event in %+v", action, all)
@@ -99,9 +99,9 @@ func TestAuditFiltersAndVisibility(t *testing.T) {
 	issued := e.events(e.admin, "action=token.issued")
 	// The member's token, newest, was issued by the test controls.
 	mustf(t, len(issued) == 2 && issued[1].TokenID == ft.ID && issued[1].FleetID == e.fleet &&
-		issued[1].Actor.Type == cmdop.ActorAPIToken && issued[1].StatusCode == 201, "token.issued: %+v", issued)
+		issued[1].Actor.Type == cmdopapi.ActorAPIToken && issued[1].StatusCode == 201, "token.issued: %+v", issued)
 	mustf(t, issued[0].TokenID == memberTokID && issued[0].FleetID == e.fleet &&
-		issued[0].Actor == cmdop.Actor{Type: cmdop.ActorSystem, ID: "local-control"}, "token.issued by AddMember: %+v", issued[0])
+		issued[0].Actor == cmdopapi.Actor{Type: cmdopapi.ActorSystem, ID: "local-control"}, "token.issued by AddMember: %+v", issued[0])
 	two := e.events(e.admin, "action=token.issued&action=token.revoked")
 	mustf(t, len(two) == 3, "two actions: %+v", two)
 	byToken := e.events(e.admin, "token_id="+ft.ID)
@@ -123,7 +123,7 @@ func TestAuditFiltersAndVisibility(t *testing.T) {
 	mustf(t, wantBefore > 0 && len(before) == wantBefore, "until kept %d of %d events", len(before), wantBefore)
 	mustf(t, len(after) > 0, "since found nothing")
 	for _, ev := range after {
-		mustf(t, ev.Time.After(mid) && (ev.Action == cmdop.ActionTokenUsed || ev.TokenID == memberTokID), "since let %+v through", ev)
+		mustf(t, ev.Time.After(mid) && (ev.Action == cmdopapi.ActionTokenUsed || ev.TokenID == memberTokID), "since let %+v through", ev)
 	}
 
 	// The member sees only their own account's events.
@@ -132,21 +132,21 @@ func TestAuditFiltersAndVisibility(t *testing.T) {
 	for _, ev := range mine {
 		mustf(t, ev.TokenID == memberTokID, "member sees %+v", ev)
 	}
-	e.do("GET", "/api/audit/events?fleet_id="+e.fleet, member, nil).expect(t, 403, cmdop.CodePermission)
-	e.do("GET", "/api/audit/events?fleet_id=nope", e.admin, nil).expect(t, 404, cmdop.CodeNotFound)
+	e.do("GET", "/api/audit/events?fleet_id="+e.fleet, member, nil).expect(t, 403, cmdopapi.CodePermission)
+	e.do("GET", "/api/audit/events?fleet_id=nope", e.admin, nil).expect(t, 404, cmdopapi.CodeNotFound)
 	fleetOnly := e.events(e.admin, "fleet_id="+e.fleet)
 	for _, ev := range fleetOnly {
 		mustf(t, ev.FleetID == e.fleet, "fleet_id filter let %+v through", ev)
 	}
 
-	r := e.do("GET", "/api/audit/events?action=token.exploded", e.admin, nil).expect(t, 422, cmdop.CodeValidation)
-	for _, a := range cmdop.AuditActions {
+	r := e.do("GET", "/api/audit/events?action=token.exploded", e.admin, nil).expect(t, 422, cmdopapi.CodeValidation)
+	for _, a := range cmdopapi.AuditActions {
 		mustf(t, strings.Contains(r.errBody(t).Message, a), "message lacks %s: %s", a, r.body)
 	}
 	for _, q := range []string{"limit=0", "limit=1001", "limit=x", "cursor=%%%", "cursor=Zm9v", "since=yesterday", "until=1"} {
-		e.do("GET", "/api/audit/events?"+q, e.admin, nil).expect(t, 422, cmdop.CodeValidation)
+		e.do("GET", "/api/audit/events?"+q, e.admin, nil).expect(t, 422, cmdopapi.CodeValidation)
 	}
-	var p cmdop.EventPage
+	var p cmdopapi.EventPage
 	e.do("GET", "/api/audit/events", e.admin, nil).expect(t, 200, "").json(t, &p)
 	mustf(t, len(p.Items) <= 100 && p.NextCursor == "", "default page: %d items, cursor %q", len(p.Items), p.NextCursor)
 }
@@ -165,7 +165,7 @@ func TestAuditManyEventsPageFast(t *testing.T) {
 	cursor := ""
 	for {
 		rec := e.direct("GET", "/api/audit/events?limit=1000&cursor="+cursor, e.admin, "")
-		var p cmdop.EventPage
+		var p cmdopapi.EventPage
 		(&resp{status: rec.Code, body: rec.Body.Bytes()}).expect(t, 200, "").json(t, &p)
 		total += len(p.Items)
 		if p.NextCursor == "" {

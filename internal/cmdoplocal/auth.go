@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 const scopePermissionsManage = "permissions:manage"
@@ -37,11 +37,11 @@ func (s *Server) authenticate(c *call) *apiError {
 		return errAuth("The bearer token is not recognised; %s.", authHint)
 	}
 	switch t.status(c.now) {
-	case cmdop.StatusRevoked:
-		s.st.appendEvent(s.baseNow, s.eventFor(c, cmdop.ActionAuthFailed, t, t, http.StatusUnauthorized))
+	case cmdopapi.StatusRevoked:
+		s.st.appendEvent(s.baseNow, s.eventFor(c, cmdopapi.ActionAuthFailed, t, t, http.StatusUnauthorized))
 		return errAuth("The bearer token %s... was revoked; %s.", t.KeyPrefix, authHint)
-	case cmdop.StatusExpired:
-		s.st.appendEvent(s.baseNow, s.eventFor(c, cmdop.ActionAuthFailed, t, t, http.StatusUnauthorized))
+	case cmdopapi.StatusExpired:
+		s.st.appendEvent(s.baseNow, s.eventFor(c, cmdopapi.ActionAuthFailed, t, t, http.StatusUnauthorized))
 		return errAuth("The bearer token %s... expired at %s; %s.", t.KeyPrefix, t.ExpiresAt.Format(timeFormat), authHint)
 	}
 	c.caller = t

@@ -7,13 +7,13 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // contractScopes returns each operation's x-required-scopes, by "METHOD path".
 func contractScopes(t *testing.T) map[string][]string {
 	t.Helper()
-	doc, err := openapi3.NewLoader().LoadFromData(cmdop.OpenAPISpec)
+	doc, err := openapi3.NewLoader().LoadFromData(cmdopapi.OpenAPISpec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func contractScopes(t *testing.T) map[string][]string {
 			scopes := []string{}
 			for _, v := range list {
 				s, ok := v.(string)
-				if !ok || !slices.Contains(cmdop.Scopes, s) {
+				if !ok || !slices.Contains(cmdopapi.Scopes, s) {
 					t.Errorf("%s: x-required-scopes holds %v, not a scope", key, v)
 				}
 				scopes = append(scopes, s)

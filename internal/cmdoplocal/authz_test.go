@@ -8,7 +8,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
 
@@ -51,11 +51,11 @@ func fleetToken(otherFleet bool, scopes ...string) func(e *env) (string, string)
 }
 
 var callers = []caller{
-	{"owner, every scope", personal(cmdoplocal.RoleOwner, cmdop.Scopes...)},
+	{"owner, every scope", personal(cmdoplocal.RoleOwner, cmdopapi.Scopes...)},
 	{"owner, machines:read", personal(cmdoplocal.RoleOwner, "machines:read")},
-	{"admin, every scope", personal(cmdoplocal.RoleAdmin, cmdop.Scopes...)},
+	{"admin, every scope", personal(cmdoplocal.RoleAdmin, cmdopapi.Scopes...)},
 	{"admin, machines:read", personal(cmdoplocal.RoleAdmin, "machines:read")},
-	{"member, every scope", personal(cmdoplocal.RoleMember, cmdop.Scopes...)},
+	{"member, every scope", personal(cmdoplocal.RoleMember, cmdopapi.Scopes...)},
 	{"fleet token, permissions:manage", fleetToken(false, "machines:read", "permissions:manage")},
 	{"fleet token, machines:read", fleetToken(false, "machines:read")},
 	{"other fleet's token, permissions:manage", fleetToken(true, "machines:read", "permissions:manage")},
@@ -154,7 +154,7 @@ var authzRows = map[string][]authzRow{
 // TestAuthorizationTable calls every operation of the contract with every
 // kind of caller. An operation without a row fails the test.
 func TestAuthorizationTable(t *testing.T) {
-	doc, err := openapi3.NewLoader().LoadFromData(cmdop.OpenAPISpec)
+	doc, err := openapi3.NewLoader().LoadFromData(cmdopapi.OpenAPISpec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestAuthorizationTable(t *testing.T) {
 					case ok:
 						mustf(t, r.status == row.status, "%s %s: %d, want %d: %s", row.method, path, r.status, row.status, r.body)
 					case scope, role:
-						r.expect(t, 403, cmdop.CodePermission)
+						r.expect(t, 403, cmdopapi.CodePermission)
 						details := r.errBody(t).Details
 						missing, _ := details["missing_scopes"].([]any)
 						named := slices.Contains(missing, any("permissions:manage")) && strings.Contains(r.errBody(t).Message, "permissions:manage")
@@ -222,7 +222,7 @@ func TestTokensNeverOutliveTheirIssuer(t *testing.T) {
 		`{"name":"month","scopes":["machines:read"],"expires_in_days":30}`:                "expires_in_days",
 		`{"name":"later","scopes":["machines:read"],"expires_at":"2999-01-01T00:00:00Z"}`: "expires_at",
 	} {
-		r := e.do("POST", fleetPath(e.fleet), issuer.RawToken, body).expect(t, 422, cmdop.CodeValidation)
+		r := e.do("POST", fleetPath(e.fleet), issuer.RawToken, body).expect(t, 422, cmdopapi.CodeValidation)
 		eb := r.errBody(t)
 		mustf(t, eb.Details["field"] == field && eb.Details["issuer_expires_at"] == limit, "%s: details %v", body, eb.Details)
 		mustf(t, strings.Contains(eb.Message, "expiry") && strings.Contains(eb.Message, limit), "%s: message %q", body, eb.Message)
@@ -234,7 +234,7 @@ func TestTokensNeverOutliveTheirIssuer(t *testing.T) {
 
 	// The same for personal tokens.
 	p := e.do("POST", personalPath, e.admin, map[string]any{"name": "p", "scopes": []string{"permissions:manage"}, "expires_in_days": 7}).expect(t, 201, "").token(t)
-	e.do("POST", personalPath, p.RawToken, map[string]any{"name": "c", "scopes": []string{"permissions:manage"}, "expires_in_days": 8}).expect(t, 422, cmdop.CodeValidation)
+	e.do("POST", personalPath, p.RawToken, map[string]any{"name": "c", "scopes": []string{"permissions:manage"}, "expires_in_days": 8}).expect(t, 422, cmdopapi.CodeValidation)
 	e.do("POST", personalPath, p.RawToken, map[string]any{"name": "c", "scopes": []string{"permissions:manage"}, "expires_in_days": 6}).expect(t, 201, "")
 	// A token that never expires may issue any expiry.
 	e.do("POST", fleetPath(e.fleet), e.admin, map[string]any{"name": "free", "scopes": []string{"machines:read"}}).expect(t, 201, "")

@@ -1,5 +1,5 @@
 // Package cmdoplocal is cmdop-local: a faithful, self-contained implementation
-// of the CMDOP token and audit API (internal/cmdop/openapi.yaml) for local
+// of the CMDOP token and audit API (internal/cmdopapi/openapi.yaml) for local
 // development and tests.
 //
 // A Server seeds one owner who owns one fleet and holds a personal admin token

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // apiError is an error that the server reports in the contract's error envelope.
@@ -15,7 +15,7 @@ import (
 type apiError struct {
 	status     int
 	code       string
-	reason     string // on a 404: what is missing (cmdop.Reason*)
+	reason     string // on a 404: what is missing (cmdopapi.Reason*)
 	message    string
 	details    map[string]any
 	retryAfter int    // seconds; set for rate_limit errors
@@ -29,23 +29,23 @@ func newAPIError(status int, code string, details map[string]any, format string,
 }
 
 func errAuth(format string, args ...any) *apiError {
-	return newAPIError(http.StatusUnauthorized, cmdop.CodeAuth, nil, format, args...)
+	return newAPIError(http.StatusUnauthorized, cmdopapi.CodeAuth, nil, format, args...)
 }
 
 func errPermission(details map[string]any, format string, args ...any) *apiError {
-	return newAPIError(http.StatusForbidden, cmdop.CodePermission, details, format, args...)
+	return newAPIError(http.StatusForbidden, cmdopapi.CodePermission, details, format, args...)
 }
 
 // errNotFound reports a 404 saying what is missing: reason is one of the
-// cmdop.Reason* constants.
+// cmdopapi.Reason* constants.
 func errNotFound(reason string, format string, args ...any) *apiError {
-	e := newAPIError(http.StatusNotFound, cmdop.CodeNotFound, nil, format, args...)
+	e := newAPIError(http.StatusNotFound, cmdopapi.CodeNotFound, nil, format, args...)
 	e.reason = reason
 	return e
 }
 
 func errConflict(details map[string]any, format string, args ...any) *apiError {
-	return newAPIError(http.StatusConflict, cmdop.CodeConflict, details, format, args...)
+	return newAPIError(http.StatusConflict, cmdopapi.CodeConflict, details, format, args...)
 }
 
 // errValidation reports a 422 naming the offending field in details.
@@ -54,11 +54,11 @@ func errValidation(field string, format string, args ...any) *apiError {
 	if field != "" {
 		details = map[string]any{"field": field}
 	}
-	return newAPIError(http.StatusUnprocessableEntity, cmdop.CodeValidation, details, format, args...)
+	return newAPIError(http.StatusUnprocessableEntity, cmdopapi.CodeValidation, details, format, args...)
 }
 
 func errRateLimit(retryAfter int) *apiError {
-	e := newAPIError(http.StatusTooManyRequests, cmdop.CodeRateLimit,
+	e := newAPIError(http.StatusTooManyRequests, cmdopapi.CodeRateLimit,
 		map[string]any{"retry_after_seconds": retryAfter},
 		"Too many requests; wait %d second(s) as the Retry-After header says, then retry.", retryAfter)
 	e.retryAfter = retryAfter
@@ -66,12 +66,12 @@ func errRateLimit(retryAfter int) *apiError {
 }
 
 func errUnavailable() *apiError {
-	return newAPIError(http.StatusServiceUnavailable, cmdop.CodeServer, nil,
+	return newAPIError(http.StatusServiceUnavailable, cmdopapi.CodeServer, nil,
 		"The service is temporarily unavailable; retry the request in a moment.")
 }
 
 func errInternal(format string, args ...any) *apiError {
-	return newAPIError(http.StatusInternalServerError, cmdop.CodeServer, nil, format, args...)
+	return newAPIError(http.StatusInternalServerError, cmdopapi.CodeServer, nil, format, args...)
 }
 
 // writeJSON writes v as a JSON response with the given status.
@@ -100,7 +100,7 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	if e.allow != "" {
 		w.Header().Set("Allow", e.allow)
 	}
-	body := cmdop.ErrorBody{Error: cmdop.ErrorDetail{Code: e.code, Reason: e.reason, Message: e.message, Details: e.details}}
+	body := cmdopapi.ErrorBody{Error: cmdopapi.ErrorDetail{Code: e.code, Reason: e.reason, Message: e.message, Details: e.details}}
 	data, err := json.Marshal(body)
 	if err != nil {
 		// Details only ever hold strings, numbers and string slices, so this cannot

@@ -62,20 +62,7 @@ func (c FaultConfig) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// UnmarshalJSON decodes the body of POST /_local/faults.
-func (c *FaultConfig) UnmarshalJSON(data []byte) error {
-	var w faultConfigJSON
-	if err := json.Unmarshal(data, &w); err != nil {
-		return err
-	}
-	cfg, err := w.config()
-	if err != nil {
-		return err
-	}
-	*c = cfg
-	return nil
-}
-
+// config is the configuration the wire form describes.
 func (w *faultConfigJSON) config() (FaultConfig, error) {
 	cfg := FaultConfig{FailRate: w.FailRate, Modes: w.Modes, RateLimit: w.RateLimit, Script: w.Script}
 	if w.Latency != "" {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
 
@@ -25,14 +25,14 @@ func TestFaultScript(t *testing.T) {
 	mustf(t, len(cfg.Script) == 4, "local requests consumed the script: %v", cfg.Script)
 	e.srv.ResetStats()
 
-	e.do("POST", fleetPath(e.fleet), e.admin, `{"name":"unavailable","scopes":["files:read"]}`).expect(t, 503, cmdop.CodeServer)
+	e.do("POST", fleetPath(e.fleet), e.admin, `{"name":"unavailable","scopes":["files:read"]}`).expect(t, 503, cmdopapi.CodeServer)
 	if r, err := e.try("POST", fleetPath(e.fleet), e.admin, `{"name":"dropped","scopes":["files:read"]}`); err == nil {
 		t.Fatalf("a dropped request got a response: %d %s", r.status, r.body)
 	}
-	r := e.do("GET", fleetPath(e.fleet), e.admin, nil).expect(t, 429, cmdop.CodeRateLimit)
+	r := e.do("GET", fleetPath(e.fleet), e.admin, nil).expect(t, 429, cmdopapi.CodeRateLimit)
 	mustf(t, r.header.Get("Retry-After") == "1", "Retry-After %q", r.header.Get("Retry-After"))
 
-	var page cmdop.TokenPage
+	var page cmdopapi.TokenPage
 	e.do("GET", fleetPath(e.fleet), e.admin, nil).expect(t, 200, "").json(t, &page) // "none"
 	mustf(t, page.Total == 1 && page.Items[0].Name == "dropped", "after the script: %+v", page.Items)
 	issued := e.events(e.admin, "action=token.issued")
@@ -43,10 +43,10 @@ func TestFaultScript(t *testing.T) {
 	mustf(t, st.ByStatus["503"] == 1 && st.ByStatus["429"] == 1 && st.ByStatus["201"] == 0, "by_status %v", st.ByStatus)
 	mustf(t, len(e.srv.Faults().Script) == 0, "script left: %v", e.srv.Faults().Script)
 
-	e.do("POST", "/_local/faults", e.ctl, `{"script":["explode"]}`).expect(t, 422, cmdop.CodeValidation)
-	e.do("POST", "/_local/faults", e.ctl, `{"fail_rate":1.5}`).expect(t, 422, cmdop.CodeValidation)
-	e.do("POST", "/_local/faults", e.ctl, `{"latency":"soon"}`).expect(t, 422, cmdop.CodeValidation)
-	e.do("POST", "/_local/faults", e.ctl, `{"modes":["drop"],"bogus":1}`).expect(t, 422, cmdop.CodeValidation)
+	e.do("POST", "/_local/faults", e.ctl, `{"script":["explode"]}`).expect(t, 422, cmdopapi.CodeValidation)
+	e.do("POST", "/_local/faults", e.ctl, `{"fail_rate":1.5}`).expect(t, 422, cmdopapi.CodeValidation)
+	e.do("POST", "/_local/faults", e.ctl, `{"latency":"soon"}`).expect(t, 422, cmdopapi.CodeValidation)
+	e.do("POST", "/_local/faults", e.ctl, `{"modes":["drop"],"bogus":1}`).expect(t, 422, cmdopapi.CodeValidation)
 }
 
 func TestFailRateIsSeeded(t *testing.T) {
@@ -74,7 +74,7 @@ func TestFailRateIsSeeded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 5 {
-		e.do("GET", personalPath, e.admin, nil).expect(t, 503, cmdop.CodeServer)
+		e.do("GET", personalPath, e.admin, nil).expect(t, 503, cmdopapi.CodeServer)
 	}
 	e.do("GET", "/_local/stats", e.ctl, nil).expect(t, 200, "") // controls are never faulted
 }
@@ -85,7 +85,7 @@ func TestRateLimit(t *testing.T) {
 	for range 6 {
 		r := e.do("GET", personalPath, e.admin, nil)
 		if r.status == 429 {
-			r.expect(t, 429, cmdop.CodeRateLimit)
+			r.expect(t, 429, cmdopapi.CodeRateLimit)
 			n, err := strconv.Atoi(r.header.Get("Retry-After"))
 			mustf(t, err == nil && n >= 1, "Retry-After %q", r.header.Get("Retry-After"))
 			limited++
@@ -172,7 +172,7 @@ func TestConcurrentRequests(t *testing.T) {
 					errs <- "create failed"
 					return
 				}
-				var tok cmdop.Token
+				var tok cmdopapi.Token
 				_ = json.Unmarshal(r.body, &tok)
 				if r, err := e.try("DELETE", fleetPath(e.fleet)+"/"+tok.ID, e.admin, nil); err != nil || r.status != 204 {
 					errs <- "delete failed"

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 	"github.com/cmdop/terraform-provider-cmdop/internal/contracttest"
 )
@@ -139,7 +139,7 @@ func checkCommonHeaders(t *testing.T, what string, status int, h http.Header, bo
 		t.Errorf("%s: Content-Type = %q", what, h.Get("Content-Type"))
 	}
 	if status >= 400 {
-		var eb cmdop.ErrorBody
+		var eb cmdopapi.ErrorBody
 		if err := json.Unmarshal(body, &eb); err != nil || eb.Error.Code == "" || eb.Error.Message == "" {
 			t.Errorf("%s: %d without a proper error envelope: %s", what, status, body)
 		}
@@ -153,9 +153,9 @@ func (r *resp) json(t *testing.T, v any) {
 	}
 }
 
-func (r *resp) errBody(t *testing.T) cmdop.ErrorDetail {
+func (r *resp) errBody(t *testing.T) cmdopapi.ErrorDetail {
 	t.Helper()
-	var eb cmdop.ErrorBody
+	var eb cmdopapi.ErrorBody
 	r.json(t, &eb)
 	return eb.Error
 }
@@ -174,9 +174,9 @@ func (r *resp) expect(t *testing.T, status int, code string) *resp {
 	return r
 }
 
-func (r *resp) token(t *testing.T) cmdop.Token {
+func (r *resp) token(t *testing.T) cmdopapi.Token {
 	t.Helper()
-	var tok cmdop.Token
+	var tok cmdopapi.Token
 	r.json(t, &tok)
 	return tok
 }
@@ -186,23 +186,23 @@ func fleetPath(fleet string) string { return "/api/fleets/" + fleet + "/api-keys
 const personalPath = "/api/account/api-tokens"
 
 // createFleetToken creates a fleet token with the admin token.
-func (e *env) createFleetToken(name string, scopes ...string) cmdop.Token {
+func (e *env) createFleetToken(name string, scopes ...string) cmdopapi.Token {
 	e.t.Helper()
 	return e.do("POST", fleetPath(e.fleet), e.admin, map[string]any{"name": name, "scopes": scopes}).
 		expect(e.t, 201, "").token(e.t)
 }
 
 // events returns every event visible to token matching query, newest first.
-func (e *env) events(token, query string) []cmdop.Event {
+func (e *env) events(token, query string) []cmdopapi.Event {
 	e.t.Helper()
-	var all []cmdop.Event
+	var all []cmdopapi.Event
 	cursor := ""
 	for {
 		q := query
 		if cursor != "" {
 			q += "&cursor=" + cursor
 		}
-		var page cmdop.EventPage
+		var page cmdopapi.EventPage
 		e.do("GET", "/api/audit/events?limit=1000&"+q, token, nil).expect(e.t, 200, "").json(e.t, &page)
 		all = append(all, page.Items...)
 		if page.NextCursor == "" {
@@ -212,7 +212,7 @@ func (e *env) events(token, query string) []cmdop.Event {
 	}
 }
 
-func countAction(evs []cmdop.Event, action, tokenID string) int {
+func countAction(evs []cmdopapi.Event, action, tokenID string) int {
 	n := 0
 	for _, ev := range evs {
 		if ev.Action == action && (tokenID == "" || ev.TokenID == tokenID) {
@@ -222,7 +222,7 @@ func countAction(evs []cmdop.Event, action, tokenID string) int {
 	return n
 }
 
-func allScopes() []string { return append([]string(nil), cmdop.Scopes...) }
+func allScopes() []string { return append([]string(nil), cmdopapi.Scopes...) }
 
 func mustf(t *testing.T, ok bool, format string, args ...any) {
 	t.Helper()

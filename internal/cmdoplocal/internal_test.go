@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 func TestNewSecret(t *testing.T) {
@@ -42,7 +42,7 @@ func TestParseDuration(t *testing.T) {
 }
 
 func TestCursorRoundTrip(t *testing.T) {
-	e := cmdop.Event{ID: "evt_000000000042", Time: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)}
+	e := cmdopapi.Event{ID: "evt_000000000042", Time: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)}
 	p, ok := decodeCursor(encodeCursor(&e))
 	if !ok || !p.time.Equal(e.Time) || p.id != e.ID {
 		t.Fatalf("round trip gave %+v %v", p, ok)
@@ -55,7 +55,7 @@ func TestCursorRoundTrip(t *testing.T) {
 }
 
 func TestDecodeJSON(t *testing.T) {
-	var req cmdop.CreateTokenRequest
+	var req cmdopapi.CreateTokenRequest
 	if err := decodeJSON([]byte(` {"name":"a","scopes":["files:read"],"expires_in_days":3} `), &req); err != nil {
 		t.Fatalf("valid body: %v", err)
 	}
@@ -73,7 +73,7 @@ func TestDecodeJSON(t *testing.T) {
 		"\x00":                    "",
 		`{"expires_in_days":1e3}`: "expires_in_days",
 	} {
-		var r cmdop.CreateTokenRequest
+		var r cmdopapi.CreateTokenRequest
 		err := decodeJSON([]byte(body), &r)
 		if err == nil || err.status != 422 {
 			t.Errorf("%s: got %v", body, err)
@@ -119,7 +119,7 @@ func TestAuditQueriesUseIndexes(t *testing.T) {
 		"events_by_time":   {limit: 100},
 		"events_by_token":  {tokenID: "x", limit: 100, after: cursor},
 		"events_by_fleet":  {fleetID: "f", limit: 100},
-		"events_by_action": {actions: map[string]bool{cmdop.ActionTokenUsed: true}, limit: 1000, after: cursor},
+		"events_by_action": {actions: map[string]bool{cmdopapi.ActionTokenUsed: true}, limit: 1000, after: cursor},
 	} {
 		q, args := eventsSQL(eq, v)
 		rows, err := d.db.Query("EXPLAIN QUERY PLAN "+q, args...)

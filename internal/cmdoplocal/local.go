@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Now returns the server clock.
@@ -88,21 +88,21 @@ func (s *Server) AddFleet(fleetID string) (string, error) {
 func (s *Server) AddMember(fleetID, role, name string) (userID, tokenID, secret string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.addMemberLocked(fleetID, role, name, cmdop.Event{RequestID: newRequestID(), StatusCode: http.StatusCreated})
+	return s.addMemberLocked(fleetID, role, name, cmdopapi.Event{RequestID: newRequestID(), StatusCode: http.StatusCreated})
 }
 
 // localControlActor is the actor of everything the test controls do.
-var localControlActor = cmdop.Actor{Type: cmdop.ActorSystem, ID: "local-control"}
+var localControlActor = cmdopapi.Actor{Type: cmdopapi.ActorSystem, ID: "local-control"}
 
 // addMemberLocked does AddMember; proto carries the request fields of the
 // audit event it records.
-func (s *Server) addMemberLocked(fleetID, role, name string, proto cmdop.Event) (userID, tokenID, secret string, err error) {
+func (s *Server) addMemberLocked(fleetID, role, name string, proto cmdopapi.Event) (userID, tokenID, secret string, err error) {
 	if fleetID == "" {
 		fleetID = s.st.fleetID
 	}
 	f := s.st.fleets[fleetID]
 	if f == nil {
-		return "", "", "", errNotFound(cmdop.ReasonFleetNotFound, "Fleet %q was not found; omit fleet_id to use the seeded fleet.", fleetID)
+		return "", "", "", errNotFound(cmdopapi.ReasonFleetNotFound, "Fleet %q was not found; omit fleet_id to use the seeded fleet.", fleetID)
 	}
 	if role == "" {
 		role = RoleMember
@@ -122,9 +122,9 @@ func (s *Server) addMemberLocked(fleetID, role, name string, proto cmdop.Event) 
 	s.st.touchFleet(f)
 	s.st.touchMeta() // memberSeq
 	secret = newSecret()
-	t := s.st.newToken(now, secret, "", u.ID, "default", slices.Clone(cmdop.Scopes), nil, u.ID)
+	t := s.st.newToken(now, secret, "", u.ID, "default", slices.Clone(cmdopapi.Scopes), nil, u.ID)
 	e := proto
-	e.Action = cmdop.ActionTokenIssued
+	e.Action = cmdopapi.ActionTokenIssued
 	e.Actor = localControlActor
 	e.TokenID = t.ID
 	e.FleetID = f.ID
@@ -142,14 +142,14 @@ func (s *Server) addMemberLocked(fleetID, role, name string, proto cmdop.Event) 
 func (s *Server) RemoveMember(userID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.removeMemberLocked(userID, cmdop.Event{RequestID: newRequestID(), StatusCode: http.StatusNoContent})
+	return s.removeMemberLocked(userID, cmdopapi.Event{RequestID: newRequestID(), StatusCode: http.StatusNoContent})
 }
 
 // removeMemberLocked does RemoveMember; proto carries the request fields of
 // the audit events it records.
-func (s *Server) removeMemberLocked(userID string, proto cmdop.Event) error {
+func (s *Server) removeMemberLocked(userID string, proto cmdopapi.Event) error {
 	if s.st.users[userID] == nil {
-		return errNotFound(cmdop.ReasonUserNotFound, "User %q was not found; pass a user_id returned by POST /_local/members.", userID)
+		return errNotFound(cmdopapi.ReasonUserNotFound, "User %q was not found; pass a user_id returned by POST /_local/members.", userID)
 	}
 	for _, f := range s.st.fleets {
 		if f.Members[userID] == RoleOwner {
@@ -166,7 +166,7 @@ func (s *Server) removeMemberLocked(userID string, proto cmdop.Event) error {
 	}
 	slices.Sort(removedFrom)
 	if len(removedFrom) == 0 {
-		return errNotFound(cmdop.ReasonUserNotFound, "User %s is not a member of any fleet; nothing to remove.", userID)
+		return errNotFound(cmdopapi.ReasonUserNotFound, "User %s is not a member of any fleet; nothing to remove.", userID)
 	}
 	now := s.st.now(s.baseNow)
 	for _, t := range s.st.userTokens[userID] {
@@ -175,7 +175,7 @@ func (s *Server) removeMemberLocked(userID string, proto cmdop.Event) error {
 		}
 		s.st.revoke(t, now)
 		e := proto
-		e.Action = cmdop.ActionTokenRevoked
+		e.Action = cmdopapi.ActionTokenRevoked
 		e.Actor = localControlActor
 		e.TokenID = t.ID
 		// The fleet the member left, so that its owner and admins see why the
@@ -267,7 +267,7 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, reqID string
 			return
 		}
 		s.mu.Lock()
-		userID, tokenID, secret, err := s.addMemberLocked(req.FleetID, req.Role, req.Name, cmdop.Event{
+		userID, tokenID, secret, err := s.addMemberLocked(req.FleetID, req.Role, req.Name, cmdopapi.Event{
 			RequestID: reqID, SourceIP: sourceIP(r), UserAgent: r.UserAgent(), StatusCode: http.StatusCreated,
 		})
 		s.mu.Unlock()
@@ -297,7 +297,7 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, reqID string
 				return
 			}
 			s.mu.Lock()
-			err := s.removeMemberLocked(id, cmdop.Event{
+			err := s.removeMemberLocked(id, cmdopapi.Event{
 				RequestID: reqID, SourceIP: sourceIP(r), UserAgent: r.UserAgent(), StatusCode: http.StatusNoContent,
 			})
 			s.mu.Unlock()
@@ -312,7 +312,7 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, reqID string
 			writeError(w, methodNotAllowed(r.Method, allow...))
 			return
 		}
-		writeError(w, errNotFound(cmdop.ReasonRouteNotFound, "No test control matches this path; see /_local/clock, /_local/faults, /_local/stats, /_local/members and /_local/fleets."))
+		writeError(w, errNotFound(cmdopapi.ReasonRouteNotFound, "No test control matches this path; see /_local/clock, /_local/faults, /_local/stats, /_local/members and /_local/fleets."))
 	}
 }
 
@@ -339,7 +339,7 @@ func memberPath(p string) (string, bool) {
 }
 
 func methodNotAllowed(method string, allow ...string) *apiError {
-	e := newAPIError(http.StatusMethodNotAllowed, cmdop.CodeNotFound, map[string]any{"allowed_methods": allow},
+	e := newAPIError(http.StatusMethodNotAllowed, cmdopapi.CodeNotFound, map[string]any{"allowed_methods": allow},
 		"Method %s is not supported on this path; use %s.", method, joinOr(allow))
 	e.allow = joinComma(allow)
 	return e
@@ -384,7 +384,7 @@ func asAPIError(err error) *apiError {
 // checkFleetID refuses a fleet ID that no request path could address
 // unambiguously, such as one with a slash or a space.
 func checkFleetID(id string) *apiError {
-	if !cmdop.FleetIDPattern.MatchString(id) {
+	if !cmdopapi.FleetIDPattern.MatchString(id) {
 		return errValidation("fleet_id", "Fleet ID %q is not routable: use 1 to 128 printable ASCII characters without spaces or slashes, or omit it to get a UUID.", id)
 	}
 	return nil
@@ -397,7 +397,7 @@ func (s *Server) RemoveFleet(fleetID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.st.fleets[fleetID] == nil {
-		return errNotFound(cmdop.ReasonFleetNotFound, "Fleet %q was not found.", fleetID)
+		return errNotFound(cmdopapi.ReasonFleetNotFound, "Fleet %q was not found.", fleetID)
 	}
 	if fleetID == s.st.fleetID {
 		return errConflict(map[string]any{"fleet_id": fleetID}, "The seeded fleet %s cannot be removed.", fleetID)
@@ -406,8 +406,8 @@ func (s *Server) RemoveFleet(fleetID string) error {
 	for _, t := range s.st.fleetTokens[fleetID] {
 		if t.RevokedAt == nil {
 			s.st.revoke(t, now)
-			s.st.appendEvent(s.baseNow, cmdop.Event{
-				Action: cmdop.ActionTokenRevoked, Actor: cmdop.Actor{Type: cmdop.ActorSystem, ID: "fleet-removal"},
+			s.st.appendEvent(s.baseNow, cmdopapi.Event{
+				Action: cmdopapi.ActionTokenRevoked, Actor: cmdopapi.Actor{Type: cmdopapi.ActorSystem, ID: "fleet-removal"},
 				TokenID: t.ID, FleetID: fleetID, RequestID: newRequestID(), StatusCode: http.StatusNoContent,
 			})
 		}

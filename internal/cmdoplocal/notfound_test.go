@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
 
@@ -18,13 +18,13 @@ func TestNotFoundReasons(t *testing.T) {
 		status                    int
 		reason                    string
 	}{
-		{"missing token", http.MethodGet, fleetPath(e.fleet) + "/" + missing, e.admin, 404, cmdop.ReasonTokenNotFound},
-		{"malformed token id", http.MethodGet, fleetPath(e.fleet) + "/nope", e.admin, 404, cmdop.ReasonTokenNotFound},
-		{"token in another collection", http.MethodGet, "/api/account/api-tokens/" + tok.ID, e.admin, 404, cmdop.ReasonTokenNotFound},
-		{"missing fleet", http.MethodGet, fleetPath("nope") + "/" + tok.ID, e.admin, 404, cmdop.ReasonFleetNotFound},
-		{"missing fleet in audit", http.MethodGet, "/api/audit/events?fleet_id=nope", e.admin, 404, cmdop.ReasonFleetNotFound},
-		{"unknown route, good token", http.MethodGet, "/v1/api/fleets/" + e.fleet + "/api-keys", e.admin, 404, cmdop.ReasonRouteNotFound},
-		{"unknown /api route, good token", http.MethodGet, "/api/nope", e.admin, 404, cmdop.ReasonRouteNotFound},
+		{"missing token", http.MethodGet, fleetPath(e.fleet) + "/" + missing, e.admin, 404, cmdopapi.ReasonTokenNotFound},
+		{"malformed token id", http.MethodGet, fleetPath(e.fleet) + "/nope", e.admin, 404, cmdopapi.ReasonTokenNotFound},
+		{"token in another collection", http.MethodGet, "/api/account/api-tokens/" + tok.ID, e.admin, 404, cmdopapi.ReasonTokenNotFound},
+		{"missing fleet", http.MethodGet, fleetPath("nope") + "/" + tok.ID, e.admin, 404, cmdopapi.ReasonFleetNotFound},
+		{"missing fleet in audit", http.MethodGet, "/api/audit/events?fleet_id=nope", e.admin, 404, cmdopapi.ReasonFleetNotFound},
+		{"unknown route, good token", http.MethodGet, "/v1/api/fleets/" + e.fleet + "/api-keys", e.admin, 404, cmdopapi.ReasonRouteNotFound},
+		{"unknown /api route, good token", http.MethodGet, "/api/nope", e.admin, 404, cmdopapi.ReasonRouteNotFound},
 		{"unknown route, bad token", http.MethodGet, "/v1/api/fleets/x/api-keys", "cmdop_NotAToken0123456789abcdefghijklmno", 401, ""},
 		{"unknown route, no token", http.MethodGet, "/nope", "", 401, ""},
 	}
@@ -43,12 +43,12 @@ func TestNotFoundReasons(t *testing.T) {
 func TestAccount_anyValidTokenReadsItself(t *testing.T) {
 	e := newEnv(t, cmdoplocal.Options{})
 	tok := e.createFleetToken("reader", "machines:read")
-	var acct cmdop.Account
+	var acct cmdopapi.Account
 	e.do(http.MethodGet, "/api/account", tok.RawToken, nil).expect(t, 200, "").json(t, &acct)
-	if acct.TokenID != tok.ID || acct.FleetID != e.fleet || acct.TokenType != cmdop.TokenTypeFleet {
+	if acct.TokenID != tok.ID || acct.FleetID != e.fleet || acct.TokenType != cmdopapi.TokenTypeFleet {
 		t.Fatalf("account = %+v", acct)
 	}
-	e.do(http.MethodGet, "/api/account", "", nil).expect(t, 401, cmdop.CodeAuth)
+	e.do(http.MethodGet, "/api/account", "", nil).expect(t, 401, cmdopapi.CodeAuth)
 }
 
 func TestUnroutableFleetIDsAreRefused(t *testing.T) {

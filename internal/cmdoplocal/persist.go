@@ -14,7 +14,7 @@ import (
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // The state database. Users, fleets, members, tokens and idempotency keys are
@@ -721,19 +721,19 @@ func eventSeqOf(id string) uint64 {
 // stateFileV1 is the JSON state file of cmdop-local before the database,
 // read only to import it.
 type stateFileV1 struct {
-	Version       int            `json:"version"`
-	OwnerUserID   string         `json:"owner_user_id"`
-	FleetID       string         `json:"fleet_id"`
-	AdminTokenID  string         `json:"admin_token_id"`
-	ClockOffsetNS int64          `json:"clock_offset_ns"`
-	LastNow       time.Time      `json:"last_now"`
-	EventSeq      uint64         `json:"event_seq"`
-	MemberSeq     int            `json:"member_seq"`
-	Users         []*user        `json:"users"`
-	Fleets        []*fleet       `json:"fleets"`
-	Tokens        []*tokenRecord `json:"tokens"`
-	Events        []cmdop.Event  `json:"events"`
-	Idempotency   []*idemRecord  `json:"idempotency"`
+	Version       int              `json:"version"`
+	OwnerUserID   string           `json:"owner_user_id"`
+	FleetID       string           `json:"fleet_id"`
+	AdminTokenID  string           `json:"admin_token_id"`
+	ClockOffsetNS int64            `json:"clock_offset_ns"`
+	LastNow       time.Time        `json:"last_now"`
+	EventSeq      uint64           `json:"event_seq"`
+	MemberSeq     int              `json:"member_seq"`
+	Users         []*user          `json:"users"`
+	Fleets        []*fleet         `json:"fleets"`
+	Tokens        []*tokenRecord   `json:"tokens"`
+	Events        []cmdopapi.Event `json:"events"`
+	Idempotency   []*idemRecord    `json:"idempotency"`
 }
 
 // importJSON replaces the JSON state file at path by a database holding the

@@ -14,7 +14,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
 
@@ -80,7 +80,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	advance(t, srv1, 5*time.Minute) // within the idempotency window
-	e1.do("GET", fleetPath("f1")+"/"+kept.ID, kept.RawToken, nil).expect(t, 403, cmdop.CodePermission)
+	e1.do("GET", fleetPath("f1")+"/"+kept.ID, kept.RawToken, nil).expect(t, 403, cmdopapi.CodePermission)
 	used := e1.do("GET", fleetPath("f1")+"/"+kept.ID, e1.admin, nil).expect(t, 200, "").token(t)
 	mustf(t, used.LastUsedAt != nil, "kept was never used")
 	clock1 := srv1.Now()
@@ -106,21 +106,21 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	mustf(t, !srv2.Now().Before(clock1), "clock went back from %v to %v", clock1, srv2.Now())
 
 	got := e2.do("GET", fleetPath("f1")+"/"+kept.ID, e2.admin, nil).expect(t, 200, "").token(t)
-	mustf(t, got.Name == "kept" && got.Status == cmdop.StatusActive && got.ExpiresAt.Equal(*kept.ExpiresAt), "kept token: %+v", got)
+	mustf(t, got.Name == "kept" && got.Status == cmdopapi.StatusActive && got.ExpiresAt.Equal(*kept.ExpiresAt), "kept token: %+v", got)
 	mustf(t, got.LastUsedAt != nil && got.LastUsedAt.Equal(*used.LastUsedAt) || got.LastUsedAt.After(*used.LastUsedAt), "last_used_at %v, want at least %v", got.LastUsedAt, used.LastUsedAt)
 	got = e2.do("GET", fleetPath("f1")+"/"+gone.ID, e2.admin, nil).expect(t, 200, "").token(t)
-	mustf(t, got.Status == cmdop.StatusRevoked, "revoked token: %+v", got)
+	mustf(t, got.Status == cmdopapi.StatusRevoked, "revoked token: %+v", got)
 	got = e2.do("GET", fleetPath("f1")+"/"+short.ID, e2.admin, nil).expect(t, 200, "").token(t)
 	mustf(t, got.ExpiresAt != nil && got.ExpiresAt.Sub(short.CreatedAt) < 49*time.Hour, "shortened expiry lost: %+v", got)
 	// Secrets still authenticate (by hash); revoked ones still do not.
 	e2.do("GET", "/api/account", kept.RawToken, nil).expect(t, 200, "")
-	e2.do("GET", "/api/audit/events?limit=1", gone.RawToken, nil).expect(t, 401, cmdop.CodeAuth)
+	e2.do("GET", "/api/audit/events?limit=1", gone.RawToken, nil).expect(t, 401, cmdopapi.CodeAuth)
 	e2.do("GET", personalPath, memberTok, nil).expect(t, 200, "")
 
 	evs2 := e2.events(e2.admin, "")
 	mustf(t, len(evs2) > len(evs1), "events after restart: %d, before: %d", len(evs2), len(evs1))
 	// The old events are all still there, unchanged, and new ids continue the sequence.
-	old := map[string]cmdop.Event{}
+	old := map[string]cmdopapi.Event{}
 	for _, ev := range evs1 {
 		old[ev.ID] = ev
 	}
@@ -134,7 +134,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	mustf(t, evs2[0].ID > evs1[0].ID, "event ids restarted: %s after %s", evs2[0].ID, evs1[0].ID)
 
 	// The replay's secret is gone: a 409 naming the token.
-	r := e2.do("POST", fleetPath("f1"), e2.admin, body, "Idempotency-Key", "restart-key").expect(t, 409, cmdop.CodeConflict)
+	r := e2.do("POST", fleetPath("f1"), e2.admin, body, "Idempotency-Key", "restart-key").expect(t, 409, cmdopapi.CodeConflict)
 	mustf(t, strings.Contains(r.errBody(t).Message, kept.ID), "message lacks the token id: %s", r.body)
 	mustf(t, fleetTotal(e2) == 3, "the replay created a token")
 
@@ -203,7 +203,7 @@ func TestImportJSONState(t *testing.T) {
 			ID      string `json:"id"`
 			FleetID string `json:"fleet_id"`
 		} `json:"tokens"`
-		Events []cmdop.Event `json:"events"`
+		Events []cmdopapi.Event `json:"events"`
 	}
 	if err := json.Unmarshal(data, &v1); err != nil {
 		t.Fatal(err)
@@ -221,12 +221,12 @@ func TestImportJSONState(t *testing.T) {
 			fleetTokens++
 		}
 	}
-	var page cmdop.TokenPage
+	var page cmdopapi.TokenPage
 	e.do("GET", fleetPath(e.fleet), e.admin, nil).expect(t, 200, "").json(t, &page)
 	mustf(t, fleetTokens == 2 && page.Total == fleetTokens, "fleet tokens after import: %d, want %d", page.Total, fleetTokens)
 	// The idempotency key survived, without its response.
 	r := e.do("POST", fleetPath(e.fleet), e.admin, `{"name":"ci","scopes":["machines:read"],"expires_in_days":30}`, "Idempotency-Key", "fixture-key")
-	r.expect(t, 409, cmdop.CodeConflict)
+	r.expect(t, 409, cmdopapi.CodeConflict)
 	evs := e.events(e.admin, "")
 	seen := map[string]bool{}
 	for _, ev := range evs {
@@ -375,7 +375,7 @@ func TestAuditBounds(t *testing.T) {
 	}
 	evs := e.events(e.admin, "")
 	mustf(t, len(evs) <= 20, "%d events kept, retention is 20", len(evs))
-	mustf(t, countAction(evs, cmdop.ActionTokenUsed, early.ID) == 0, "early's use is still in the log")
+	mustf(t, countAction(evs, cmdopapi.ActionTokenUsed, early.ID) == 0, "early's use is still in the log")
 	for _, ev := range evs {
 		if strings.HasPrefix(ev.UserAgent, "Go-http-client/") { // the queries' own
 			continue
@@ -413,7 +413,7 @@ func TestAuditBounds(t *testing.T) {
 	aged.createFleetToken("old", "files:read")
 	advance(t, aged.srv, 25*time.Hour)
 	for _, ev := range aged.events(aged.admin, "") {
-		mustf(t, ev.Action == cmdop.ActionTokenUsed, "an event older than a day was kept: %+v", ev)
+		mustf(t, ev.Action == cmdopapi.ActionTokenUsed, "an event older than a day was kept: %+v", ev)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Options configures a Server. The zero value is a usable in-memory server.
@@ -299,9 +299,9 @@ func (s *Server) serveAPI(w *bufferedResponse, r *http.Request, reqID string) (d
 		writeError(w, methodNotAllowed(r.Method, allow...))
 		s.recordUse(c, w.statusCode())
 	case rt == nil:
-		writeError(w, errNotFound(cmdop.ReasonRouteNotFound,
-			"No API route matches %s %s; check the API base URL (it is the host, such as https://api.cmdop.com, without /api or a version) and the path.",
-			r.Method, cmdop.Redact(r.URL.EscapedPath())))
+		writeError(w, errNotFound(cmdopapi.ReasonRouteNotFound,
+			"No API route matches %s %s; check the API base URL (it is the host, such as https://api.cmdopapi.com, without /api or a version) and the path.",
+			r.Method, cmdopapi.Redact(r.URL.EscapedPath())))
 		s.recordUse(c, w.statusCode())
 	default:
 		if err := authorize(c.caller, rt); err != nil {
@@ -324,16 +324,16 @@ func (s *Server) recordUse(c *call, status int) {
 	t := c.caller
 	// The event's time, which is what a restart rebuilds last_used_at from:
 	// a read writes nothing but this event.
-	used := s.st.appendEvent(s.baseNow, s.eventFor(c, cmdop.ActionTokenUsed, t, t, status))
+	used := s.st.appendEvent(s.baseNow, s.eventFor(c, cmdopapi.ActionTokenUsed, t, t, status))
 	t.LastUsedAt = &used
 }
 
 // eventFor builds an audit event for request c whose actor is the token
 // actor and which concerns token subject.
-func (s *Server) eventFor(c *call, action string, actor, subject *tokenRecord, status int) cmdop.Event {
-	return cmdop.Event{
+func (s *Server) eventFor(c *call, action string, actor, subject *tokenRecord, status int) cmdopapi.Event {
+	return cmdopapi.Event{
 		Action:     action,
-		Actor:      cmdop.Actor{Type: cmdop.ActorAPIToken, ID: actor.ID},
+		Actor:      cmdopapi.Actor{Type: cmdopapi.ActorAPIToken, ID: actor.ID},
 		TokenID:    subject.ID,
 		FleetID:    subject.FleetID,
 		RequestID:  c.requestID,
@@ -356,7 +356,7 @@ func (s *Server) logRequest(r *http.Request, status, reqID string, d time.Durati
 	if s.logger == nil {
 		return
 	}
-	path := cmdop.Redact(r.URL.EscapedPath())
+	path := cmdopapi.Redact(r.URL.EscapedPath())
 	s.logger.Printf("%s %s status=%s request_id=%s duration=%s", r.Method, path, status, reqID, d.Round(time.Microsecond))
 }
 

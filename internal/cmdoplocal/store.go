@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Fleet roles.
@@ -59,11 +59,11 @@ type tokenRecord struct {
 func (t *tokenRecord) status(now time.Time) string {
 	switch {
 	case t.RevokedAt != nil:
-		return cmdop.StatusRevoked
+		return cmdopapi.StatusRevoked
 	case t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
-		return cmdop.StatusExpired
+		return cmdopapi.StatusExpired
 	default:
-		return cmdop.StatusActive
+		return cmdopapi.StatusActive
 	}
 }
 
@@ -73,8 +73,8 @@ func (t *tokenRecord) isPersonal() bool { return t.FleetID == "" }
 func (t *tokenRecord) hasScope(scope string) bool { return slices.Contains(t.Scopes, scope) }
 
 // wire returns the API representation of t at now.
-func (t *tokenRecord) wire(now time.Time) cmdop.Token {
-	return cmdop.Token{
+func (t *tokenRecord) wire(now time.Time) cmdopapi.Token {
+	return cmdopapi.Token{
 		ID:          t.ID,
 		FleetID:     t.FleetID,
 		UserID:      t.UserID,
@@ -145,7 +145,7 @@ type pending struct {
 	tokens  map[string]bool
 	idemPut map[idemKey]bool
 	idemDel map[idemKey]bool
-	events  []cmdop.Event // appended, not yet in the database
+	events  []cmdopapi.Event // appended, not yet in the database
 }
 
 func (p *pending) reset() { *p = pending{} }
@@ -253,7 +253,7 @@ func (st *store) seed(now time.Time, fleetID, adminSecret string) {
 	st.ownerUserID = owner.ID
 	st.fleets[fleetID] = &fleet{ID: fleetID, Name: "Default fleet", Members: map[string]string{owner.ID: RoleOwner}}
 	st.fleetID = fleetID
-	tok := st.newToken(now, adminSecret, "", owner.ID, "admin", slices.Clone(cmdop.Scopes), nil, owner.ID)
+	tok := st.newToken(now, adminSecret, "", owner.ID, "admin", slices.Clone(cmdopapi.Scopes), nil, owner.ID)
 	st.adminTokenID = tok.ID
 	st.lastNow = now
 	st.markAll()
@@ -325,7 +325,7 @@ func (st *store) revoke(t *tokenRecord, now time.Time) {
 // appendEvent assigns e the next id and the current time, records it and
 // returns its time. Header values are cut to maxHeaderLen bytes. The next
 // commit writes it, and prunes the oldest events beyond the retention.
-func (st *store) appendEvent(base func() time.Time, e cmdop.Event) time.Time {
+func (st *store) appendEvent(base func() time.Time, e cmdopapi.Event) time.Time {
 	st.eventSeq++
 	e.ID = eventID(st.eventSeq)
 	e.Time = st.now(base)

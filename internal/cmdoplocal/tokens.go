@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 const (
@@ -51,7 +51,7 @@ func (s *Server) fleetCollection(c *call) (*collection, *apiError) {
 	id := c.params["fleet_id"]
 	f := s.st.fleets[id]
 	if f == nil {
-		return nil, errNotFound(cmdop.ReasonFleetNotFound, "Fleet %q was not found; check the fleet id.", id)
+		return nil, errNotFound(cmdopapi.ReasonFleetNotFound, "Fleet %q was not found; check the fleet id.", id)
 	}
 	if err := s.authorizeFleet(c.caller, f); err != nil {
 		return nil, err
@@ -126,11 +126,11 @@ func (s *Server) findToken(c *call, col *collection) (*tokenRecord, *apiError) {
 	}
 	id, err := uuid.Parse(raw)
 	if err != nil {
-		return nil, errNotFound(cmdop.ReasonTokenNotFound, "No %s has id %q: token ids are UUIDs; check the id.", col.kind, raw)
+		return nil, errNotFound(cmdopapi.ReasonTokenNotFound, "No %s has id %q: token ids are UUIDs; check the id.", col.kind, raw)
 	}
 	t := s.st.tokens[id.String()]
 	if t == nil || !col.contains(t) {
-		return nil, errNotFound(cmdop.ReasonTokenNotFound, "No %s with id %s was found here; check the id and the path.", col.kind, id)
+		return nil, errNotFound(cmdopapi.ReasonTokenNotFound, "No %s with id %s was found here; check the id and the path.", col.kind, id)
 	}
 	return t, nil
 }
@@ -147,11 +147,11 @@ func (s *Server) listTokens(w http.ResponseWriter, c *call, col *collection) {
 		return
 	}
 	all := col.tokens(s.st)
-	items := make([]cmdop.Token, 0, min(perPage, max(0, len(all)-offset)))
+	items := make([]cmdopapi.Token, 0, min(perPage, max(0, len(all)-offset)))
 	for i := offset; i < len(all) && len(items) < perPage; i++ {
 		items = append(items, all[i].wire(c.now))
 	}
-	writeJSON(w, http.StatusOK, cmdop.TokenPage{Items: items, Offset: offset, PerPage: perPage, Total: len(all)})
+	writeJSON(w, http.StatusOK, cmdopapi.TokenPage{Items: items, Offset: offset, PerPage: perPage, Total: len(all)})
 }
 
 // parseQuery parses the query string, refusing a malformed one rather than
@@ -217,7 +217,7 @@ func (s *Server) createToken(w http.ResponseWriter, c *call, col *collection) {
 		}
 	}
 
-	var req cmdop.CreateTokenRequest
+	var req cmdopapi.CreateTokenRequest
 	if err := decodeJSON(c.body, &req); err != nil {
 		writeError(w, err)
 		return
@@ -244,7 +244,7 @@ func (s *Server) createToken(w http.ResponseWriter, c *call, col *collection) {
 	}
 	secret := newSecret()
 	t := s.st.newToken(c.now, secret, col.fleetID, col.userID, req.Name, slices.Clone(req.Scopes), expiresAt, createdBy)
-	s.st.appendEvent(s.baseNow, s.eventFor(c, cmdop.ActionTokenIssued, c.caller, t, http.StatusCreated))
+	s.st.appendEvent(s.baseNow, s.eventFor(c, cmdopapi.ActionTokenIssued, c.caller, t, http.StatusCreated))
 
 	out := t.wire(c.now)
 	out.RawToken = secret
@@ -261,7 +261,7 @@ func (s *Server) createToken(w http.ResponseWriter, c *call, col *collection) {
 
 // checkOutlives refuses a new token that would outlive its issuer: its
 // expiry (nil: never) must be at or before the issuer's.
-func checkOutlives(issuer *tokenRecord, req *cmdop.CreateTokenRequest, expiresAt *time.Time) *apiError {
+func checkOutlives(issuer *tokenRecord, req *cmdopapi.CreateTokenRequest, expiresAt *time.Time) *apiError {
 	if issuer.ExpiresAt == nil || (expiresAt != nil && !expiresAt.After(*issuer.ExpiresAt)) {
 		return nil
 	}
@@ -280,7 +280,7 @@ func checkOutlives(issuer *tokenRecord, req *cmdop.CreateTokenRequest, expiresAt
 }
 
 // validateCreate checks a create request and returns the expiry it asks for.
-func validateCreate(req *cmdop.CreateTokenRequest, now time.Time) (*time.Time, *apiError) {
+func validateCreate(req *cmdopapi.CreateTokenRequest, now time.Time) (*time.Time, *apiError) {
 	if n := utf8.RuneCountInString(req.Name); n < 1 || n > maxNameLen {
 		return nil, errValidation("name", "name must be 1 to %d characters long.", maxNameLen)
 	}
@@ -318,17 +318,17 @@ func validateCreate(req *cmdop.CreateTokenRequest, now time.Time) (*time.Time, *
 
 // validateScopes requires at least one scope, all known, none repeated.
 func validateScopes(scopes []string) *apiError {
-	valid := strings.Join(cmdop.Scopes, ", ")
+	valid := strings.Join(cmdopapi.Scopes, ", ")
 	if len(scopes) == 0 {
 		e := errValidation("scopes", "scopes must list at least one scope; valid scopes are %s.", valid)
-		e.details["valid_scopes"] = cmdop.Scopes
+		e.details["valid_scopes"] = cmdopapi.Scopes
 		return e
 	}
 	var unknown, dups []string
 	seen := map[string]bool{}
 	for _, sc := range scopes {
 		switch {
-		case !slices.Contains(cmdop.Scopes, sc):
+		case !slices.Contains(cmdopapi.Scopes, sc):
 			unknown = append(unknown, sc)
 		case seen[sc]:
 			dups = append(dups, sc)
@@ -338,7 +338,7 @@ func validateScopes(scopes []string) *apiError {
 	if len(unknown) > 0 {
 		e := errValidation("scopes", "Unknown scope(s) %s; valid scopes are %s.", quoteAll(unknown), valid)
 		e.details["unknown_scopes"] = unknown
-		e.details["valid_scopes"] = cmdop.Scopes
+		e.details["valid_scopes"] = cmdopapi.Scopes
 		return e
 	}
 	if len(dups) > 0 {
@@ -367,7 +367,7 @@ func (s *Server) patchToken(w http.ResponseWriter, c *call, col *collection) {
 		writeError(w, c.bodyErr)
 		return
 	}
-	var req cmdop.ShortenExpiryRequest
+	var req cmdopapi.ShortenExpiryRequest
 	if err := decodeJSON(c.body, &req); err != nil {
 		writeError(w, err)
 		return
@@ -377,7 +377,7 @@ func (s *Server) patchToken(w http.ResponseWriter, c *call, col *collection) {
 		return
 	}
 	if t.RevokedAt != nil {
-		writeError(w, errConflict(map[string]any{"token_id": t.ID, "status": cmdop.StatusRevoked},
+		writeError(w, errConflict(map[string]any{"token_id": t.ID, "status": cmdopapi.StatusRevoked},
 			"Token %s is revoked, so its expiry cannot change; create a new token instead.", t.ID))
 		return
 	}
@@ -404,7 +404,7 @@ func (s *Server) patchToken(w http.ResponseWriter, c *call, col *collection) {
 	}
 	t.ExpiresAt = &want
 	s.st.touchToken(t)
-	s.st.appendEvent(s.baseNow, s.eventFor(c, cmdop.ActionTokenExpiryShortened, c.caller, t, http.StatusOK))
+	s.st.appendEvent(s.baseNow, s.eventFor(c, cmdopapi.ActionTokenExpiryShortened, c.caller, t, http.StatusOK))
 	writeJSON(w, http.StatusOK, t.wire(c.now))
 }
 
@@ -416,7 +416,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, c *call, col *collection) {
 	}
 	if t.RevokedAt == nil {
 		s.st.revoke(t, c.now)
-		s.st.appendEvent(s.baseNow, s.eventFor(c, cmdop.ActionTokenRevoked, c.caller, t, http.StatusNoContent))
+		s.st.appendEvent(s.baseNow, s.eventFor(c, cmdopapi.ActionTokenRevoked, c.caller, t, http.StatusNoContent))
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

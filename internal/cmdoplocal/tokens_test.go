@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
 
@@ -21,11 +21,11 @@ func TestSeedAndCreate(t *testing.T) {
 		t.Fatalf("seed: fleet %q admin %q owner %q", e.fleet, e.admin, e.srv.OwnerUserID())
 	}
 
-	var page cmdop.TokenPage
+	var page cmdopapi.TokenPage
 	e.do("GET", personalPath, e.admin, nil).expect(t, 200, "").json(t, &page)
 	mustf(t, page.Total == 1 && len(page.Items) == 1, "personal tokens: %+v", page)
 	admin := page.Items[0]
-	mustf(t, len(admin.Scopes) == 8 && admin.UserID == e.srv.OwnerUserID() && admin.Status == cmdop.StatusActive,
+	mustf(t, len(admin.Scopes) == 8 && admin.UserID == e.srv.OwnerUserID() && admin.Status == cmdopapi.StatusActive,
 		"admin token: %+v", admin)
 	mustf(t, admin.KeyPrefix == testAdminToken[:12], "key_prefix %q", admin.KeyPrefix)
 	mustf(t, admin.RawToken == "", "raw_token leaked in a listing")
@@ -61,7 +61,7 @@ func TestAuthFailures(t *testing.T) {
 		"unknown":   "Bearer cmdop_" + strings.Repeat("x", 40),
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := e.do("GET", personalPath, "", nil, "Authorization", header).expect(t, 401, cmdop.CodeAuth)
+			r := e.do("GET", personalPath, "", nil, "Authorization", header).expect(t, 401, cmdopapi.CodeAuth)
 			mustf(t, strings.Contains(r.errBody(t).Message, "Authorization header"), "message: %s", r.body)
 		})
 	}
@@ -102,7 +102,7 @@ func TestCreateValidation(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, path := range []string{fleetPath(e.fleet), personalPath} {
-				r := e.do("POST", path, e.admin, tc.body).expect(t, 422, cmdop.CodeValidation)
+				r := e.do("POST", path, e.admin, tc.body).expect(t, 422, cmdopapi.CodeValidation)
 				if tc.field != "" {
 					d := r.errBody(t).Details
 					mustf(t, d["field"] == tc.field, "details %v, want field %q", d, tc.field)
@@ -112,11 +112,11 @@ func TestCreateValidation(t *testing.T) {
 	}
 
 	t.Run("unknown scope lists the valid ones", func(t *testing.T) {
-		r := e.do("POST", fleetPath(e.fleet), e.admin, `{"name":"a","scopes":["files:read","machines:admin"]}`).expect(t, 422, cmdop.CodeValidation)
+		r := e.do("POST", fleetPath(e.fleet), e.admin, `{"name":"a","scopes":["files:read","machines:admin"]}`).expect(t, 422, cmdopapi.CodeValidation)
 		eb := r.errBody(t)
 		valid, _ := eb.Details["valid_scopes"].([]any)
-		mustf(t, len(valid) == len(cmdop.Scopes), "details %v", eb.Details)
-		for _, sc := range cmdop.Scopes {
+		mustf(t, len(valid) == len(cmdopapi.Scopes), "details %v", eb.Details)
+		for _, sc := range cmdopapi.Scopes {
 			mustf(t, strings.Contains(eb.Message, sc), "message %q lacks %s", eb.Message, sc)
 		}
 		mustf(t, strings.Contains(eb.Message, "machines:admin"), "message %q lacks the unknown scope", eb.Message)
@@ -124,11 +124,11 @@ func TestCreateValidation(t *testing.T) {
 
 	t.Run("body over 1 MiB", func(t *testing.T) {
 		big := `{"name":"` + strings.Repeat("a", 1<<20) + `","scopes":["files:read"]}`
-		e.do("POST", personalPath, e.admin, big).expect(t, 422, cmdop.CodeValidation)
+		e.do("POST", personalPath, e.admin, big).expect(t, 422, cmdopapi.CodeValidation)
 	})
 
 	t.Run("nothing was created", func(t *testing.T) {
-		var page cmdop.TokenPage
+		var page cmdopapi.TokenPage
 		e.do("GET", fleetPath(e.fleet), e.admin, nil).expect(t, 200, "").json(t, &page)
 		mustf(t, page.Total == 0, "fleet tokens after failed creates: %d", page.Total)
 	})
@@ -152,13 +152,13 @@ func TestPaginationOver200(t *testing.T) {
 		e.createFleetToken(fmt.Sprintf("t%03d", i), "files:read")
 	}
 	// A revoked token stays listed.
-	var first cmdop.TokenPage
+	var first cmdopapi.TokenPage
 	e.do("GET", fleetPath(e.fleet)+"?per_page=1", e.admin, nil).expect(t, 200, "").json(t, &first)
 	e.do("DELETE", fleetPath(e.fleet)+"/"+first.Items[0].ID, e.admin, nil).expect(t, 204, "")
 
-	var all []cmdop.Token
+	var all []cmdopapi.Token
 	for offset := 0; ; offset += 200 {
-		var page cmdop.TokenPage
+		var page cmdopapi.TokenPage
 		e.do("GET", fmt.Sprintf("%s?offset=%d&per_page=200", fleetPath(e.fleet), offset), e.admin, nil).expect(t, 200, "").json(t, &page)
 		mustf(t, page.Total == n && page.Offset == offset && page.PerPage == 200, "page meta %d/%d/%d", page.Total, page.Offset, page.PerPage)
 		all = append(all, page.Items...)
@@ -167,7 +167,7 @@ func TestPaginationOver200(t *testing.T) {
 		}
 	}
 	mustf(t, len(all) == n, "listed %d tokens, want %d", len(all), n)
-	mustf(t, all[0].Status == cmdop.StatusRevoked, "first token status %q", all[0].Status)
+	mustf(t, all[0].Status == cmdopapi.StatusRevoked, "first token status %q", all[0].Status)
 	seen := map[string]bool{}
 	for i, tok := range all {
 		mustf(t, !seen[tok.ID], "duplicate %s", tok.ID)
@@ -179,15 +179,15 @@ func TestPaginationOver200(t *testing.T) {
 		}
 	}
 
-	var def cmdop.TokenPage
+	var def cmdopapi.TokenPage
 	e.do("GET", fleetPath(e.fleet), e.admin, nil).expect(t, 200, "").json(t, &def)
 	mustf(t, def.PerPage == 50 && len(def.Items) == 50 && def.Offset == 0, "defaults: %d %d", def.PerPage, len(def.Items))
-	var beyond cmdop.TokenPage
+	var beyond cmdopapi.TokenPage
 	e.do("GET", fleetPath(e.fleet)+"?offset=1000", e.admin, nil).expect(t, 200, "").json(t, &beyond)
 	mustf(t, len(beyond.Items) == 0 && beyond.Items != nil && beyond.Total == n, "beyond the end: %s", beyond.Items)
 
 	for _, q := range []string{"per_page=0", "per_page=201", "per_page=abc", "offset=-1", "offset=1.5", "offset="} {
-		r := e.do("GET", fleetPath(e.fleet)+"?"+q, e.admin, nil).expect(t, 422, cmdop.CodeValidation)
+		r := e.do("GET", fleetPath(e.fleet)+"?"+q, e.admin, nil).expect(t, 422, cmdopapi.CodeValidation)
 		field, _, _ := strings.Cut(q, "=")
 		mustf(t, r.errBody(t).Details["field"] == field, "%s: %s", q, r.body)
 	}
@@ -198,7 +198,7 @@ func TestScopeSubset(t *testing.T) {
 	mgr := e.createFleetToken("mgr", "machines:read", "permissions:manage")
 
 	r := e.do("POST", fleetPath(e.fleet), mgr.RawToken, map[string]any{"name": "x", "scopes": []string{"machines:read", "machines:write", "files:write"}}).
-		expect(t, 403, cmdop.CodePermission)
+		expect(t, 403, cmdopapi.CodePermission)
 	eb := r.errBody(t)
 	missing, _ := eb.Details["missing_scopes"].([]any)
 	mustf(t, slices.Equal(toStrings(missing), []string{"machines:write", "files:write"}), "details %v", eb.Details)
@@ -211,7 +211,7 @@ func TestScopeSubset(t *testing.T) {
 	// A personal token with few scopes cannot mint broader personal tokens either.
 	narrow := e.do("POST", personalPath, e.admin, map[string]any{"name": "narrow", "scopes": []string{"files:read"}}).expect(t, 201, "").token(t)
 	e.do("POST", personalPath, narrow.RawToken, map[string]any{"name": "wide", "scopes": []string{"files:read", "agent:invoke"}}).
-		expect(t, 403, cmdop.CodePermission)
+		expect(t, 403, cmdopapi.CodePermission)
 }
 
 func toStrings(v []any) []string {
@@ -233,7 +233,7 @@ func TestFleetAuthorization(t *testing.T) {
 
 	t.Run("fleet token without permissions:manage", func(t *testing.T) {
 		for _, req := range [][2]string{{"GET", fleetPath(e.fleet)}, {"POST", fleetPath(e.fleet)}, {"DELETE", fleetPath(e.fleet) + "/" + mgr.ID}} {
-			r := e.do(req[0], req[1], plain.RawToken, `{"name":"x","scopes":["files:read"]}`).expect(t, 403, cmdop.CodePermission)
+			r := e.do(req[0], req[1], plain.RawToken, `{"name":"x","scopes":["files:read"]}`).expect(t, 403, cmdopapi.CodePermission)
 			eb := r.errBody(t)
 			mustf(t, strings.Contains(eb.Message, "permissions:manage"), "message %q", eb.Message)
 			missing, _ := eb.Details["missing_scopes"].([]any)
@@ -245,28 +245,28 @@ func TestFleetAuthorization(t *testing.T) {
 		e.do("GET", fleetPath(e.fleet)+"/"+plain.ID, mgr.RawToken, nil).expect(t, 200, "")
 	})
 	t.Run("fleet token of another fleet", func(t *testing.T) {
-		e.do("GET", fleetPath(other), mgr.RawToken, nil).expect(t, 403, cmdop.CodePermission)
+		e.do("GET", fleetPath(other), mgr.RawToken, nil).expect(t, 403, cmdopapi.CodePermission)
 	})
 	t.Run("unknown fleet", func(t *testing.T) {
-		e.do("GET", fleetPath("no-such-fleet"), e.admin, nil).expect(t, 404, cmdop.CodeNotFound)
+		e.do("GET", fleetPath("no-such-fleet"), e.admin, nil).expect(t, 404, cmdopapi.CodeNotFound)
 	})
 	t.Run("fleet tokens cannot manage personal tokens", func(t *testing.T) {
 		for _, m := range []string{"GET", "POST"} {
-			r := e.do(m, personalPath, mgr.RawToken, `{"name":"x","scopes":["files:read"]}`).expect(t, 403, cmdop.CodePermission)
+			r := e.do(m, personalPath, mgr.RawToken, `{"name":"x","scopes":["files:read"]}`).expect(t, 403, cmdopapi.CodePermission)
 			mustf(t, strings.Contains(r.errBody(t).Message, "personal token"), "message %s", r.body)
 		}
 	})
 	t.Run("token of another fleet under this path is not found", func(t *testing.T) {
 		tokB := e.do("POST", fleetPath(other), e.admin, map[string]any{"name": "b", "scopes": []string{"files:read"}}).expect(t, 201, "").token(t)
-		e.do("GET", fleetPath(e.fleet)+"/"+tokB.ID, e.admin, nil).expect(t, 404, cmdop.CodeNotFound)
-		e.do("DELETE", fleetPath(e.fleet)+"/"+tokB.ID, e.admin, nil).expect(t, 404, cmdop.CodeNotFound)
+		e.do("GET", fleetPath(e.fleet)+"/"+tokB.ID, e.admin, nil).expect(t, 404, cmdopapi.CodeNotFound)
+		e.do("DELETE", fleetPath(e.fleet)+"/"+tokB.ID, e.admin, nil).expect(t, 404, cmdopapi.CodeNotFound)
 		// A fleet token is not a personal token either.
-		e.do("GET", personalPath+"/"+tokB.ID, e.admin, nil).expect(t, 404, cmdop.CodeNotFound)
+		e.do("GET", personalPath+"/"+tokB.ID, e.admin, nil).expect(t, 404, cmdopapi.CodeNotFound)
 	})
 	t.Run("ids that are not UUIDs or are unknown", func(t *testing.T) {
 		for _, p := range []string{fleetPath(e.fleet) + "/nope", personalPath + "/nope", personalPath + "/6f1b5c8e-0000-4000-8000-000000000000"} {
 			for _, m := range []string{"GET", "PATCH", "DELETE"} {
-				e.do(m, p, e.admin, `{"expires_at":"2099-01-01T00:00:00Z"}`).expect(t, 404, cmdop.CodeNotFound)
+				e.do(m, p, e.admin, `{"expires_at":"2099-01-01T00:00:00Z"}`).expect(t, 404, cmdopapi.CodeNotFound)
 			}
 		}
 	})
@@ -289,10 +289,10 @@ func TestMembers(t *testing.T) {
 	mustf(t, rawTokenRE.MatchString(added.Token) && added.UserID != "" && added.TokenID != "", "added %+v", added)
 
 	// A plain member cannot manage fleet tokens; an admin can.
-	e.do("GET", fleetPath(e.fleet), memberTok, nil).expect(t, 403, cmdop.CodePermission)
+	e.do("GET", fleetPath(e.fleet), memberTok, nil).expect(t, 403, cmdopapi.CodePermission)
 	e.do("GET", fleetPath(e.fleet), added.Token, nil).expect(t, 200, "")
 	// Both manage their own personal tokens, and see only their own.
-	var page cmdop.TokenPage
+	var page cmdopapi.TokenPage
 	e.do("GET", personalPath, memberTok, nil).expect(t, 200, "").json(t, &page)
 	mustf(t, page.Total == 1, "member's personal tokens: %d", page.Total)
 
@@ -302,7 +302,7 @@ func TestMembers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.do("GET", fleetPath(e.fleet), outsider, nil).expect(t, 403, cmdop.CodePermission)
+	e.do("GET", fleetPath(e.fleet), outsider, nil).expect(t, 403, cmdopapi.CodePermission)
 	e.do("GET", fleetPath(other), outsider, nil).expect(t, 200, "")
 
 	// The admin issues a fleet token and a second personal token.
@@ -312,16 +312,16 @@ func TestMembers(t *testing.T) {
 
 	// Removing her revokes her personal tokens, audited as local-control, and keeps her fleet token.
 	e.do("DELETE", "/_local/members/"+added.UserID, e.ctl, nil).expect(t, 204, "")
-	e.do("DELETE", "/_local/members/"+added.UserID, e.ctl, nil).expect(t, 404, cmdop.CodeNotFound)
-	e.do("GET", personalPath, added.Token, nil).expect(t, 401, cmdop.CodeAuth)
-	e.do("GET", personalPath, second.RawToken, nil).expect(t, 401, cmdop.CodeAuth)
+	e.do("DELETE", "/_local/members/"+added.UserID, e.ctl, nil).expect(t, 404, cmdopapi.CodeNotFound)
+	e.do("GET", personalPath, added.Token, nil).expect(t, 401, cmdopapi.CodeAuth)
+	e.do("GET", personalPath, second.RawToken, nil).expect(t, 401, cmdopapi.CodeAuth)
 	e.do("GET", "/api/account", fleetTok.RawToken, nil).expect(t, 200, "")
 	got := e.do("GET", fleetPath(e.fleet)+"/"+fleetTok.ID, e.admin, nil).expect(t, 200, "").token(t)
-	mustf(t, got.Status == cmdop.StatusActive, "fleet token of a removed member: %s", got.Status)
+	mustf(t, got.Status == cmdopapi.StatusActive, "fleet token of a removed member: %s", got.Status)
 
 	// The fleet's owner sees local-control issuing her first token and
 	// revoking both personal tokens.
-	local := cmdop.Actor{Type: cmdop.ActorSystem, ID: "local-control"}
+	local := cmdopapi.Actor{Type: cmdopapi.ActorSystem, ID: "local-control"}
 	n := 0
 	for _, ev := range e.events(e.admin, "action=token.revoked&fleet_id="+e.fleet) {
 		if ev.Actor == local && (ev.TokenID == added.TokenID || ev.TokenID == second.ID) {
@@ -335,10 +335,10 @@ func TestMembers(t *testing.T) {
 
 	// The owner cannot be removed; unknown users are not found.
 	mustf(t, e.srv.RemoveMember(e.srv.OwnerUserID()) != nil, "removing the owner succeeded")
-	e.do("DELETE", "/_local/members/"+e.srv.OwnerUserID(), e.ctl, nil).expect(t, 409, cmdop.CodeConflict)
-	e.do("DELETE", "/_local/members/nobody", e.ctl, nil).expect(t, 404, cmdop.CodeNotFound)
-	e.do("POST", "/_local/members", e.ctl, `{"role":"owner"}`).expect(t, 422, cmdop.CodeValidation)
-	e.do("POST", "/_local/members", e.ctl, `{"fleet_id":"nope"}`).expect(t, 404, cmdop.CodeNotFound)
+	e.do("DELETE", "/_local/members/"+e.srv.OwnerUserID(), e.ctl, nil).expect(t, 409, cmdopapi.CodeConflict)
+	e.do("DELETE", "/_local/members/nobody", e.ctl, nil).expect(t, 404, cmdopapi.CodeNotFound)
+	e.do("POST", "/_local/members", e.ctl, `{"role":"owner"}`).expect(t, 422, cmdopapi.CodeValidation)
+	e.do("POST", "/_local/members", e.ctl, `{"fleet_id":"nope"}`).expect(t, 404, cmdopapi.CodeNotFound)
 }
 
 func TestRevocation(t *testing.T) {
@@ -348,28 +348,28 @@ func TestRevocation(t *testing.T) {
 	e.do("DELETE", personalPath+"/"+p.ID, e.admin, nil).expect(t, 204, "")
 	e.do("DELETE", personalPath+"/"+p.ID, e.admin, nil).expect(t, 204, "")
 
-	r := e.do("GET", personalPath, p.RawToken, nil, "User-Agent", "revoked-test").expect(t, 401, cmdop.CodeAuth)
+	r := e.do("GET", personalPath, p.RawToken, nil, "User-Agent", "revoked-test").expect(t, 401, cmdopapi.CodeAuth)
 	mustf(t, strings.Contains(r.errBody(t).Message, "revoked"), "message %s", r.body)
 
 	got := e.do("GET", personalPath+"/"+p.ID, e.admin, nil).expect(t, 200, "").token(t)
-	mustf(t, got.Status == cmdop.StatusRevoked && got.RevokedAt != nil, "after revoke: %+v", got)
+	mustf(t, got.Status == cmdopapi.StatusRevoked && got.RevokedAt != nil, "after revoke: %+v", got)
 
 	evs := e.events(e.admin, "token_id="+p.ID)
-	mustf(t, countAction(evs, cmdop.ActionTokenRevoked, p.ID) == 1, "token.revoked events: %d", countAction(evs, cmdop.ActionTokenRevoked, p.ID))
+	mustf(t, countAction(evs, cmdopapi.ActionTokenRevoked, p.ID) == 1, "token.revoked events: %d", countAction(evs, cmdopapi.ActionTokenRevoked, p.ID))
 	failed := e.events(e.admin, "action=auth.failed")
 	mustf(t, len(failed) == 1, "auth.failed events: %+v", failed)
 	f := failed[0]
-	mustf(t, f.TokenID == p.ID && f.Actor == (cmdop.Actor{Type: cmdop.ActorAPIToken, ID: p.ID}) && f.StatusCode == 401 &&
+	mustf(t, f.TokenID == p.ID && f.Actor == (cmdopapi.Actor{Type: cmdopapi.ActorAPIToken, ID: p.ID}) && f.StatusCode == 401 &&
 		f.UserAgent == "revoked-test" && f.SourceIP == "127.0.0.1" && f.RequestID == r.header.Get("X-Request-Id"),
 		"auth.failed event: %+v", f)
 
 	// PATCH on a revoked token is a conflict.
-	e.do("PATCH", personalPath+"/"+p.ID, e.admin, map[string]any{"expires_at": e.srv.Now().Add(time.Hour)}).expect(t, 409, cmdop.CodeConflict)
+	e.do("PATCH", personalPath+"/"+p.ID, e.admin, map[string]any{"expires_at": e.srv.Now().Add(time.Hour)}).expect(t, 409, cmdopapi.CodeConflict)
 
 	// Revoking a fleet token records the fleet in the event.
 	ft := e.createFleetToken("f", "files:read")
 	e.do("DELETE", fleetPath(e.fleet)+"/"+ft.ID, e.admin, nil).expect(t, 204, "")
-	e.do("GET", "/api/audit/events", ft.RawToken, nil).expect(t, 401, cmdop.CodeAuth)
+	e.do("GET", "/api/audit/events", ft.RawToken, nil).expect(t, 401, cmdopapi.CodeAuth)
 	fevs := e.events(e.admin, "token_id="+ft.ID+"&action=auth.failed&action=token.revoked")
 	mustf(t, len(fevs) == 2 && fevs[0].FleetID == e.fleet && fevs[1].FleetID == e.fleet, "fleet token events: %+v", fevs)
 }
@@ -389,19 +389,19 @@ func TestExpiryAndClock(t *testing.T) {
 	e.do("GET", "/_local/clock", e.ctl, nil).expect(t, 200, "").json(t, &clock)
 	mustf(t, clock.Now.Sub(before) >= 31*24*time.Hour, "GET clock %v", clock.Now)
 
-	r := e.do("GET", fleetPath(e.fleet), tok.RawToken, nil).expect(t, 401, cmdop.CodeAuth)
+	r := e.do("GET", fleetPath(e.fleet), tok.RawToken, nil).expect(t, 401, cmdopapi.CodeAuth)
 	mustf(t, strings.Contains(r.errBody(t).Message, "expired"), "message %s", r.body)
 	date, err := http.ParseTime(r.header.Get("Date"))
 	mustf(t, err == nil && date.Sub(before) >= 31*24*time.Hour-time.Second, "Date header %q does not follow the clock", r.header.Get("Date"))
 
 	got := e.do("GET", fleetPath(e.fleet)+"/"+tok.ID, e.admin, nil).expect(t, 200, "").token(t)
-	mustf(t, got.Status == cmdop.StatusExpired, "status %q", got.Status)
+	mustf(t, got.Status == cmdopapi.StatusExpired, "status %q", got.Status)
 	evs := e.events(e.admin, "action=auth.failed&token_id="+tok.ID)
 	mustf(t, len(evs) == 1 && evs[0].FleetID == e.fleet && evs[0].Time.After(tok.CreatedAt.Add(30*24*time.Hour)), "auth.failed: %+v", evs)
 
-	e.do("POST", "/_local/clock", e.ctl, `{"advance":"-1h"}`).expect(t, 422, cmdop.CodeValidation)
-	e.do("POST", "/_local/clock", e.ctl, `{"advance":"soon"}`).expect(t, 422, cmdop.CodeValidation)
-	e.do("POST", "/_local/clock", e.ctl, `{}`).expect(t, 422, cmdop.CodeValidation)
+	e.do("POST", "/_local/clock", e.ctl, `{"advance":"-1h"}`).expect(t, 422, cmdopapi.CodeValidation)
+	e.do("POST", "/_local/clock", e.ctl, `{"advance":"soon"}`).expect(t, 422, cmdopapi.CodeValidation)
+	e.do("POST", "/_local/clock", e.ctl, `{}`).expect(t, 422, cmdopapi.CodeValidation)
 	at, err := e.srv.AdvanceClock(36 * time.Hour)
 	mustf(t, err == nil && at.Sub(clock.Now) >= 36*time.Hour, "AdvanceClock: %v %v", at, err)
 }
@@ -414,22 +414,22 @@ func TestPatchOnlyShortens(t *testing.T) {
 	cur := *tok.ExpiresAt
 	patch := func(v any) *resp { return e.do("PATCH", path, e.admin, v) }
 
-	r := patch(map[string]any{"expires_at": cur.Add(time.Hour)}).expect(t, 422, cmdop.CodeValidation)
+	r := patch(map[string]any{"expires_at": cur.Add(time.Hour)}).expect(t, 422, cmdopapi.CodeValidation)
 	mustf(t, r.errBody(t).Details["field"] == "expires_at", "lengthen: %s", r.body)
-	patch(map[string]any{"expires_at": e.srv.Now().Add(-time.Hour)}).expect(t, 422, cmdop.CodeValidation)
-	patch(`{}`).expect(t, 422, cmdop.CodeValidation)
-	patch(`{"expires_at":"soon"}`).expect(t, 422, cmdop.CodeValidation)
-	patch(`{"expires_at":"2099-01-01T00:00:00Z","name":"x"}`).expect(t, 422, cmdop.CodeValidation)
-	patch(`[1]`).expect(t, 422, cmdop.CodeValidation)
+	patch(map[string]any{"expires_at": e.srv.Now().Add(-time.Hour)}).expect(t, 422, cmdopapi.CodeValidation)
+	patch(`{}`).expect(t, 422, cmdopapi.CodeValidation)
+	patch(`{"expires_at":"soon"}`).expect(t, 422, cmdopapi.CodeValidation)
+	patch(`{"expires_at":"2099-01-01T00:00:00Z","name":"x"}`).expect(t, 422, cmdopapi.CodeValidation)
+	patch(`[1]`).expect(t, 422, cmdopapi.CodeValidation)
 
 	same := patch(map[string]any{"expires_at": cur}).expect(t, 200, "").token(t)
 	mustf(t, same.ExpiresAt.Equal(cur), "equal: %v", same.ExpiresAt)
-	mustf(t, countAction(e.events(e.admin, "token_id="+tok.ID), cmdop.ActionTokenExpiryShortened, tok.ID) == 0, "no-op PATCH was audited")
+	mustf(t, countAction(e.events(e.admin, "token_id="+tok.ID), cmdopapi.ActionTokenExpiryShortened, tok.ID) == 0, "no-op PATCH was audited")
 
 	earlier := cur.Add(-10 * 24 * time.Hour)
 	got := patch(map[string]any{"expires_at": earlier}).expect(t, 200, "").token(t)
-	mustf(t, got.ExpiresAt.Equal(earlier) && got.Status == cmdop.StatusActive, "shortened: %+v", got)
-	mustf(t, countAction(e.events(e.admin, "token_id="+tok.ID), cmdop.ActionTokenExpiryShortened, tok.ID) == 1, "shortening was not audited once")
+	mustf(t, got.ExpiresAt.Equal(earlier) && got.Status == cmdopapi.StatusActive, "shortened: %+v", got)
+	mustf(t, countAction(e.events(e.admin, "token_id="+tok.ID), cmdopapi.ActionTokenExpiryShortened, tok.ID) == 1, "shortening was not audited once")
 
 	// A token that never expires can be given any future expiry.
 	forever := e.createFleetToken("forever", "files:read")
@@ -440,42 +440,42 @@ func TestPatchOnlyShortens(t *testing.T) {
 
 func TestUnknownRoutesAndMethods(t *testing.T) {
 	e := newEnv(t, cmdoplocal.Options{})
-	e.do("GET", "/api/nope", e.admin, nil).expect(t, 404, cmdop.CodeNotFound)
-	e.do("GET", "/", e.admin, nil).expect(t, 404, cmdop.CodeNotFound)
-	e.do("GET", personalPath+"/", e.admin, nil).expect(t, 404, cmdop.CodeNotFound)
-	r := e.do("PUT", personalPath, e.admin, `{}`).expect(t, 405, cmdop.CodeNotFound)
+	e.do("GET", "/api/nope", e.admin, nil).expect(t, 404, cmdopapi.CodeNotFound)
+	e.do("GET", "/", e.admin, nil).expect(t, 404, cmdopapi.CodeNotFound)
+	e.do("GET", personalPath+"/", e.admin, nil).expect(t, 404, cmdopapi.CodeNotFound)
+	r := e.do("PUT", personalPath, e.admin, `{}`).expect(t, 405, cmdopapi.CodeNotFound)
 	mustf(t, r.header.Get("Allow") == "GET, POST", "Allow %q", r.header.Get("Allow"))
-	e.do("DELETE", "/api/audit/events", e.admin, nil).expect(t, 405, cmdop.CodeNotFound)
-	e.do("PUT", "/_local/clock", e.ctl, nil).expect(t, 405, cmdop.CodeNotFound)
-	e.do("GET", "/_local/nope", e.ctl, nil).expect(t, 404, cmdop.CodeNotFound)
+	e.do("DELETE", "/api/audit/events", e.admin, nil).expect(t, 405, cmdopapi.CodeNotFound)
+	e.do("PUT", "/_local/clock", e.ctl, nil).expect(t, 405, cmdopapi.CodeNotFound)
+	e.do("GET", "/_local/nope", e.ctl, nil).expect(t, 404, cmdopapi.CodeNotFound)
 }
 
 func TestLocalControlsNeedTheControlToken(t *testing.T) {
 	e := newEnv(t, cmdoplocal.Options{})
 	other := e.createFleetToken("x", "files:read")
 	for _, p := range []string{"/_local/clock", "/_local/faults", "/_local/stats"} {
-		e.do("GET", p, "", nil).expect(t, 401, cmdop.CodeAuth)
-		e.do("GET", p, "cmdop_"+strings.Repeat("z", 40), nil).expect(t, 401, cmdop.CodeAuth)
-		e.do("GET", p, e.ctl+"x", nil).expect(t, 401, cmdop.CodeAuth)
+		e.do("GET", p, "", nil).expect(t, 401, cmdopapi.CodeAuth)
+		e.do("GET", p, "cmdop_"+strings.Repeat("z", 40), nil).expect(t, 401, cmdopapi.CodeAuth)
+		e.do("GET", p, e.ctl+"x", nil).expect(t, 401, cmdopapi.CodeAuth)
 		// Every API token is refused, the seeded admin's too.
-		e.do("GET", p, other.RawToken, nil).expect(t, 403, cmdop.CodePermission)
-		r := e.do("GET", p, e.admin, nil).expect(t, 403, cmdop.CodePermission)
+		e.do("GET", p, other.RawToken, nil).expect(t, 403, cmdopapi.CodePermission)
+		r := e.do("GET", p, e.admin, nil).expect(t, 403, cmdopapi.CodePermission)
 		mustf(t, strings.Contains(r.errBody(t).Message, "CMDOP_LOCAL_CONTROL_TOKEN"), "403 does not say which token to use: %s", r.body)
 		e.do("GET", p, e.ctl, nil).expect(t, 200, "")
 	}
 	// Refusals on /_local/ are not audited as auth failures.
 	mustf(t, len(e.events(e.admin, "action=auth.failed")) == 0, "a /_local failure was audited")
 	// The control token is no API token.
-	e.do("GET", fleetPath(e.fleet), e.ctl, nil).expect(t, 401, cmdop.CodeAuth)
+	e.do("GET", fleetPath(e.fleet), e.ctl, nil).expect(t, 401, cmdopapi.CodeAuth)
 	// Revoking every API token, the admin's included, leaves the controls working.
-	var page cmdop.TokenPage
+	var page cmdopapi.TokenPage
 	e.do("GET", personalPath, e.admin, nil).expect(t, 200, "").json(t, &page)
 	e.do("DELETE", fleetPath(e.fleet)+"/"+other.ID, e.admin, nil).expect(t, 204, "")
 	for _, tok := range page.Items {
 		e.do("DELETE", personalPath+"/"+tok.ID, e.admin, nil).expect(t, 204, "")
 	}
-	e.do("GET", personalPath, e.admin, nil).expect(t, 401, cmdop.CodeAuth)
-	e.do("GET", "/_local/clock", e.admin, nil).expect(t, 403, cmdop.CodePermission)
+	e.do("GET", personalPath, e.admin, nil).expect(t, 401, cmdopapi.CodeAuth)
+	e.do("GET", "/_local/clock", e.admin, nil).expect(t, 403, cmdopapi.CodePermission)
 	e.do("POST", "/_local/clock", e.ctl, `{"advance":"1h"}`).expect(t, 200, "")
 	var added struct {
 		Token string `json:"token"`

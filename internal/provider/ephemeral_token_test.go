@@ -22,7 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Ephemeral resources need Terraform 1.10 or OpenTofu 1.11 (which reports
@@ -33,7 +33,7 @@ var ephemeralVersionChecks = []tfversion.TerraformVersionCheck{tfversion.SkipBel
 // anySecret matches anything shaped like a CMDOP token secret (cmdop-local
 // issues "cmdop_" and 40 base62 characters; the pattern takes 16 or more, so
 // it also catches cmdop_[0-9A-Za-z]{32,}). Neither state nor plan may hold one.
-var anySecret = cmdop.SecretPattern
+var anySecret = cmdopapi.SecretPattern
 
 // The lifetime an ephemeral token gets on top of its ttl.
 const ephemeralMargin = time.Minute
@@ -123,13 +123,13 @@ func findEphemeral(v any) (string, bool) {
 }
 
 // tokensNamed lists a collection's tokens of one name, oldest first.
-func (a *testAPI) tokensNamed(fleetID, name string) []cmdop.Token {
+func (a *testAPI) tokensNamed(fleetID, name string) []cmdopapi.Token {
 	a.t.Helper()
 	all, err := a.admin.ListAllTokens(context.Background(), fleetID)
 	if err != nil {
 		a.t.Fatalf("listing tokens: %v", err)
 	}
-	var out []cmdop.Token
+	var out []cmdopapi.Token
 	for _, tok := range all {
 		if tok.Name == name {
 			out = append(out, tok)
@@ -151,7 +151,7 @@ type ephemeralExpect struct {
 	ttl           time.Duration
 }
 
-func (a *testAPI) checkEphemeralTokens(e ephemeralExpect) ([]cmdop.Token, error) {
+func (a *testAPI) checkEphemeralTokens(e ephemeralExpect) ([]cmdopapi.Token, error) {
 	toks := a.tokensNamed(e.fleetID, e.name)
 	switch {
 	case e.exact && len(toks) != e.want:
@@ -161,16 +161,16 @@ func (a *testAPI) checkEphemeralTokens(e ephemeralExpect) ([]cmdop.Token, error)
 	}
 	used := 0
 	for _, tok := range toks {
-		if tok.Status != cmdop.StatusRevoked {
+		if tok.Status != cmdopapi.StatusRevoked {
 			return toks, fmt.Errorf("token %s (%q) is %s after the run, want revoked", tok.ID, e.name, tok.Status)
 		}
-		if _, err := firstEvent(a, cmdop.ActionTokenIssued, tok.ID); err != nil {
+		if _, err := firstEvent(a, cmdopapi.ActionTokenIssued, tok.ID); err != nil {
 			return toks, err
 		}
-		if _, err := firstEvent(a, cmdop.ActionTokenRevoked, tok.ID); err != nil {
+		if _, err := firstEvent(a, cmdopapi.ActionTokenRevoked, tok.ID); err != nil {
 			return toks, err
 		}
-		if _, err := firstEvent(a, cmdop.ActionTokenUsed, tok.ID); err == nil {
+		if _, err := firstEvent(a, cmdopapi.ActionTokenUsed, tok.ID); err == nil {
 			used++
 		} else if !e.anyUsed {
 			return toks, fmt.Errorf("the aliased provider never used token %s: %w", tok.ID, err)
