@@ -74,17 +74,13 @@ var migrations = []string{
 	) WITHOUT ROWID;
 	CREATE INDEX idempotency_by_time ON idempotency (created_at);
 	CREATE TABLE events (
-		seq         INTEGER PRIMARY KEY,
-		time        TEXT NOT NULL,
-		action      TEXT NOT NULL,
-		actor_type  TEXT NOT NULL,
-		actor_id    TEXT NOT NULL,
-		token_id    TEXT NOT NULL DEFAULT '',
-		fleet_id    TEXT NOT NULL DEFAULT '',
-		request_id  TEXT NOT NULL,
-		source_ip   TEXT NOT NULL,
-		user_agent  TEXT NOT NULL,
-		status_code INTEGER NOT NULL
+		seq      INTEGER PRIMARY KEY,
+		time     TEXT NOT NULL,
+		action   TEXT NOT NULL,
+		actor_id TEXT NOT NULL,
+		token_id TEXT NOT NULL DEFAULT '',
+		fleet_id TEXT NOT NULL DEFAULT '',
+		doc      TEXT NOT NULL -- the event as the API returns it, in JSON
 	);
 	CREATE INDEX events_by_time ON events (time, seq);
 	CREATE INDEX events_by_fleet ON events (fleet_id, time, seq);
@@ -603,9 +599,12 @@ func (d *stateDB) save(st *store) (err error) {
 	for i := range p.events {
 		e := &p.events[i]
 		seq := eventSeqOf(e.ID)
-		exec(`INSERT INTO events (seq, time, action, actor_type, actor_id, token_id, fleet_id, request_id, source_ip, user_agent, status_code)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			seq, fmtTime(e.Time), e.Action, e.Actor.Type, e.Actor.ID, e.TokenID, e.FleetID, e.RequestID, e.SourceIP, e.UserAgent, e.StatusCode)
+		doc, mErr := json.Marshal(e)
+		if mErr != nil && err == nil {
+			err = mErr
+		}
+		exec(`INSERT INTO events (seq, time, action, actor_id, token_id, fleet_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			seq, fmtTime(e.Time), e.Action, e.Actor.ID, e.TokenID, e.FleetID, string(doc))
 		if firstSeq == 0 {
 			firstSeq = seq
 		}
