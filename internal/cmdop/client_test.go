@@ -281,7 +281,7 @@ func TestClient_401AfterRevocationAndExpiry(t *testing.T) {
 	_ = expectCode(t, err, cmdop.ErrAuth, 401)
 
 	days := 30
-	expiring, err := e.admin.CreateToken(ctx, "", cmdopapi.CreateTokenRequest{Name: "expiring", Scopes: []string{"machines:read"}, ExpiresInDays: &days}, "")
+	expiring, err := e.admin.CreateToken(ctx, "", cmdopapi.CreateTokenRequest{Name: "expiring", Scopes: []string{"permissions:manage"}, ExpiresInDays: &days}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ type route struct {
 // manage is what managing tokens and reading the audit log need.
 var manage = []string{scopePermissionsManage}
 
-// apiRoutes lists every operation of internal/cmdop/openapi.yaml, with the
+// apiRoutes lists every operation of internal/cmdopapi/openapi.yaml, with the
 // scopes each needs; TestRoutesMatchTheContract holds the two together.
 var apiRoutes = []route{
 	{http.MethodGet, "/api/fleets/{fleet_id}/api-keys", "listFleetTokens", manage, (*Server).listFleetTokens},
