@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
-	"github.com/cmdop/terraform-provider-cmdop/internal/contracttest"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
 )
 
 const testAdminToken = "cmdop_TestAdminToken0123456789abcdefghijklmnopq"
@@ -44,7 +43,8 @@ func (c *fakeClock) Add(d time.Duration) {
 type env struct {
 	t      *testing.T
 	srv    *cmdoplocal.Server
-	ts     *httptest.Server
+	api    *localtest.API
+	url    string // contract-checked
 	client *http.Client
 	admin  string // the seeded admin's API token
 	ctl    string // the control token of /_local/
@@ -56,18 +56,12 @@ func newEnv(t *testing.T, opts cmdoplocal.Options) *env {
 	if opts.AdminToken == "" {
 		opts.AdminToken = testAdminToken
 	}
-	srv, err := cmdoplocal.New(opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ts := httptest.NewServer(contractChecked(t, srv))
-	t.Cleanup(func() {
-		ts.Close()
-		if err := srv.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return &env{t: t, srv: srv, ts: ts, client: ts.Client(), admin: srv.AdminToken(), ctl: srv.ControlToken(), fleet: srv.FleetID()}
+	return envFor(t, localtest.Start(t, opts))
+}
+
+func envFor(t *testing.T, api *localtest.API) *env {
+	srv := api.Server
+	return &env{t: t, srv: srv, api: api, url: api.URL, client: api.HTTPClient(), admin: srv.AdminToken(), ctl: srv.ControlToken(), fleet: srv.FleetID()}
 }
 
 // resp is a fully read response.
@@ -102,7 +96,7 @@ func (e *env) try(method, path, token string, body any, headers ...string) (*res
 		}
 		rd = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, e.ts.URL+path, rd)
+	req, err := http.NewRequest(method, e.url+path, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -229,31 +223,6 @@ func mustf(t *testing.T, ok bool, format string, args ...any) {
 	if !ok {
 		t.Fatalf(format, args...)
 	}
-}
-
-// contractChecked validates all traffic to h against openapi.yaml and fails
-// the test on any departure. Requests to paths outside the contract (the
-// tests send some on purpose, to check the 404 and 405 answers) are exempt.
-func contractChecked(t *testing.T, h http.Handler) http.Handler {
-	t.Helper()
-	checker, err := contracttest.Wrap(h)
-	if err != nil {
-		t.Fatalf("loading the contract: %v", err)
-	}
-	t.Cleanup(func() {
-		for _, v := range checker.Violations() {
-			if !strings.Contains(v, ": not in the contract: ") {
-				t.Errorf("contract violation: %s", v)
-			}
-		}
-	})
-	return checker
-}
-
-func newHTTPTestServer(t *testing.T, h http.Handler) *httptest.Server {
-	ts := httptest.NewServer(contractChecked(t, h))
-	t.Cleanup(ts.Close)
-	return ts
 }
 
 // advance moves srv's clock forward by d.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
 )
 
 // secretRE matches anything shaped like a token secret.
@@ -85,7 +86,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	mustf(t, used.LastUsedAt != nil, "kept was never used")
 	clock1 := srv1.Now()
 	evs1 := e1.events(e1.admin, "")
-	e1.ts.Close()
+	e1.api.Close()
 	// No Close: every acknowledged write must already be on disk.
 
 	noSecretOnDisk(t, filepath.Dir(path), testAdminToken, kept.RawToken, gone.RawToken, short.RawToken, memberTok)
@@ -386,7 +387,7 @@ func TestAuditBounds(t *testing.T) {
 	db := inspect(t, path)
 	mustf(t, count(t, db, `SELECT count(*) FROM events`) <= 20, "events on disk beyond the retention")
 	mustf(t, count(t, db, `SELECT max(length(CAST(json_extract(doc, '$.user_agent') AS BLOB))) FROM events`) <= 256, "a long user_agent on disk")
-	e.ts.Close()
+	e.api.Close()
 	e.srv.Close()
 	fi, _ := os.Stat(path)
 	mustf(t, fi.Size() < 1<<20, "the database grew to %d bytes", fi.Size())
@@ -425,8 +426,5 @@ func ExampleRetention() {
 // wrap serves an existing server.
 func wrap(t *testing.T, srv *cmdoplocal.Server) *env {
 	t.Helper()
-	e := &env{t: t, srv: srv, admin: srv.AdminToken(), ctl: srv.ControlToken(), fleet: srv.FleetID()}
-	e.ts = newHTTPTestServer(t, srv)
-	e.client = e.ts.Client()
-	return e
+	return envFor(t, localtest.Serve(t, srv))
 }

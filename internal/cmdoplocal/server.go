@@ -300,7 +300,7 @@ func (s *Server) serveAPI(w *bufferedResponse, r *http.Request, reqID string) (d
 		s.recordUse(c, w.statusCode())
 	case rt == nil:
 		writeError(w, errNotFound(cmdopapi.ReasonRouteNotFound,
-			"No API route matches %s %s; check the API base URL (it is the host, such as https://api.cmdopapi.com, without /api or a version) and the path.",
+			"No API route matches %s %s; check the API base URL (it is the host, such as https://api.cmdop.com, without /api or a version) and the path.",
 			r.Method, cmdopapi.Redact(r.URL.EscapedPath())))
 		s.recordUse(c, w.statusCode())
 	default:

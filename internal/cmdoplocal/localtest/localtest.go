@@ -7,6 +7,7 @@
 package localtest
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"runtime"
@@ -33,28 +34,38 @@ type API struct {
 	Admin *cmdop.Client
 
 	checker *contracttest.Checker
+	hs      *httptest.Server
 }
 
-// Start runs cmdop-local with opts for the length of the test. At cleanup,
-// each contract violation seen is a test error, and so is a test that
-// exchanged nothing that could be checked.
+// Start runs cmdop-local with opts for the length of the test (Serve), and
+// closes it at cleanup.
 func Start(t testing.TB, opts cmdoplocal.Options) *API {
 	t.Helper()
 	srv, err := cmdoplocal.New(opts)
 	if err != nil {
 		t.Fatalf("starting cmdop-local: %v", err)
 	}
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("closing cmdop-local: %v", err)
+		}
+	})
+	return Serve(t, srv)
+}
+
+// Serve serves srv, which the caller owns, behind the contract checker
+// until cleanup or Close. At cleanup, each contract violation seen is a
+// test error.
+func Serve(t testing.TB, srv *cmdoplocal.Server) *API {
+	t.Helper()
 	checker, err := contracttest.Wrap(srv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(checker)
-	a := &API{URL: hs.URL, Server: srv, AdminToken: srv.AdminToken(), FleetID: srv.FleetID(), checker: checker}
+	a := &API{URL: hs.URL, Server: srv, AdminToken: srv.AdminToken(), FleetID: srv.FleetID(), checker: checker, hs: hs}
 	t.Cleanup(func() {
 		hs.Close()
-		if err := srv.Close(); err != nil {
-			t.Errorf("closing cmdop-local: %v", err)
-		}
 		for _, v := range checker.Violations() {
 			t.Errorf("contract violation: %s", v)
 		}
@@ -62,6 +73,12 @@ func Start(t testing.TB, opts cmdoplocal.Options) *API {
 	a.Admin = a.Client(t, a.AdminToken, -1)
 	return a
 }
+
+// Close stops serving before the test ends, as a restart does.
+func (a *API) Close() { a.hs.Close() }
+
+// HTTPClient is a plain HTTP client for this API.
+func (a *API) HTTPClient() *http.Client { return a.hs.Client() }
 
 // Client returns a client of this API with token. retries is the client's
 // MaxRetries (0 for its default, negative for none); the backoff is short,
