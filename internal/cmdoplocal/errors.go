@@ -15,7 +15,7 @@ import (
 type apiError struct {
 	status     int
 	code       string
-	reason     string // on a 404: what is missing (cmdopapi.Reason*)
+	reason     string // on a 404: what is missing (cmdop.Reason*)
 	message    string
 	details    map[string]any
 	retryAfter int    // seconds; set for rate_limit errors
@@ -37,7 +37,7 @@ func errPermission(details map[string]any, format string, args ...any) *apiError
 }
 
 // errNotFound reports a 404 saying what is missing: reason is one of the
-// cmdopapi.Reason* constants.
+// cmdop.Reason* constants.
 func errNotFound(reason string, format string, args ...any) *apiError {
 	e := newAPIError(http.StatusNotFound, cmdopapi.CodeNotFound, nil, format, args...)
 	e.reason = reason
