@@ -252,12 +252,14 @@ func latency(work string, ns []int, samples int) error {
 		}
 	}
 	var size int64
+	var parts []string
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		if fi, err := os.Stat(p); err == nil {
 			size += fi.Size()
+			parts = append(parts, fmt.Sprintf("%s %.1f MiB", strings.TrimPrefix(filepath.Base(p), "state.db"), float64(fi.Size())/(1<<20)))
 		}
 	}
-	fmt.Printf("state on disk at %d events (database, -wal and -shm): %.1f MiB\n\n", events, float64(size)/(1<<20))
+	fmt.Printf("state on disk at %d events: %.1f MiB (%s)\n\n", events, float64(size)/(1<<20), strings.Join(parts, ", "))
 	return nil
 }
 

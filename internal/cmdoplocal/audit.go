@@ -1,8 +1,10 @@
 package cmdoplocal
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/base64"
+	"encoding/json"
 	"maps"
 	"net/http"
 	"slices"
@@ -194,7 +196,7 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, c *call) {
 		writeError(w, errInternal("The server could not read its audit log; retry the request."))
 		return
 	}
-	writeJSON(w, http.StatusOK, page)
+	writeRawJSON(w, http.StatusOK, page)
 }
 
 // queryEvents returns one page, newest first, from the database. Each
@@ -202,37 +204,52 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, c *call) {
 // backwards from the cursor, so a page costs about the same whatever the
 // size of the log; events appended meanwhile (always newer than the cursor)
 // never show up in later pages.
-func (d *stateDB) queryEvents(eq *eventQuery, v *viewer) (cmdopapi.EventPage, error) {
+func (d *stateDB) queryEvents(eq *eventQuery, v *viewer) ([]byte, error) {
 	q, args := eventsSQL(eq, v)
 	st, err := d.stmt(q)
 	if err != nil {
-		return cmdopapi.EventPage{}, err
+		return nil, err
 	}
 	rows, err := st.Query(args...)
 	if err != nil {
-		return cmdopapi.EventPage{}, err
+		return nil, err
 	}
 	defer rows.Close()
-	page := cmdopapi.EventPage{Items: make([]cmdopapi.Event, 0, min(eq.limit, 128))}
+	// The page is written from the stored JSON of each event, as it is:
+	// nothing is decoded or encoded again.
+	var buf bytes.Buffer
+	buf.WriteString(`{"items":[`)
+	n := 0
+	var last cmdopapi.Event
 	for rows.Next() {
-		if len(page.Items) == eq.limit {
-			// There is at least one more: point the cursor after the last item.
-			page.NextCursor = encodeCursor(&page.Items[len(page.Items)-1])
-			break
-		}
-		var e cmdopapi.Event
 		var seq uint64
-		var ts string
-		if err := rows.Scan(&seq, &ts, &e.Action, &e.Actor.Type, &e.Actor.ID, &e.TokenID, &e.FleetID, &e.RequestID, &e.SourceIP, &e.UserAgent, &e.StatusCode); err != nil {
-			return cmdopapi.EventPage{}, err
+		var ts, doc string
+		if err := rows.Scan(&seq, &ts, &doc); err != nil {
+			return nil, err
 		}
-		if e.Time, err = parseTime(ts); err != nil {
-			return cmdopapi.EventPage{}, err
+		if n == eq.limit {
+			// There is at least one more: point the cursor after the last item.
+			buf.WriteString(`],"next_cursor":`)
+			cursor, _ := json.Marshal(encodeCursor(&last))
+			buf.Write(cursor)
+			buf.WriteString("}")
+			return buf.Bytes(), rows.Err()
 		}
-		e.ID = eventID(seq)
-		page.Items = append(page.Items, e)
+		if n > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(doc)
+		n++
+		if last.Time, err = parseTime(ts); err != nil {
+			return nil, err
+		}
+		last.ID = eventID(seq)
 	}
-	return page, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	buf.WriteString("]}")
+	return buf.Bytes(), nil
 }
 
 // eventsSQL is the query of one page: limit+1 rows, to tell whether there is more.
@@ -266,7 +283,6 @@ func eventsSQL(eq *eventQuery, v *viewer) (string, []any) {
 	conds = append(conds, vis)
 	args = append(args, vargs...)
 	args = append(args, eq.limit+1)
-	q := `SELECT seq, time, action, actor_type, actor_id, token_id, fleet_id, request_id, source_ip, user_agent, status_code
-		FROM events WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY time DESC, seq DESC LIMIT ?`
+	q := `SELECT seq, time, doc FROM events WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY time DESC, seq DESC LIMIT ?`
 	return q, args
 }

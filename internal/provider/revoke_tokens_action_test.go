@@ -142,8 +142,8 @@ action "cmdop_revoke_tokens" "leak" {
 func TestAccRevokeTokensAction_includeSelfAndDryRun(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
-	skipUnlessQuery(t) // before creating test data; the harness checks again
-	ops := api.createToken("", "ops", []string{"machines:read"})
+	skipUnlessQuery(t)                                                                 // before creating test data; the harness checks again
+	ops := api.createToken("", "ops", []string{"machines:read", "permissions:manage"}) // revoking needs permissions:manage
 	other := api.createToken("", "other", nil)
 	fleetTok := api.createToken(api.FleetID(), "fleet-one", nil)
 	step := func(name, extra string) string {
