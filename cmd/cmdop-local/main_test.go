@@ -73,7 +73,7 @@ func startRun(t *testing.T, args ...string) (map[string]string, func() (string, 
 		}
 		return "", nil
 	}
-	t.Cleanup(func() { stop() })
+	t.Cleanup(func() { _, _ = stop() })
 	return env, stop
 }
 
@@ -136,7 +136,7 @@ func TestSecretsWithoutArgv(t *testing.T) {
 	if code := get(t, env["CMDOP_API_BASE_URL"]+"/_local/stats", ctl); code != 200 {
 		t.Fatalf("control token from the environment: %d", code)
 	}
-	stop()
+	_, _ = stop()
 
 	file := filepath.Join(t.TempDir(), "admin")
 	if err := os.WriteFile(file, []byte(admin+"\n"), 0o600); err != nil {

@@ -2,7 +2,6 @@ package cmdoplocal
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"maps"
@@ -24,13 +23,6 @@ const (
 type eventPos struct {
 	time time.Time
 	id   string
-}
-
-func comparePos(e *cmdopapi.Event, p eventPos) int {
-	if c := e.Time.Compare(p.time); c != 0 {
-		return c
-	}
-	return cmp.Compare(e.ID, p.id)
 }
 
 // encodeCursor makes the opaque cursor that resumes after event e.
