@@ -54,6 +54,7 @@ type bench struct {
 	local   string // the built cmdop-local binary
 	baseEnv []string
 	out     io.Writer
+	turn    int // measure's rotation of the configurations' order
 }
 
 func run(ctx context.Context, args []string, out io.Writer) (err error) {
