@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,23 +12,25 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
 )
 
 // localAPI is one running cmdop-local.
 type localAPI struct {
+	proc    *localtest.Process
 	cmd     *exec.Cmd
 	baseURL string
 	token   string // admin token
 	fleetID string
-	waitErr chan error
+	control string // the control token of /_local/
 	http    *http.Client
 }
 
 // startLocal starts cmdop-local on a free loopback port with the given
-// latency, its per-request log going to logPath, and reads the three export
-// lines it prints.
+// latency, its per-request log going to logPath, and reads the export lines
+// it prints (localtest.Launch).
 func startLocal(ctx context.Context, bin string, latency time.Duration, logPath string) (*localAPI, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -37,67 +38,23 @@ func startLocal(ctx context.Context, bin string, latency time.Duration, logPath 
 	}
 	cmd := exec.CommandContext(ctx, bin, "--addr", "127.0.0.1:0", "--latency", latency.String())
 	cmd.Stderr = logFile
-	stdout, err := cmd.StdoutPipe()
+	proc, err := localtest.Launch(cmd, startGroup, 30*time.Second)
 	if err != nil {
 		logFile.Close()
-		return nil, err
+		return nil, fmt.Errorf("%w (see %s)", err, logPath)
 	}
-	if err := startGroup(cmd); err != nil {
-		logFile.Close()
-		return nil, err
+	go func() { <-proc.Done(); logFile.Close() }()
+	if proc.AdminToken == "" {
+		proc.Kill()
+		return nil, fmt.Errorf("cmdop-local printed no admin token (see %s)", logPath)
 	}
-	api := &localAPI{
-		cmd:     cmd,
-		waitErr: make(chan error, 1),
+	return &localAPI{
+		proc: proc, cmd: cmd,
+		baseURL: proc.URL, token: proc.AdminToken, fleetID: proc.FleetID, control: proc.ControlToken,
 		http: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
 			MaxIdleConns: 64, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second,
 		}},
-	}
-	vars := map[string]string{}
-	lines := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for len(vars) < 3 && sc.Scan() {
-			k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "=")
-			if ok {
-				vars[k] = strings.Trim(v, "'")
-			}
-		}
-		if len(vars) < 3 {
-			lines <- fmt.Errorf("cmdop-local printed %d of its 3 export lines (see %s)", len(vars), logPath)
-			return
-		}
-		lines <- nil
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	go func() {
-		api.waitErr <- cmd.Wait()
-		logFile.Close()
-	}()
-	select {
-	case err := <-lines:
-		if err != nil {
-			api.stop()
-			return nil, err
-		}
-	case <-time.After(30 * time.Second):
-		api.stop()
-		return nil, fmt.Errorf("cmdop-local did not start within 30s (see %s)", logPath)
-	}
-	api.baseURL, api.token, api.fleetID = vars["CMDOP_API_BASE_URL"], vars["CMDOP_TOKEN"], vars["CMDOP_FLEET_ID"]
-	if api.baseURL == "" || api.token == "" || api.fleetID == "" {
-		api.stop()
-		return nil, fmt.Errorf("cmdop-local printed incomplete settings %v", keys(vars))
-	}
-	return api, nil
-}
-
-func keys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
+	}, nil
 }
 
 // env is what the provider reads its settings from.
@@ -105,21 +62,12 @@ func (a *localAPI) env() []string {
 	return []string{"CMDOP_API_BASE_URL=" + a.baseURL, "CMDOP_TOKEN=" + a.token, "CMDOP_FLEET_ID=" + a.fleetID}
 }
 
-// stop ends cmdop-local: SIGTERM, then SIGKILL after five seconds.
+// stop ends cmdop-local: SIGINT, then SIGKILL after five seconds.
 func (a *localAPI) stop() {
-	if a == nil || a.cmd.Process == nil {
+	if a == nil {
 		return
 	}
-	_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGTERM)
-	// Its exit status does not matter: it is being stopped.
-	select {
-	case err := <-a.waitErr:
-		_ = err
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
-		err := <-a.waitErr
-		_ = err
-	}
+	_ = a.proc.Stop() // its exit status does not matter: it is being stopped
 	forget(a.cmd)
 	a.http.CloseIdleConnections()
 }
@@ -144,7 +92,11 @@ func (a *localAPI) do(ctx context.Context, method, path string, body any, out an
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
+	token := a.token
+	if strings.HasPrefix(path, "/_local/") {
+		token = a.control
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -2,23 +2,26 @@
 # make demo: the whole life of a CMDOP token against cmdop-local, from a fresh
 # clone with nothing but Go:
 #
-#   1. build the provider, cmdop-local and Terraform (once) into bin/
-#   2. start cmdop-local on a free loopback port, point Terraform at the
-#      provider built from this tree (dev_overrides)
+#   1. pick the CLI: the terraform (or, with TF=tofu, tofu) on PATH when it
+#      is 1.5 or later, else one built earlier into bin/, else build one
+#      there (minutes, once); build the provider and cmdop-local into bin/
+#   2. start cmdop-local on a free loopback port; the CLI installs the
+#      provider built from this tree from a local mirror (terraform init)
 #   3. apply examples/quickstart and show its outputs (secrets stay hidden)
 #   4. rotate the fleet token with -replace
 #   5. print the rotation's audit trail
 #   6. destroy, and stop cmdop-local (also on failure)
 #
-# TF_BIN picks the CLI (make demo TF=tofu sets it to bin/tofu). No secret is
-# ever printed: the token a consumer uses is passed to apicall on standard input.
+# TF=terraform|tofu picks which CLI to look for; TF_BIN=/path/to/cli skips the
+# search. No secret is ever printed: the token a consumer uses is passed to
+# apicall on standard input.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 BIN="$root/bin"
-TF_BIN="${TF_BIN:-$BIN/terraform}"
-tf_name="$(basename "$TF_BIN")"
+TF="${TF:-terraform}"
+TF_BIN="${TF_BIN:-}"
 
 step() { printf '\n==> [%s/6] %s\n' "$1" "$2"; }
 note() { printf '    %s\n' "$*"; }
@@ -63,41 +66,94 @@ consumer_call() {
   api "$1" "/api/audit/events?limit=1" >/dev/null
 }
 
+# The CLI configuration comes first: every CLI call reads it, `version`
+# included, and a missing file makes Terraform print a warning. The provider
+# built from this tree is installed from a local mirror, as a registry
+# release would be (dev_overrides would print a warning on every command).
+mirror="$work/mirror"
+cat >"$work/terraformrc" <<RC
+provider_installation {
+  filesystem_mirror {
+    path    = "$mirror"
+    include = ["registry.terraform.io/cmdop/cmdop", "registry.opentofu.org/cmdop/cmdop"]
+  }
+  direct {
+    exclude = ["registry.terraform.io/cmdop/cmdop", "registry.opentofu.org/cmdop/cmdop"]
+  }
+}
+RC
+export TF_CLI_CONFIG_FILE="$work/terraformrc"
+export TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
+unset TF_WORKSPACE TF_DATA_DIR
+
+# cli_version BIN: the X.Y.Z that `BIN version` reports, or nothing.
+cli_version() {
+  "$1" version 2>/dev/null | sed -n '1s/^[A-Za-z]* v\([0-9][0-9]*\.[0-9][0-9]*[0-9.]*\).*/\1/p'
+}
+# at_least_1_5 X.Y.Z
+at_least_1_5() {
+  local major="${1%%.*}" rest="${1#*.}"
+  local minor="${rest%%.*}"
+  [ "$major" -gt 1 ] || { [ "$major" -eq 1 ] && [ "$minor" -ge 5 ]; }
+}
+
 # ---------------------------------------------------------------------------
-step 1 "Building the provider, cmdop-local and the audit table helper into bin/"
+step 1 "Picking the CLI, and building the provider, cmdop-local and two helpers into bin/"
 command -v go >/dev/null || die "Go is needed: https://go.dev/dl/"
+case "$TF" in
+  terraform | tofu) ;;
+  *) die "TF must be terraform or tofu (or set TF_BIN=/path/to/cli), not '$TF'" ;;
+esac
 mkdir -p "$BIN"
-if [ ! -x "$TF_BIN" ]; then
-  case "$tf_name" in
-    terraform | tofu)
-      note "bin/$tf_name is missing: building it (make $tf_name; a few minutes, once)"
-      make --no-print-directory "$tf_name" ;;
-    *) die "$TF_BIN is missing: put a $tf_name binary there (or run make demo without TF=)" ;;
-  esac
+if [ -n "$TF_BIN" ]; then
+  [ -x "$TF_BIN" ] || die "TF_BIN=$TF_BIN is not an executable"
+  picked="TF_BIN"
+elif on_path="$(command -v "$TF")" && v="$(cli_version "$on_path")" && [ -n "$v" ] && at_least_1_5 "$v"; then
+  TF_BIN="$on_path"
+  picked="found on PATH"
+elif [ -x "$BIN/$TF" ]; then
+  TF_BIN="$BIN/$TF"
+  picked="${on_path:+$on_path is older than 1.5, so }built earlier into bin/"
+else
+  if [ -n "$on_path" ]; then
+    note "$on_path is ${v:-of an unknown version}; the demo needs $TF 1.5 or later"
+  else
+    note "no $TF on PATH"
+  fi
+  note "building $TF into bin/ from the Go module proxy (make $TF): a few minutes on 2 cores, once"
+  start=$SECONDS
+  make --no-print-directory "$TF"
+  note "built bin/$TF in $((SECONDS - start)) s"
+  TF_BIN="$BIN/$TF"
+  picked="just built into bin/"
 fi
-go build -o "$BIN/terraform-provider-cmdop" .
-go build -o "$BIN/cmdop-local" ./cmd/cmdop-local
-go build -o "$BIN/audittable" ./scripts/audittable
-go build -o "$BIN/apicall" ./scripts/apicall
-note "$("$TF_BIN" version | head -n 1)"
+tf_name="$(basename "$TF_BIN")"
+note "using $TF_BIN: $("$TF_BIN" version | head -n 1) ($picked)"
+go build -o "$BIN/" . ./cmd/cmdop-local ./scripts/audittable ./scripts/apicall
+platform="$(go env GOOS)_$(go env GOARCH)"
+for host in registry.terraform.io registry.opentofu.org; do
+  mkdir -p "$mirror/$host/cmdop/cmdop/0.0.1/$platform"
+  cp "$BIN/terraform-provider-cmdop" "$mirror/$host/cmdop/cmdop/0.0.1/$platform/terraform-provider-cmdop_v0.0.1"
+done
 
 # ---------------------------------------------------------------------------
 step 2 "Starting cmdop-local on a free loopback port"
 "$BIN/cmdop-local" --addr 127.0.0.1:0 >"$work/env.sh" 2>"$work/cmdop-local.log" &
 server_pid=$!
 for _ in $(seq 1 100); do
-  [ "$(wc -l <"$work/env.sh")" -ge 3 ] && break
+  [ "$(wc -l <"$work/env.sh")" -ge 4 ] && break
   kill -0 "$server_pid" 2>/dev/null || die "cmdop-local exited before it was ready"
   sleep 0.1
 done
-[ "$(wc -l <"$work/env.sh")" -ge 3 ] || die "cmdop-local printed no settings within 10 seconds"
+[ "$(wc -l <"$work/env.sh")" -ge 4 ] || die "cmdop-local printed no settings within 10 seconds"
 # shellcheck disable=SC1091
 . "$work/env.sh"
 export CMDOP_API_BASE_URL CMDOP_TOKEN CMDOP_FLEET_ID
 [ -n "$CMDOP_TOKEN" ] || die "cmdop-local printed no admin token"
+[ -n "$CMDOP_LOCAL_CONTROL_TOKEN" ] || die "cmdop-local printed no control token"
 ready=false
 for _ in $(seq 1 50); do
-  if api "$CMDOP_TOKEN" /_local/clock >/dev/null 2>&1; then
+  if api "$CMDOP_LOCAL_CONTROL_TOKEN" /_local/clock >/dev/null 2>&1; then
     ready=true
     break
   fi
@@ -108,26 +164,14 @@ note "CMDOP_API_BASE_URL=$CMDOP_API_BASE_URL"
 note "CMDOP_FLEET_ID=$CMDOP_FLEET_ID"
 note "CMDOP_TOKEN=(the admin token, not shown)"
 
-cat >"$work/terraformrc" <<RC
-provider_installation {
-  dev_overrides {
-    "registry.terraform.io/cmdop/cmdop" = "$BIN"
-    "registry.opentofu.org/cmdop/cmdop" = "$BIN"
-  }
-  direct {}
-}
-RC
-export TF_CLI_CONFIG_FILE="$work/terraformrc"
-export TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
-unset TF_WORKSPACE TF_DATA_DIR
-note "$tf_name uses the provider built from this tree (dev_overrides in $TF_CLI_CONFIG_FILE)"
 
 # ---------------------------------------------------------------------------
 step 3 "$tf_name apply: examples/quickstart (a fleet token, a personal token, an audit query)"
 mkdir -p "$work/quickstart"
 cp examples/quickstart/*.tf "$work/quickstart/"
 cd "$work/quickstart"
-tf apply -auto-approve -input=false -compact-warnings
+tf init -input=false | sed -n 's/^- Installed /    installed /p'
+tf apply -auto-approve -input=false
 printf '\n    %s output (sensitive values stay hidden):\n' "$tf_name"
 tf output -no-color | sed 's/^/    /'
 old_id="$(tf output -raw fleet_token_id)"
@@ -138,7 +182,7 @@ old_secret="$(tf output -raw fleet_token_secret)"
 
 # ---------------------------------------------------------------------------
 step 4 "Rotating the fleet token: $tf_name apply -replace=cmdop_fleet_token.ci"
-tf apply -auto-approve -input=false -compact-warnings -replace=cmdop_fleet_token.ci
+tf apply -auto-approve -input=false -replace=cmdop_fleet_token.ci
 new_id="$(tf output -raw fleet_token_id)"
 [ "$new_id" != "$old_id" ] || die "the fleet token was not replaced"
 consumer_call "$(tf output -raw fleet_token_secret)"
@@ -156,7 +200,7 @@ api "$CMDOP_TOKEN" "/api/audit/events?fleet_id=$CMDOP_FLEET_ID&limit=50" |
 
 # ---------------------------------------------------------------------------
 step 6 "$tf_name destroy, and stopping cmdop-local"
-tf destroy -auto-approve -input=false -compact-warnings
+tf destroy -auto-approve -input=false
 cd "$root"
 kill -TERM "$server_pid"
 wait "$server_pid" || die "cmdop-local did not stop cleanly"

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // TokenCache serves single-token reads from one paged listing per
@@ -25,16 +27,27 @@ type TokenCache struct {
 	flight singleflight.Group
 
 	mu    sync.Mutex
-	lists map[string]map[string]Token // collection → token ID → token
+	lists map[string]map[string]cmdopapi.Token // collection → token ID → token
 }
 
 // NewTokenCache returns an empty cache reading through client.
 func NewTokenCache(client *Client) *TokenCache {
-	return &TokenCache{client: client, lists: map[string]map[string]Token{}}
+	return &TokenCache{client: client, lists: map[string]map[string]cmdopapi.Token{}}
 }
 
-// Client is the client the cache reads through.
-func (c *TokenCache) Client() *Client { return c.client }
+// ServerNow is the API server's clock, as the client last saw it.
+func (c *TokenCache) ServerNow() time.Time { return c.client.ServerNow() }
+
+// RefreshToken reads a token from the API, never from the listing, and
+// records what it read.
+func (c *TokenCache) RefreshToken(ctx context.Context, fleetID, id string) (*cmdopapi.Token, error) {
+	t, err := c.client.GetToken(ctx, fleetID, id)
+	if err != nil {
+		return nil, err
+	}
+	c.put(fleetID, *t)
+	return t, nil
+}
 
 // CheckCollection fetches the collection's listing (once), so that an
 // unreachable collection (a missing fleet, a wrong URL, no permission)
@@ -45,7 +58,7 @@ func (c *TokenCache) CheckCollection(ctx context.Context, fleetID string) error 
 }
 
 // GetToken returns a token, from the collection's listing when it has it.
-func (c *TokenCache) GetToken(ctx context.Context, fleetID, id string) (*Token, error) {
+func (c *TokenCache) GetToken(ctx context.Context, fleetID, id string) (*cmdopapi.Token, error) {
 	list, err := c.listing(ctx, fleetID)
 	if err != nil {
 		return nil, err
@@ -56,17 +69,12 @@ func (c *TokenCache) GetToken(ctx context.Context, fleetID, id string) (*Token, 
 	if ok {
 		return &tok, nil
 	}
-	t, err := c.client.GetToken(ctx, fleetID, id)
-	if err != nil {
-		return nil, err
-	}
-	c.put(fleetID, *t)
-	return t, nil
+	return c.RefreshToken(ctx, fleetID, id)
 }
 
 // listing fetches the collection once; concurrent callers wait for the
 // same fetch. A failed fetch is not kept, so the next read tries again.
-func (c *TokenCache) listing(ctx context.Context, fleetID string) (map[string]Token, error) {
+func (c *TokenCache) listing(ctx context.Context, fleetID string) (map[string]cmdopapi.Token, error) {
 	c.mu.Lock()
 	list, ok := c.lists[fleetID]
 	c.mu.Unlock()
@@ -88,7 +96,7 @@ func (c *TokenCache) listing(ctx context.Context, fleetID string) (map[string]To
 		if err != nil {
 			return nil, err
 		}
-		list := make(map[string]Token, len(all))
+		list := make(map[string]cmdopapi.Token, len(all))
 		for _, t := range all {
 			list[t.ID] = t
 		}
@@ -109,7 +117,7 @@ func (c *TokenCache) listing(ctx context.Context, fleetID string) (map[string]To
 	if err != nil {
 		return nil, err
 	}
-	list, ok = v.(map[string]Token)
+	list, ok = v.(map[string]cmdopapi.Token)
 	if !ok {
 		return nil, errors.New("token cache: unexpected listing type")
 	}
@@ -117,7 +125,7 @@ func (c *TokenCache) listing(ctx context.Context, fleetID string) (map[string]To
 }
 
 // put records a token in a collection's listing, if it has been fetched.
-func (c *TokenCache) put(fleetID string, t Token) {
+func (c *TokenCache) put(fleetID string, t cmdopapi.Token) {
 	t.RawToken = "" // never keep a secret
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -135,7 +143,7 @@ func (c *TokenCache) forget(fleetID, id string) {
 }
 
 // CreateToken creates through the client and records the new token.
-func (c *TokenCache) CreateToken(ctx context.Context, fleetID string, in CreateTokenRequest, idempotencyKey string) (*Token, error) {
+func (c *TokenCache) CreateToken(ctx context.Context, fleetID string, in cmdopapi.CreateTokenRequest, idempotencyKey string) (*cmdopapi.Token, error) {
 	t, err := c.client.CreateToken(ctx, fleetID, in, idempotencyKey)
 	if err == nil {
 		c.put(fleetID, *t)
@@ -144,7 +152,7 @@ func (c *TokenCache) CreateToken(ctx context.Context, fleetID string, in CreateT
 }
 
 // ShortenExpiry changes the expiry through the client and records it.
-func (c *TokenCache) ShortenExpiry(ctx context.Context, fleetID, id string, at time.Time) (*Token, error) {
+func (c *TokenCache) ShortenExpiry(ctx context.Context, fleetID, id string, at time.Time) (*cmdopapi.Token, error) {
 	t, err := c.client.ShortenExpiry(ctx, fleetID, id, at)
 	if err == nil {
 		c.put(fleetID, *t)

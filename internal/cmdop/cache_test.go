@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 func TestTokenCache_sharesOneListing(t *testing.T) {
@@ -51,12 +52,12 @@ func TestTokenCache_sharesOneListing(t *testing.T) {
 	}
 
 	// Changes made through the cache keep it correct.
-	created, err := cache.CreateToken(ctx, e.fleet, cmdop.CreateTokenRequest{Name: "via-cache", Scopes: []string{"machines:read"}}, "")
+	created, err := cache.CreateToken(ctx, e.fleet, cmdopapi.CreateTokenRequest{Name: "via-cache", Scopes: []string{"machines:read"}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.srv.ResetStats()
-	if tok, err := cache.GetToken(ctx, e.fleet, created.ID); err != nil || tok.RawToken != "" || tok.Status != cmdop.StatusActive {
+	if tok, err := cache.GetToken(ctx, e.fleet, created.ID); err != nil || tok.RawToken != "" || tok.Status != cmdopapi.StatusActive {
 		t.Fatalf("cached create: %+v, %v (the cache must never hold a secret)", tok, err)
 	}
 	if e.srv.Stats().Total != 0 {
@@ -65,7 +66,7 @@ func TestTokenCache_sharesOneListing(t *testing.T) {
 	if err := cache.RevokeToken(ctx, e.fleet, created.ID); err != nil {
 		t.Fatal(err)
 	}
-	if tok, err := cache.GetToken(ctx, e.fleet, created.ID); err != nil || tok.Status != cmdop.StatusRevoked {
+	if tok, err := cache.GetToken(ctx, e.fleet, created.ID); err != nil || tok.Status != cmdopapi.StatusRevoked {
 		t.Fatalf("after a revoke through the cache: %+v, %v", tok, err)
 	}
 }

@@ -16,10 +16,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Defaults for Config fields left zero.
@@ -71,7 +72,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || base.Scheme == "" || base.Host == "" {
-		return nil, fmt.Errorf("the API base URL %q is not an absolute http(s) URL", Redact(cfg.BaseURL))
+		return nil, fmt.Errorf("the API base URL %q is not an absolute http(s) URL", cmdopapi.Redact(cfg.BaseURL))
 	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
@@ -192,6 +193,8 @@ type call struct {
 	body   any
 	header http.Header
 	out    any // decoded on 2xx
+	// requestID, when set, receives the response's X-Request-Id (revoke.go).
+	requestID *string
 }
 
 func (c *call) path() string {
@@ -262,11 +265,14 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s %s: gave up waiting for the CMDOP API (%w); the API may be slow or rate limiting, retry later or raise the timeout", cl.method, cl.route, ctx.Err())
 		}
-		return fmt.Errorf("%s %s: could not reach the CMDOP API at %s: %s", cl.method, cl.route, c.BaseURL(), Redact(unwrapURLError(err).Error()))
+		return fmt.Errorf("%s %s: could not reach the CMDOP API at %s: %s", cl.method, cl.route, c.BaseURL(), cmdopapi.Redact(unwrapURLError(err).Error()))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	c.observeDate(resp.Header)
 	requestID := resp.Header.Get("X-Request-Id")
+	if cl.requestID != nil {
+		*cl.requestID = requestID
+	}
 	fields["status"] = resp.StatusCode
 	fields["request_id"] = requestID
 	tflog.Debug(ctx, "CMDOP API call", fields)
@@ -303,18 +309,18 @@ func unwrapURLError(err error) error {
 
 func decodeError(cl call, status int, requestID string, raw []byte) error {
 	e := &Error{StatusCode: status, RequestID: requestID, Method: cl.method, Route: cl.route}
-	var env ErrorBody
+	var env cmdopapi.ErrorBody
 	if json.Unmarshal(raw, &env) == nil && env.Error.Code != "" {
 		e.Code = env.Error.Code
 		e.Reason = env.Error.Reason
-		e.Message = Redact(env.Error.Message)
+		e.Message = cmdopapi.Redact(env.Error.Message)
 		e.Details = env.Error.Details
 	} else {
 		e.Code = codeForStatus(status)
 		if status == http.StatusNotFound {
 			// Not the API's 404 (its errors carry the envelope): a wrong
 			// api_base_url or a proxy. Never mistake it for "token gone".
-			e.Code = CodeServer
+			e.Code = cmdopapi.CodeServer
 			e.Message = "HTTP 404 without the CMDOP API's error body: check that api_base_url points at the CMDOP API"
 		}
 	}
@@ -322,191 +328,4 @@ func decodeError(cl call, status int, requestID string, raw []byte) error {
 }
 
 // BaseURL is the API base URL the client calls, for error messages.
-func (c *Client) BaseURL() string { return Redact(c.base.String()) }
-
-// Token collections: a fleet's api-keys, or the caller's personal api-tokens
-// when fleetID is empty.
-const (
-	routeFleetTokens    = "/api/fleets/{fleet_id}/api-keys"
-	routeFleetToken     = "/api/fleets/{fleet_id}/api-keys/{key_id}"
-	routePersonalTokens = "/api/account/api-tokens"
-	routePersonalToken  = "/api/account/api-tokens/{token_id}"
-	routeAuditEvents    = "/api/audit/events"
-	routeAccount        = "/api/account"
-)
-
-// Account returns who the client's token belongs to: the who-am-I call.
-func (c *Client) Account(ctx context.Context) (*Account, error) {
-	var out Account
-	if err := c.do(ctx, call{method: http.MethodGet, route: routeAccount, out: &out}); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-func collection(fleetID string) (string, map[string]string) {
-	if fleetID == "" {
-		return routePersonalTokens, map[string]string{}
-	}
-	return routeFleetTokens, map[string]string{"fleet_id": fleetID}
-}
-
-func item(fleetID, id string) (string, map[string]string) {
-	if fleetID == "" {
-		return routePersonalToken, map[string]string{"token_id": id}
-	}
-	return routeFleetToken, map[string]string{"fleet_id": fleetID, "key_id": id}
-}
-
-// CreateToken issues a token in fleetID, or a personal token when fleetID is
-// empty. The returned token carries the secret in RawToken. The request is
-// sent with idempotencyKey (a new one when empty), so a retried create never
-// mints twice.
-func (c *Client) CreateToken(ctx context.Context, fleetID string, in CreateTokenRequest, idempotencyKey string) (*Token, error) {
-	if idempotencyKey == "" {
-		idempotencyKey = uuid.NewString()
-	}
-	route, params := collection(fleetID)
-	var out Token
-	err := c.do(ctx, call{
-		method: http.MethodPost, route: route, params: params, body: in, out: &out,
-		header: http.Header{"Idempotency-Key": {idempotencyKey}},
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// GetToken reads one token.
-func (c *Client) GetToken(ctx context.Context, fleetID, id string) (*Token, error) {
-	route, params := item(fleetID, id)
-	var out Token
-	if err := c.do(ctx, call{method: http.MethodGet, route: route, params: params, out: &out}); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// MaxPerPage is the largest token page the API serves.
-const MaxPerPage = 200
-
-// ListTokens reads one offset page of tokens.
-func (c *Client) ListTokens(ctx context.Context, fleetID string, offset, perPage int) (*TokenPage, error) {
-	route, params := collection(fleetID)
-	q := url.Values{}
-	q.Set("offset", fmt.Sprint(offset))
-	q.Set("per_page", fmt.Sprint(perPage))
-	var out TokenPage
-	if err := c.do(ctx, call{method: http.MethodGet, route: route, params: params, query: q, out: &out}); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// ListAllTokens reads every token of the collection, MaxPerPage at a time.
-func (c *Client) ListAllTokens(ctx context.Context, fleetID string) ([]Token, error) {
-	var all []Token
-	for {
-		page, err := c.ListTokens(ctx, fleetID, len(all), MaxPerPage)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page.Items...)
-		if len(page.Items) == 0 || len(all) >= page.Total {
-			return all, nil
-		}
-	}
-}
-
-// ShortenExpiry moves a token's expiry earlier, to at.
-func (c *Client) ShortenExpiry(ctx context.Context, fleetID, id string, at time.Time) (*Token, error) {
-	route, params := item(fleetID, id)
-	var out Token
-	err := c.do(ctx, call{
-		method: http.MethodPatch, route: route, params: params,
-		body: ShortenExpiryRequest{ExpiresAt: at.UTC()}, out: &out,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// RevokeToken revokes a token. Revoking a revoked token succeeds.
-func (c *Client) RevokeToken(ctx context.Context, fleetID, id string) error {
-	route, params := item(fleetID, id)
-	err := c.do(ctx, call{method: http.MethodDelete, route: route, params: params})
-	return err
-}
-
-// AuditQuery filters the audit log. Zero fields don't filter.
-type AuditQuery struct {
-	FleetID string
-	TokenID string
-	ActorID string
-	Actions []string
-	Since   time.Time
-	Until   time.Time
-}
-
-func (q AuditQuery) values() url.Values {
-	v := url.Values{}
-	set := func(k, s string) {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
-	set("fleet_id", q.FleetID)
-	set("token_id", q.TokenID)
-	set("actor_id", q.ActorID)
-	for _, a := range q.Actions {
-		v.Add("action", a)
-	}
-	if !q.Since.IsZero() {
-		v.Set("since", q.Since.UTC().Format(time.RFC3339Nano))
-	}
-	if !q.Until.IsZero() {
-		v.Set("until", q.Until.UTC().Format(time.RFC3339Nano))
-	}
-	return v
-}
-
-// MaxAuditLimit is the largest audit page the API serves.
-const MaxAuditLimit = 1000
-
-// ListAuditEvents reads one page of audit events, newest first.
-func (c *Client) ListAuditEvents(ctx context.Context, q AuditQuery, cursor string, limit int) (*EventPage, error) {
-	v := q.values()
-	v.Set("limit", fmt.Sprint(limit))
-	if cursor != "" {
-		v.Set("cursor", cursor)
-	}
-	var out EventPage
-	if err := c.do(ctx, call{method: http.MethodGet, route: routeAuditEvents, query: v, out: &out}); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// AuditEvents follows the cursor until it has limit events or the log runs
-// out. truncated reports that more events matched than limit. It asks for one
-// event more than it needs, so that knowing whether the log went on costs
-// no extra request.
-func (c *Client) AuditEvents(ctx context.Context, q AuditQuery, limit int) (events []Event, truncated bool, err error) {
-	cursor := ""
-	for {
-		page, err := c.ListAuditEvents(ctx, q, cursor, min(MaxAuditLimit, limit-len(events)+1))
-		if err != nil {
-			return nil, false, err
-		}
-		events = append(events, page.Items...)
-		if len(events) > limit {
-			return events[:limit], true, nil
-		}
-		if page.NextCursor == "" || len(page.Items) == 0 {
-			return events, false, nil
-		}
-		cursor = page.NextCursor
-	}
-}
+func (c *Client) BaseURL() string { return cmdopapi.Redact(c.base.String()) }

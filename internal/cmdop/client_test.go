@@ -13,14 +13,16 @@ import (
 	"time"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
-	"github.com/cmdop/terraform-provider-cmdop/internal/contracttest"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
 )
 
 // env is an in-process cmdop-local whose traffic is held to the contract:
 // every test here is also a contract test of the client and the server.
 type env struct {
 	t     *testing.T
+	api   *localtest.API
 	srv   *cmdoplocal.Server
 	url   string
 	admin *cmdop.Client
@@ -29,48 +31,29 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv, err := cmdoplocal.New(cmdoplocal.Options{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checker, err := contracttest.Wrap(srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(checker)
+	api := localtest.Start(t, cmdoplocal.Options{Seed: 1})
 	t.Cleanup(func() {
-		hs.Close()
-		for _, v := range checker.Violations() {
-			t.Errorf("contract violation: %s", v)
-		}
-		if checker.Checked() == 0 {
+		if api.Checked() == 0 {
 			t.Errorf("no API exchange was checked against the contract")
 		}
 	})
-	e := &env{t: t, srv: srv, url: hs.URL, fleet: srv.FleetID()}
-	e.admin = e.client(srv.AdminToken(), 0)
+	e := &env{t: t, api: api, srv: api.Server, url: api.URL, fleet: api.FleetID}
+	e.admin = e.client(api.AdminToken, 0)
 	return e
 }
 
 // client returns a client with fast backoff for tests.
 func (e *env) client(token string, retries int) *cmdop.Client {
 	e.t.Helper()
-	c, err := cmdop.New(cmdop.Config{
-		BaseURL: e.url, Token: token, Version: "test", MaxRetries: retries,
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return c
+	return e.api.Client(e.t, token, retries)
 }
 
-func (e *env) create(c *cmdop.Client, fleet, name string, scopes ...string) *cmdop.Token {
+func (e *env) create(c *cmdop.Client, fleet, name string, scopes ...string) *cmdopapi.Token {
 	e.t.Helper()
 	if len(scopes) == 0 {
 		scopes = []string{"machines:read"}
 	}
-	tok, err := c.CreateToken(context.Background(), fleet, cmdop.CreateTokenRequest{Name: name, Scopes: scopes}, "")
+	tok, err := c.CreateToken(context.Background(), fleet, cmdopapi.CreateTokenRequest{Name: name, Scopes: scopes}, "")
 	if err != nil {
 		e.t.Fatalf("creating %s: %v", name, err)
 	}
@@ -120,7 +103,7 @@ func TestClient_errorCodes(t *testing.T) {
 		_ = expectCode(t, err, cmdop.ErrNotFound, 404)
 	})
 	t.Run("conflict", func(t *testing.T) {
-		in := cmdop.CreateTokenRequest{Name: "a", Scopes: []string{"machines:read"}}
+		in := cmdopapi.CreateTokenRequest{Name: "a", Scopes: []string{"machines:read"}}
 		if _, err := e.admin.CreateToken(ctx, e.fleet, in, "same-key"); err != nil {
 			t.Fatal(err)
 		}
@@ -129,9 +112,9 @@ func TestClient_errorCodes(t *testing.T) {
 		_ = expectCode(t, err, cmdop.ErrConflict, 409)
 	})
 	t.Run("validation", func(t *testing.T) {
-		_, err := e.admin.CreateToken(ctx, e.fleet, cmdop.CreateTokenRequest{Name: "v", Scopes: []string{"machines:fly"}}, "")
+		_, err := e.admin.CreateToken(ctx, e.fleet, cmdopapi.CreateTokenRequest{Name: "v", Scopes: []string{"machines:fly"}}, "")
 		apiErr := expectCode(t, err, cmdop.ErrValidation, 422)
-		for _, s := range cmdop.Scopes {
+		for _, s := range cmdopapi.Scopes {
 			if !strings.Contains(apiErr.Message, s) {
 				t.Fatalf("the 422 does not list the valid scope %s: %s", s, apiErr.Message)
 			}
@@ -168,7 +151,7 @@ func TestClient_retries429HonouringRetryAfter(t *testing.T) {
 func TestClient_retries503(t *testing.T) {
 	e := newEnv(t)
 	e.faults("unavailable", "unavailable")
-	tok, err := e.admin.CreateToken(context.Background(), e.fleet, cmdop.CreateTokenRequest{Name: "after-503", Scopes: []string{"machines:read"}}, "")
+	tok, err := e.admin.CreateToken(context.Background(), e.fleet, cmdopapi.CreateTokenRequest{Name: "after-503", Scopes: []string{"machines:read"}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +169,7 @@ func TestClient_retries503(t *testing.T) {
 func TestClient_droppedAfterCommitMintsOnce(t *testing.T) {
 	e := newEnv(t)
 	e.faults("drop")
-	tok, err := e.admin.CreateToken(context.Background(), e.fleet, cmdop.CreateTokenRequest{Name: "dropped", Scopes: []string{"machines:read"}}, "")
+	tok, err := e.admin.CreateToken(context.Background(), e.fleet, cmdopapi.CreateTokenRequest{Name: "dropped", Scopes: []string{"machines:read"}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +179,7 @@ func TestClient_droppedAfterCommitMintsOnce(t *testing.T) {
 	if got := countNamed(t, e, "dropped"); got != 1 {
 		t.Fatalf("%d tokens minted, want exactly 1", got)
 	}
-	if _, err := e.client(tok.RawToken, 0).ListAuditEvents(context.Background(), cmdop.AuditQuery{}, "", 1); err != nil {
+	if _, err := e.client(tok.RawToken, 0).Account(context.Background()); err != nil {
 		t.Fatalf("the replayed secret does not work: %v", err)
 	}
 }
@@ -269,14 +252,15 @@ func TestClient_paginationOver200Tokens(t *testing.T) {
 
 func TestClient_scopeSubsetRule(t *testing.T) {
 	e := newEnv(t)
-	narrow := e.create(e.admin, "", "narrow", "machines:read", "files:read")
+	// permissions:manage lets it issue tokens at all; it lacks the rest.
+	narrow := e.create(e.admin, "", "narrow", "machines:read", "files:read", "permissions:manage")
 	c := e.client(narrow.RawToken, 0)
-	_, err := c.CreateToken(context.Background(), "", cmdop.CreateTokenRequest{Name: "wide", Scopes: []string{"files:read", "files:write", "agent:invoke"}}, "")
+	_, err := c.CreateToken(context.Background(), "", cmdopapi.CreateTokenRequest{Name: "wide", Scopes: []string{"files:read", "files:write", "agent:invoke"}}, "")
 	apiErr := expectCode(t, err, cmdop.ErrPermission, 403)
 	if got := apiErr.MissingScopes(); !slices.Equal(sorted(got), []string{"agent:invoke", "files:write"}) {
 		t.Fatalf("missing scopes %v", got)
 	}
-	if _, err := c.CreateToken(context.Background(), "", cmdop.CreateTokenRequest{Name: "subset", Scopes: []string{"files:read"}}, ""); err != nil {
+	if _, err := c.CreateToken(context.Background(), "", cmdopapi.CreateTokenRequest{Name: "subset", Scopes: []string{"files:read"}}, ""); err != nil {
 		t.Fatalf("a subset of the caller's scopes must be allowed: %v", err)
 	}
 }
@@ -297,7 +281,7 @@ func TestClient_401AfterRevocationAndExpiry(t *testing.T) {
 	_ = expectCode(t, err, cmdop.ErrAuth, 401)
 
 	days := 30
-	expiring, err := e.admin.CreateToken(ctx, "", cmdop.CreateTokenRequest{Name: "expiring", Scopes: []string{"machines:read"}, ExpiresInDays: &days}, "")
+	expiring, err := e.admin.CreateToken(ctx, "", cmdopapi.CreateTokenRequest{Name: "expiring", Scopes: []string{"permissions:manage"}, ExpiresInDays: &days}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,14 +294,14 @@ func TestClient_401AfterRevocationAndExpiry(t *testing.T) {
 	}
 	_, err = c.ListAuditEvents(ctx, cmdop.AuditQuery{}, "", 1)
 	_ = expectCode(t, err, cmdop.ErrAuth, 401)
-	if tok, _ := e.admin.GetToken(ctx, "", expiring.ID); tok.Status != cmdop.StatusExpired {
+	if tok, _ := e.admin.GetToken(ctx, "", expiring.ID); tok.Status != cmdopapi.StatusExpired {
 		t.Fatalf("status %s, want expired", tok.Status)
 	}
 	// The client's idea of server time follows the server's clock.
 	if skew := c.ServerNow().Sub(e.srv.Now()); skew < -2*time.Second || skew > 2*time.Second {
 		t.Fatalf("ServerNow is %v off the server's clock", skew)
 	}
-	failed, _, err := e.admin.AuditEvents(ctx, cmdop.AuditQuery{TokenID: expiring.ID, Actions: []string{cmdop.ActionAuthFailed}}, 10)
+	failed, _, err := e.admin.AuditEvents(ctx, cmdop.AuditQuery{TokenID: expiring.ID, Actions: []string{cmdopapi.ActionAuthFailed}}, 10)
 	if err != nil || len(failed) != 1 {
 		t.Fatalf("want one auth.failed event for the expired token, got %d (%v)", len(failed), err)
 	}
@@ -327,7 +311,7 @@ func TestClient_patchOnlyShortens(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	days := 30
-	tok, err := e.admin.CreateToken(ctx, e.fleet, cmdop.CreateTokenRequest{Name: "p", Scopes: []string{"machines:read"}, ExpiresInDays: &days}, "")
+	tok, err := e.admin.CreateToken(ctx, e.fleet, cmdopapi.CreateTokenRequest{Name: "p", Scopes: []string{"machines:read"}, ExpiresInDays: &days}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +340,7 @@ func TestClient_auditOrderingAndCursor(t *testing.T) {
 		}
 	}
 	e.srv.ResetStats()
-	events, truncated, err := e.admin.AuditEvents(ctx, cmdop.AuditQuery{Actions: []string{cmdop.ActionTokenUsed}}, 1250)
+	events, truncated, err := e.admin.AuditEvents(ctx, cmdop.AuditQuery{Actions: []string{cmdopapi.ActionTokenUsed}}, 1250)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +364,7 @@ func TestClient_auditOrderingAndCursor(t *testing.T) {
 		t.Fatalf("%d pages for 1250 events, want 2", pages)
 	}
 	// Everything, exactly: not truncated.
-	all, truncated, err := e.admin.AuditEvents(ctx, cmdop.AuditQuery{Actions: []string{cmdop.ActionTokenIssued}}, 10)
+	all, truncated, err := e.admin.AuditEvents(ctx, cmdop.AuditQuery{Actions: []string{cmdopapi.ActionTokenIssued}}, 10)
 	if err != nil || truncated || len(all) != 0 {
 		t.Fatalf("issued events: %d, truncated %v, %v", len(all), truncated, err)
 	}

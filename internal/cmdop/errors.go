@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Error is an error response from the CMDOP API. Match its code with
@@ -25,19 +26,19 @@ type Error struct {
 
 // Sentinels for every error code of the contract.
 var (
-	ErrAuth       = &Error{Code: CodeAuth}
-	ErrPermission = &Error{Code: CodePermission}
-	ErrNotFound   = &Error{Code: CodeNotFound}
-	ErrConflict   = &Error{Code: CodeConflict}
-	ErrValidation = &Error{Code: CodeValidation}
-	ErrRateLimit  = &Error{Code: CodeRateLimit}
-	ErrServer     = &Error{Code: CodeServer}
+	ErrAuth       = &Error{Code: cmdopapi.CodeAuth}
+	ErrPermission = &Error{Code: cmdopapi.CodePermission}
+	ErrNotFound   = &Error{Code: cmdopapi.CodeNotFound}
+	ErrConflict   = &Error{Code: cmdopapi.CodeConflict}
+	ErrValidation = &Error{Code: cmdopapi.CodeValidation}
+	ErrRateLimit  = &Error{Code: cmdopapi.CodeRateLimit}
+	ErrServer     = &Error{Code: cmdopapi.CodeServer}
 
 	// ErrTokenNotFound is the one error that says a token is gone: the API
 	// answered that no token has this ID in the addressed collection. A
 	// missing fleet, a wrong URL or another user's collection are other
 	// errors, and must never be read as "gone".
-	ErrTokenNotFound = &Error{Code: CodeNotFound, Reason: ReasonTokenNotFound}
+	ErrTokenNotFound = &Error{Code: cmdopapi.CodeNotFound, Reason: cmdopapi.ReasonTokenNotFound}
 )
 
 func (e *Error) Error() string {
@@ -92,27 +93,18 @@ func AsError(err error) (*Error, bool) {
 func codeForStatus(status int) string {
 	switch status {
 	case http.StatusUnauthorized:
-		return CodeAuth
+		return cmdopapi.CodeAuth
 	case http.StatusForbidden:
-		return CodePermission
+		return cmdopapi.CodePermission
 	case http.StatusNotFound:
-		return CodeNotFound
+		return cmdopapi.CodeNotFound
 	case http.StatusConflict:
-		return CodeConflict
+		return cmdopapi.CodeConflict
 	case http.StatusUnprocessableEntity, http.StatusBadRequest:
-		return CodeValidation
+		return cmdopapi.CodeValidation
 	case http.StatusTooManyRequests:
-		return CodeRateLimit
+		return cmdopapi.CodeRateLimit
 	default:
-		return CodeServer
+		return cmdopapi.CodeServer
 	}
-}
-
-// SecretPattern matches anything shaped like a CMDOP token. It is used to
-// mask log output and to scrub error text that came from outside the provider.
-var SecretPattern = regexp.MustCompile(`cmdop_[0-9A-Za-z]{16,}`)
-
-// Redact replaces anything shaped like a CMDOP token in s.
-func Redact(s string) string {
-	return SecretPattern.ReplaceAllString(s, "cmdop_***")
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // secretFieldKeys are log field keys whose values are always masked.
@@ -14,6 +16,6 @@ var secretFieldKeys = []string{"authorization", "Authorization", "token", "secre
 // token is masked in every message and field value.
 func MaskSecrets(ctx context.Context) context.Context {
 	ctx = tflog.MaskFieldValuesWithFieldKeys(ctx, secretFieldKeys...)
-	ctx = tflog.MaskAllFieldValuesRegexes(ctx, SecretPattern)
-	return tflog.MaskMessageRegexes(ctx, SecretPattern)
+	ctx = tflog.MaskAllFieldValuesRegexes(ctx, cmdopapi.SecretPattern)
+	return tflog.MaskMessageRegexes(ctx, cmdopapi.SecretPattern)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Only "no such token in this collection" is ErrTokenNotFound: a missing
@@ -40,11 +41,11 @@ func TestClient_onlyTheTokensOwnAbsenceIsTokenNotFound(t *testing.T) {
 		}
 	}
 	apiErr, _ := cmdop.AsError(cases["wrong base URL path"]())
-	if apiErr.Reason != cmdop.ReasonRouteNotFound {
+	if apiErr.Reason != cmdopapi.ReasonRouteNotFound {
 		t.Errorf("wrong base URL path: reason %q, want route_not_found", apiErr.Reason)
 	}
 	apiErr, _ = cmdop.AsError(cases["missing fleet"]())
-	if apiErr.Reason != cmdop.ReasonFleetNotFound {
+	if apiErr.Reason != cmdopapi.ReasonFleetNotFound {
 		t.Errorf("missing fleet: reason %q, want fleet_not_found", apiErr.Reason)
 	}
 }
@@ -66,7 +67,7 @@ func TestClient_account(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if acct.TokenType != cmdop.TokenTypePersonal || acct.UserID != e.srv.OwnerUserID() || acct.FleetID != "" || len(acct.Scopes) != len(cmdop.Scopes) {
+	if acct.TokenType != cmdopapi.TokenTypePersonal || acct.UserID != e.srv.OwnerUserID() || acct.FleetID != "" || len(acct.Scopes) != len(cmdopapi.Scopes) {
 		t.Fatalf("admin account = %+v", acct)
 	}
 	ft := e.create(e.admin, e.fleet, "fleet", "machines:read")
@@ -74,7 +75,7 @@ func TestClient_account(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if acct.TokenType != cmdop.TokenTypeFleet || acct.FleetID != e.fleet || acct.UserID != "" || acct.TokenID != ft.ID ||
+	if acct.TokenType != cmdopapi.TokenTypeFleet || acct.FleetID != e.fleet || acct.UserID != "" || acct.TokenID != ft.ID ||
 		strings.Join(acct.Scopes, ",") != "machines:read" || acct.ExpiresAt != nil {
 		t.Fatalf("fleet token account = %+v", acct)
 	}

@@ -3,14 +3,14 @@ package cmdoplocal
 import (
 	"cmp"
 	"encoding/base64"
+	"maps"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 const (
@@ -24,7 +24,7 @@ type eventPos struct {
 	id   string
 }
 
-func comparePos(e *cmdop.Event, p eventPos) int {
+func comparePos(e *cmdopapi.Event, p eventPos) int {
 	if c := e.Time.Compare(p.time); c != 0 {
 		return c
 	}
@@ -32,7 +32,7 @@ func comparePos(e *cmdop.Event, p eventPos) int {
 }
 
 // encodeCursor makes the opaque cursor that resumes after event e.
-func encodeCursor(e *cmdop.Event) string {
+func encodeCursor(e *cmdopapi.Event) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(e.Time.Format(time.RFC3339Nano) + "|" + e.ID))
 }
 
@@ -70,9 +70,9 @@ func parseEventQuery(q map[string][]string) (*eventQuery, *apiError) {
 	}
 	eq := &eventQuery{fleetID: get("fleet_id"), tokenID: get("token_id"), actorID: get("actor_id"), limit: defaultEventLimit}
 	for _, a := range q["action"] {
-		if !slices.Contains(cmdop.AuditActions, a) {
-			e := errValidation("action", "Unknown action %q; valid actions are %s.", a, strings.Join(cmdop.AuditActions, ", "))
-			e.details["valid_actions"] = cmdop.AuditActions
+		if !slices.Contains(cmdopapi.AuditActions, a) {
+			e := errValidation("action", "Unknown action %q; valid actions are %s.", a, strings.Join(cmdopapi.AuditActions, ", "))
+			e.details["valid_actions"] = cmdopapi.AuditActions
 			return nil, e
 		}
 		if eq.actions == nil {
@@ -131,29 +131,34 @@ func (s *Server) viewerFor(caller *tokenRecord) *viewer {
 	return v
 }
 
-func (v *viewer) sees(e *cmdop.Event) bool {
-	switch {
-	case e.FleetID != "" && v.fleets[e.FleetID]:
-		return true
-	case e.TokenID != "" && (v.personal[e.TokenID] || e.TokenID == v.selfID):
-		return true
-	case v.personal[e.Actor.ID] || e.Actor.ID == v.selfID:
-		return true
-	case v.userID != "" && e.Actor.ID == v.userID:
-		return true
+// where returns the SQL condition on events that v sees, and its arguments.
+func (v *viewer) where() (string, []any) {
+	tokens := append(slices.Sorted(maps.Keys(v.personal)), v.selfID)
+	actors := tokens
+	if v.userID != "" {
+		actors = append(slices.Clone(tokens), v.userID)
 	}
-	return false
+	var args []any
+	terms := []string{}
+	if len(v.fleets) > 0 {
+		fleets := slices.Sorted(maps.Keys(v.fleets))
+		terms = append(terms, "fleet_id IN ("+placeholders(len(fleets))+")")
+		args = appendAll(args, fleets)
+	}
+	terms = append(terms, "token_id IN ("+placeholders(len(tokens))+")")
+	args = appendAll(args, tokens)
+	terms = append(terms, "actor_id IN ("+placeholders(len(actors))+")")
+	args = appendAll(args, actors)
+	return "(" + strings.Join(terms, " OR ") + ")", args
 }
 
-func (eq *eventQuery) matches(e *cmdop.Event) bool {
-	switch {
-	case eq.fleetID != "" && e.FleetID != eq.fleetID,
-		eq.tokenID != "" && e.TokenID != eq.tokenID,
-		eq.actorID != "" && e.Actor.ID != eq.actorID,
-		eq.actions != nil && !eq.actions[e.Action]:
-		return false
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+func appendAll(args []any, ss []string) []any {
+	for _, s := range ss {
+		args = append(args, s)
 	}
-	return true
+	return args
 }
 
 func (s *Server) listAuditEvents(w http.ResponseWriter, c *call) {
@@ -170,7 +175,7 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, c *call) {
 	if eq.fleetID != "" {
 		f := s.st.fleets[eq.fleetID]
 		if f == nil {
-			writeError(w, errNotFound(cmdop.ReasonFleetNotFound, "Fleet %q was not found; check the fleet_id parameter.", eq.fleetID))
+			writeError(w, errNotFound(cmdopapi.ReasonFleetNotFound, "Fleet %q was not found; check the fleet_id parameter.", eq.fleetID))
 			return
 		}
 		if err := s.authorizeFleet(c.caller, f); err != nil {
@@ -179,37 +184,89 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, c *call) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, s.st.queryEvents(eq, s.viewerFor(c.caller)))
+	if s.db == nil {
+		writeError(w, errUnavailable())
+		return
+	}
+	page, qErr := s.db.queryEvents(eq, s.viewerFor(c.caller))
+	if qErr != nil {
+		s.logf("reading the audit log failed (request_id=%s): %v", c.requestID, qErr)
+		writeError(w, errInternal("The server could not read its audit log; retry the request."))
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
 }
 
-// queryEvents returns one page, newest first. It binary-searches the start
-// (cursor or until) and scans backwards, so paging through the whole log
-// costs O(N) in total, and events appended meanwhile (always newer than the
-// cursor) never show up in later pages.
-func (st *store) queryEvents(eq *eventQuery, v *viewer) cmdop.EventPage {
-	evs := st.events
-	end := len(evs) // scan evs[:end] backwards
-	if eq.after != nil {
-		end = sort.Search(len(evs), func(i int) bool { return comparePos(&evs[i], *eq.after) >= 0 })
+// queryEvents returns one page, newest first, from the database. Each
+// equality filter has an index on (column, time, seq) that SQLite walks
+// backwards from the cursor, so a page costs about the same whatever the
+// size of the log; events appended meanwhile (always newer than the cursor)
+// never show up in later pages.
+func (d *stateDB) queryEvents(eq *eventQuery, v *viewer) (cmdopapi.EventPage, error) {
+	q, args := eventsSQL(eq, v)
+	st, err := d.stmt(q)
+	if err != nil {
+		return cmdopapi.EventPage{}, err
 	}
-	if eq.until != nil {
-		end = min(end, sort.Search(len(evs), func(i int) bool { return !evs[i].Time.Before(*eq.until) }))
+	rows, err := st.Query(args...)
+	if err != nil {
+		return cmdopapi.EventPage{}, err
 	}
-	page := cmdop.EventPage{Items: []cmdop.Event{}}
-	for i := end - 1; i >= 0; i-- {
-		e := &evs[i]
-		if eq.since != nil && e.Time.Before(*eq.since) {
-			break
-		}
-		if !eq.matches(e) || !v.sees(e) {
-			continue
-		}
+	defer rows.Close()
+	page := cmdopapi.EventPage{Items: make([]cmdopapi.Event, 0, min(eq.limit, 128))}
+	for rows.Next() {
 		if len(page.Items) == eq.limit {
 			// There is at least one more: point the cursor after the last item.
 			page.NextCursor = encodeCursor(&page.Items[len(page.Items)-1])
 			break
 		}
-		page.Items = append(page.Items, *e)
+		var e cmdopapi.Event
+		var seq uint64
+		var ts string
+		if err := rows.Scan(&seq, &ts, &e.Action, &e.Actor.Type, &e.Actor.ID, &e.TokenID, &e.FleetID, &e.RequestID, &e.SourceIP, &e.UserAgent, &e.StatusCode); err != nil {
+			return cmdopapi.EventPage{}, err
+		}
+		if e.Time, err = parseTime(ts); err != nil {
+			return cmdopapi.EventPage{}, err
+		}
+		e.ID = eventID(seq)
+		page.Items = append(page.Items, e)
 	}
-	return page
+	return page, rows.Err()
+}
+
+// eventsSQL is the query of one page: limit+1 rows, to tell whether there is more.
+func eventsSQL(eq *eventQuery, v *viewer) (string, []any) {
+	var conds []string
+	var args []any
+	for _, f := range []struct{ col, val string }{{"fleet_id", eq.fleetID}, {"token_id", eq.tokenID}, {"actor_id", eq.actorID}} {
+		if f.val != "" {
+			conds = append(conds, f.col+" = ?")
+			args = append(args, f.val)
+		}
+	}
+	if len(eq.actions) > 0 {
+		actions := slices.Sorted(maps.Keys(eq.actions))
+		conds = append(conds, "action IN ("+placeholders(len(actions))+")")
+		args = appendAll(args, actions)
+	}
+	if eq.since != nil {
+		conds = append(conds, "time >= ?")
+		args = append(args, fmtTime(*eq.since))
+	}
+	if eq.until != nil {
+		conds = append(conds, "time < ?")
+		args = append(args, fmtTime(*eq.until))
+	}
+	if eq.after != nil {
+		conds = append(conds, "(time, seq) < (?, ?)")
+		args = append(args, fmtTime(eq.after.time), eventSeqOf(eq.after.id))
+	}
+	vis, vargs := v.where()
+	conds = append(conds, vis)
+	args = append(args, vargs...)
+	args = append(args, eq.limit+1)
+	q := `SELECT seq, time, action, actor_type, actor_id, token_id, fleet_id, request_id, source_ip, user_agent, status_code
+		FROM events WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY time DESC, seq DESC LIMIT ?`
+	return q, args
 }

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 const scopePermissionsManage = "permissions:manage"
@@ -37,27 +37,39 @@ func (s *Server) authenticate(c *call) *apiError {
 		return errAuth("The bearer token is not recognised; %s.", authHint)
 	}
 	switch t.status(c.now) {
-	case cmdop.StatusRevoked:
-		s.st.appendEvent(s.baseNow, s.eventFor(c, cmdop.ActionAuthFailed, t, t, http.StatusUnauthorized))
+	case cmdopapi.StatusRevoked:
+		s.st.appendEvent(s.baseNow, s.eventFor(c, cmdopapi.ActionAuthFailed, t, t, http.StatusUnauthorized))
 		return errAuth("The bearer token %s... was revoked; %s.", t.KeyPrefix, authHint)
-	case cmdop.StatusExpired:
-		s.st.appendEvent(s.baseNow, s.eventFor(c, cmdop.ActionAuthFailed, t, t, http.StatusUnauthorized))
+	case cmdopapi.StatusExpired:
+		s.st.appendEvent(s.baseNow, s.eventFor(c, cmdopapi.ActionAuthFailed, t, t, http.StatusUnauthorized))
 		return errAuth("The bearer token %s... expired at %s; %s.", t.KeyPrefix, t.ExpiresAt.Format(timeFormat), authHint)
 	}
 	c.caller = t
 	return nil
 }
 
-// authorizeFleet checks that the caller may manage the tokens of fleet f.
+// authorize checks the caller's scopes against the route's row of the
+// authorization table (x-required-scopes in the contract). It is the scope
+// half of the rule "a token acts with the intersection of its scopes and its
+// owner's role"; authorizeFleet is the role half.
+func authorize(caller *tokenRecord, rt *route) *apiError {
+	missing := missingScopes(caller, rt.scopes)
+	if len(missing) == 0 {
+		return nil
+	}
+	return errPermission(map[string]any{"missing_scopes": missing, "required_scopes": rt.scopes, "operation": rt.operationID},
+		"%s %s (%s) requires the scope %s, which this token lacks, whatever its owner's role; use a token that holds it.",
+		rt.method, rt.pattern, rt.operationID, strings.Join(missing, ", "))
+}
+
+// authorizeFleet checks that the caller's owner may manage the tokens of
+// fleet f: a fleet token acts only on its own fleet, a personal token only
+// for a fleet owner or admin. The scope is checked by authorize.
 func (s *Server) authorizeFleet(caller *tokenRecord, f *fleet) *apiError {
 	if !caller.isPersonal() {
 		if caller.FleetID != f.ID {
 			return errPermission(map[string]any{"fleet_id": f.ID},
 				"This fleet token belongs to another fleet; use a token of fleet %s, or a personal token of its owner or an admin.", f.ID)
-		}
-		if !caller.hasScope(scopePermissionsManage) {
-			return errPermission(map[string]any{"missing_scopes": []string{scopePermissionsManage}},
-				"Managing fleet tokens requires the %s scope, which this token lacks; use a token that holds it.", scopePermissionsManage)
 		}
 		return nil
 	}
@@ -91,4 +103,27 @@ func missingScopes(caller *tokenRecord, want []string) []string {
 		}
 	}
 	return missing
+}
+
+// authenticateControl admits only the control token. An API token, even the
+// seeded admin's, is refused with a 403 that says which token to use.
+func (s *Server) authenticateControl(r *http.Request) *apiError {
+	const use = "use the control token cmdop-local printed as CMDOP_LOCAL_CONTROL_TOKEN (or the one given with --control-token)"
+	secret, ok := bearerToken(r)
+	if !ok {
+		return errAuth("The test controls under /_local/ need the control token as \"Authorization: Bearer ...\"; %s.", use)
+	}
+	if hashesEqual(hashSecret(secret), hashSecret(s.controlSecret)) {
+		return nil
+	}
+	if validSecret(secret) {
+		s.mu.Lock()
+		known := s.st.lookupSecret(secret) != nil
+		s.mu.Unlock()
+		if known {
+			return errPermission(map[string]any{"required_token": "control"},
+				"API tokens are not accepted by the test controls under /_local/, not even the admin token; %s.", use)
+		}
+	}
+	return errAuth("The bearer token is not the control token; %s.", use)
 }

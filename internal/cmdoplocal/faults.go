@@ -1,6 +1,7 @@
 package cmdoplocal
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,20 +63,7 @@ func (c FaultConfig) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// UnmarshalJSON decodes the body of POST /_local/faults.
-func (c *FaultConfig) UnmarshalJSON(data []byte) error {
-	var w faultConfigJSON
-	if err := json.Unmarshal(data, &w); err != nil {
-		return err
-	}
-	cfg, err := w.config()
-	if err != nil {
-		return err
-	}
-	*c = cfg
-	return nil
-}
-
+// config is the configuration the wire form describes.
 func (w *faultConfigJSON) config() (FaultConfig, error) {
 	cfg := FaultConfig{FailRate: w.FailRate, Modes: w.Modes, RateLimit: w.RateLimit, Script: w.Script}
 	if w.Latency != "" {
@@ -210,4 +198,18 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("invalid duration %q: use a Go duration such as 36h or whole days such as 90d", s)
 	}
 	return d, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// retryAfterSeconds rounds a wait up to whole seconds, at least one.
+func retryAfterSeconds(wait time.Duration) int {
+	return max(1, int(math.Ceil(wait.Seconds())))
 }

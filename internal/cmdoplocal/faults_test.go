@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
 
@@ -17,22 +17,22 @@ func TestFaultScript(t *testing.T) {
 	// A fresh connection per request: Go's transport would otherwise retry
 	// some requests on a reused connection that was dropped.
 	e.client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	e.do("POST", "/_local/faults", e.admin, `{"script":["unavailable","drop","rate_limit","none"]}`).expect(t, 200, "")
+	e.do("POST", "/_local/faults", e.ctl, `{"script":["unavailable","drop","rate_limit","none"]}`).expect(t, 200, "")
 	var cfg struct {
 		Script []string `json:"script"`
 	}
-	e.do("GET", "/_local/faults", e.admin, nil).expect(t, 200, "").json(t, &cfg)
+	e.do("GET", "/_local/faults", e.ctl, nil).expect(t, 200, "").json(t, &cfg)
 	mustf(t, len(cfg.Script) == 4, "local requests consumed the script: %v", cfg.Script)
 	e.srv.ResetStats()
 
-	e.do("POST", fleetPath(e.fleet), e.admin, `{"name":"unavailable","scopes":["files:read"]}`).expect(t, 503, cmdop.CodeServer)
+	e.do("POST", fleetPath(e.fleet), e.admin, `{"name":"unavailable","scopes":["files:read"]}`).expect(t, 503, cmdopapi.CodeServer)
 	if r, err := e.try("POST", fleetPath(e.fleet), e.admin, `{"name":"dropped","scopes":["files:read"]}`); err == nil {
 		t.Fatalf("a dropped request got a response: %d %s", r.status, r.body)
 	}
-	r := e.do("GET", fleetPath(e.fleet), e.admin, nil).expect(t, 429, cmdop.CodeRateLimit)
+	r := e.do("GET", fleetPath(e.fleet), e.admin, nil).expect(t, 429, cmdopapi.CodeRateLimit)
 	mustf(t, r.header.Get("Retry-After") == "1", "Retry-After %q", r.header.Get("Retry-After"))
 
-	var page cmdop.TokenPage
+	var page cmdopapi.TokenPage
 	e.do("GET", fleetPath(e.fleet), e.admin, nil).expect(t, 200, "").json(t, &page) // "none"
 	mustf(t, page.Total == 1 && page.Items[0].Name == "dropped", "after the script: %+v", page.Items)
 	issued := e.events(e.admin, "action=token.issued")
@@ -43,10 +43,10 @@ func TestFaultScript(t *testing.T) {
 	mustf(t, st.ByStatus["503"] == 1 && st.ByStatus["429"] == 1 && st.ByStatus["201"] == 0, "by_status %v", st.ByStatus)
 	mustf(t, len(e.srv.Faults().Script) == 0, "script left: %v", e.srv.Faults().Script)
 
-	e.do("POST", "/_local/faults", e.admin, `{"script":["explode"]}`).expect(t, 422, cmdop.CodeValidation)
-	e.do("POST", "/_local/faults", e.admin, `{"fail_rate":1.5}`).expect(t, 422, cmdop.CodeValidation)
-	e.do("POST", "/_local/faults", e.admin, `{"latency":"soon"}`).expect(t, 422, cmdop.CodeValidation)
-	e.do("POST", "/_local/faults", e.admin, `{"modes":["drop"],"bogus":1}`).expect(t, 422, cmdop.CodeValidation)
+	e.do("POST", "/_local/faults", e.ctl, `{"script":["explode"]}`).expect(t, 422, cmdopapi.CodeValidation)
+	e.do("POST", "/_local/faults", e.ctl, `{"fail_rate":1.5}`).expect(t, 422, cmdopapi.CodeValidation)
+	e.do("POST", "/_local/faults", e.ctl, `{"latency":"soon"}`).expect(t, 422, cmdopapi.CodeValidation)
+	e.do("POST", "/_local/faults", e.ctl, `{"modes":["drop"],"bogus":1}`).expect(t, 422, cmdopapi.CodeValidation)
 }
 
 func TestFailRateIsSeeded(t *testing.T) {
@@ -74,9 +74,9 @@ func TestFailRateIsSeeded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 5 {
-		e.do("GET", personalPath, e.admin, nil).expect(t, 503, cmdop.CodeServer)
+		e.do("GET", personalPath, e.admin, nil).expect(t, 503, cmdopapi.CodeServer)
 	}
-	e.do("GET", "/_local/stats", e.admin, nil).expect(t, 200, "") // controls are never faulted
+	e.do("GET", "/_local/stats", e.ctl, nil).expect(t, 200, "") // controls are never faulted
 }
 
 func TestRateLimit(t *testing.T) {
@@ -85,7 +85,7 @@ func TestRateLimit(t *testing.T) {
 	for range 6 {
 		r := e.do("GET", personalPath, e.admin, nil)
 		if r.status == 429 {
-			r.expect(t, 429, cmdop.CodeRateLimit)
+			r.expect(t, 429, cmdopapi.CodeRateLimit)
 			n, err := strconv.Atoi(r.header.Get("Retry-After"))
 			mustf(t, err == nil && n >= 1, "Retry-After %q", r.header.Get("Retry-After"))
 			limited++
@@ -93,11 +93,11 @@ func TestRateLimit(t *testing.T) {
 	}
 	mustf(t, limited >= 3, "only %d of 6 requests limited at 2/s", limited)
 	for range 5 {
-		e.do("GET", "/_local/stats", e.admin, nil).expect(t, 200, "")
+		e.do("GET", "/_local/stats", e.ctl, nil).expect(t, 200, "")
 	}
 	mustf(t, e.srv.Stats().Faults.RateLimit == limited, "stats %+v", e.srv.Stats().Faults)
 
-	e.do("POST", "/_local/faults", e.admin, `{"rate_limit":0}`).expect(t, 200, "")
+	e.do("POST", "/_local/faults", e.ctl, `{"rate_limit":0}`).expect(t, 200, "")
 	for range 5 {
 		e.do("GET", personalPath, e.admin, nil).expect(t, 200, "")
 	}
@@ -111,14 +111,14 @@ func TestLatency(t *testing.T) {
 	var cfg struct {
 		Latency string `json:"latency"`
 	}
-	e.do("GET", "/_local/faults", e.admin, nil).expect(t, 200, "").json(t, &cfg)
+	e.do("GET", "/_local/faults", e.ctl, nil).expect(t, 200, "").json(t, &cfg)
 	mustf(t, cfg.Latency == "60ms", "latency %q", cfg.Latency)
 }
 
 func TestStats(t *testing.T) {
 	e := newEnv(t, cmdoplocal.Options{})
 	tok := e.createFleetToken("s", "files:read")
-	e.do("DELETE", "/_local/stats", e.admin, nil).expect(t, 204, "")
+	e.do("DELETE", "/_local/stats", e.ctl, nil).expect(t, 204, "")
 
 	e.do("GET", fleetPath(e.fleet), e.admin, nil).expect(t, 200, "")
 	e.do("GET", fleetPath(e.fleet)+"/"+tok.ID, e.admin, nil).expect(t, 200, "")
@@ -129,7 +129,7 @@ func TestStats(t *testing.T) {
 	e.do("GET", "/api/nowhere", e.admin, nil).expect(t, 404, "")
 
 	var st cmdoplocal.Stats
-	e.do("GET", "/_local/stats", e.admin, nil).expect(t, 200, "").json(t, &st)
+	e.do("GET", "/_local/stats", e.ctl, nil).expect(t, 200, "").json(t, &st)
 	want := map[string]int{
 		"GET /api/fleets/{fleet_id}/api-keys":             1,
 		"GET /api/fleets/{fleet_id}/api-keys/{key_id}":    1,
@@ -148,12 +148,12 @@ func TestStats(t *testing.T) {
 
 	// The wire form has every documented key.
 	var raw map[string]json.RawMessage
-	e.do("GET", "/_local/stats", e.admin, nil).expect(t, 200, "").json(t, &raw)
+	e.do("GET", "/_local/stats", e.ctl, nil).expect(t, 200, "").json(t, &raw)
 	for _, k := range []string{"total", "writes", "by_route", "by_method", "by_status", "faults"} {
 		_, ok := raw[k]
 		mustf(t, ok, "stats lack %q", k)
 	}
-	e.do("DELETE", "/_local/stats", e.admin, nil).expect(t, 204, "")
+	e.do("DELETE", "/_local/stats", e.ctl, nil).expect(t, 204, "")
 	mustf(t, e.srv.Stats().Total == 0 && len(e.srv.Stats().ByRoute) == 0, "stats not reset")
 }
 
@@ -172,7 +172,7 @@ func TestConcurrentRequests(t *testing.T) {
 					errs <- "create failed"
 					return
 				}
-				var tok cmdop.Token
+				var tok cmdopapi.Token
 				_ = json.Unmarshal(r.body, &tok)
 				if r, err := e.try("DELETE", fleetPath(e.fleet)+"/"+tok.ID, e.admin, nil); err != nil || r.status != 204 {
 					errs <- "delete failed"

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
 
@@ -41,7 +41,7 @@ func FuzzDecodeCreateRequest(f *testing.F) {
 		return rec
 	}
 	rec := serve("POST", personalPath, []byte(`{"name":"target","scopes":["files:read"]}`))
-	var target cmdop.Token
+	var target cmdopapi.Token
 	if err := json.Unmarshal(rec.Body.Bytes(), &target); err != nil || rec.Code != 201 {
 		f.Fatalf("creating the PATCH target: %d %s", rec.Code, rec.Body)
 	}
@@ -56,8 +56,8 @@ func FuzzDecodeCreateRequest(f *testing.F) {
 			switch rec.Code {
 			case 200, 201:
 			case 422:
-				var eb cmdop.ErrorBody
-				if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error.Code != cmdop.CodeValidation || eb.Error.Message == "" {
+				var eb cmdopapi.ErrorBody
+				if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error.Code != cmdopapi.CodeValidation || eb.Error.Message == "" {
 					t.Fatalf("%s %s: bad 422 body %s", target[0], target[1], rec.Body)
 				}
 			default:

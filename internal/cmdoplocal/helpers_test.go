@@ -5,15 +5,14 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
-	"github.com/cmdop/terraform-provider-cmdop/internal/contracttest"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
 )
 
 const testAdminToken = "cmdop_TestAdminToken0123456789abcdefghijklmnopq"
@@ -44,9 +43,11 @@ func (c *fakeClock) Add(d time.Duration) {
 type env struct {
 	t      *testing.T
 	srv    *cmdoplocal.Server
-	ts     *httptest.Server
+	api    *localtest.API
+	url    string // contract-checked
 	client *http.Client
-	admin  string
+	admin  string // the seeded admin's API token
+	ctl    string // the control token of /_local/
 	fleet  string
 }
 
@@ -55,18 +56,12 @@ func newEnv(t *testing.T, opts cmdoplocal.Options) *env {
 	if opts.AdminToken == "" {
 		opts.AdminToken = testAdminToken
 	}
-	srv, err := cmdoplocal.New(opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ts := httptest.NewServer(contractChecked(t, srv))
-	t.Cleanup(func() {
-		ts.Close()
-		if err := srv.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return &env{t: t, srv: srv, ts: ts, client: ts.Client(), admin: srv.AdminToken(), fleet: srv.FleetID()}
+	return envFor(t, localtest.Start(t, opts))
+}
+
+func envFor(t *testing.T, api *localtest.API) *env {
+	srv := api.Server
+	return &env{t: t, srv: srv, api: api, url: api.URL, client: api.HTTPClient(), admin: srv.AdminToken(), ctl: srv.ControlToken(), fleet: srv.FleetID()}
 }
 
 // resp is a fully read response.
@@ -101,7 +96,7 @@ func (e *env) try(method, path, token string, body any, headers ...string) (*res
 		}
 		rd = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, e.ts.URL+path, rd)
+	req, err := http.NewRequest(method, e.url+path, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +133,7 @@ func checkCommonHeaders(t *testing.T, what string, status int, h http.Header, bo
 		t.Errorf("%s: Content-Type = %q", what, h.Get("Content-Type"))
 	}
 	if status >= 400 {
-		var eb cmdop.ErrorBody
+		var eb cmdopapi.ErrorBody
 		if err := json.Unmarshal(body, &eb); err != nil || eb.Error.Code == "" || eb.Error.Message == "" {
 			t.Errorf("%s: %d without a proper error envelope: %s", what, status, body)
 		}
@@ -152,9 +147,9 @@ func (r *resp) json(t *testing.T, v any) {
 	}
 }
 
-func (r *resp) errBody(t *testing.T) cmdop.ErrorDetail {
+func (r *resp) errBody(t *testing.T) cmdopapi.ErrorDetail {
 	t.Helper()
-	var eb cmdop.ErrorBody
+	var eb cmdopapi.ErrorBody
 	r.json(t, &eb)
 	return eb.Error
 }
@@ -173,9 +168,9 @@ func (r *resp) expect(t *testing.T, status int, code string) *resp {
 	return r
 }
 
-func (r *resp) token(t *testing.T) cmdop.Token {
+func (r *resp) token(t *testing.T) cmdopapi.Token {
 	t.Helper()
-	var tok cmdop.Token
+	var tok cmdopapi.Token
 	r.json(t, &tok)
 	return tok
 }
@@ -185,23 +180,23 @@ func fleetPath(fleet string) string { return "/api/fleets/" + fleet + "/api-keys
 const personalPath = "/api/account/api-tokens"
 
 // createFleetToken creates a fleet token with the admin token.
-func (e *env) createFleetToken(name string, scopes ...string) cmdop.Token {
+func (e *env) createFleetToken(name string, scopes ...string) cmdopapi.Token {
 	e.t.Helper()
 	return e.do("POST", fleetPath(e.fleet), e.admin, map[string]any{"name": name, "scopes": scopes}).
 		expect(e.t, 201, "").token(e.t)
 }
 
 // events returns every event visible to token matching query, newest first.
-func (e *env) events(token, query string) []cmdop.Event {
+func (e *env) events(token, query string) []cmdopapi.Event {
 	e.t.Helper()
-	var all []cmdop.Event
+	var all []cmdopapi.Event
 	cursor := ""
 	for {
 		q := query
 		if cursor != "" {
 			q += "&cursor=" + cursor
 		}
-		var page cmdop.EventPage
+		var page cmdopapi.EventPage
 		e.do("GET", "/api/audit/events?limit=1000&"+q, token, nil).expect(e.t, 200, "").json(e.t, &page)
 		all = append(all, page.Items...)
 		if page.NextCursor == "" {
@@ -211,7 +206,7 @@ func (e *env) events(token, query string) []cmdop.Event {
 	}
 }
 
-func countAction(evs []cmdop.Event, action, tokenID string) int {
+func countAction(evs []cmdopapi.Event, action, tokenID string) int {
 	n := 0
 	for _, ev := range evs {
 		if ev.Action == action && (tokenID == "" || ev.TokenID == tokenID) {
@@ -221,38 +216,13 @@ func countAction(evs []cmdop.Event, action, tokenID string) int {
 	return n
 }
 
-func allScopes() []string { return append([]string(nil), cmdop.Scopes...) }
+func allScopes() []string { return append([]string(nil), cmdopapi.Scopes...) }
 
 func mustf(t *testing.T, ok bool, format string, args ...any) {
 	t.Helper()
 	if !ok {
 		t.Fatalf(format, args...)
 	}
-}
-
-// contractChecked validates all traffic to h against openapi.yaml and fails
-// the test on any departure. Requests to paths outside the contract (the
-// tests send some on purpose, to check the 404 and 405 answers) are exempt.
-func contractChecked(t *testing.T, h http.Handler) http.Handler {
-	t.Helper()
-	checker, err := contracttest.Wrap(h)
-	if err != nil {
-		t.Fatalf("loading the contract: %v", err)
-	}
-	t.Cleanup(func() {
-		for _, v := range checker.Violations() {
-			if !strings.Contains(v, ": not in the contract: ") {
-				t.Errorf("contract violation: %s", v)
-			}
-		}
-	})
-	return checker
-}
-
-func newHTTPTestServer(t *testing.T, h http.Handler) *httptest.Server {
-	ts := httptest.NewServer(contractChecked(t, h))
-	t.Cleanup(ts.Close)
-	return ts
 }
 
 // advance moves srv's clock forward by d.

@@ -48,7 +48,8 @@ func (st *store) lookupIdem(now time.Time, caller, key string) *idemRecord {
 	for k, r := range st.idem {
 		if !now.Before(r.CreatedAt.Add(idempotencyWindow)) {
 			delete(st.idem, k)
-			st.dirty = true
+			delete(st.pending.idemPut, k)
+			mark(&st.pending.idemDel, k)
 		}
 	}
 	return st.idem[idemKey{caller: caller, key: key}]
@@ -83,5 +84,7 @@ func (st *store) rememberIdem(now time.Time, caller, key, hash, tokenID string, 
 		CreatedAt:     now,
 		response:      response,
 	}
-	st.dirty = true
+	k := idemKey{caller: caller, key: key}
+	delete(st.pending.idemDel, k)
+	mark(&st.pending.idemPut, k)
 }

@@ -3,10 +3,11 @@ package cmdoplocal
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 func TestNewSecret(t *testing.T) {
@@ -41,7 +42,7 @@ func TestParseDuration(t *testing.T) {
 }
 
 func TestCursorRoundTrip(t *testing.T) {
-	e := cmdop.Event{ID: "evt_000000000042", Time: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)}
+	e := cmdopapi.Event{ID: "evt_000000000042", Time: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)}
 	p, ok := decodeCursor(encodeCursor(&e))
 	if !ok || !p.time.Equal(e.Time) || p.id != e.ID {
 		t.Fatalf("round trip gave %+v %v", p, ok)
@@ -54,7 +55,7 @@ func TestCursorRoundTrip(t *testing.T) {
 }
 
 func TestDecodeJSON(t *testing.T) {
-	var req cmdop.CreateTokenRequest
+	var req cmdopapi.CreateTokenRequest
 	if err := decodeJSON([]byte(` {"name":"a","scopes":["files:read"],"expires_in_days":3} `), &req); err != nil {
 		t.Fatalf("valid body: %v", err)
 	}
@@ -72,7 +73,7 @@ func TestDecodeJSON(t *testing.T) {
 		"\x00":                    "",
 		`{"expires_in_days":1e3}`: "expires_in_days",
 	} {
-		var r cmdop.CreateTokenRequest
+		var r cmdopapi.CreateTokenRequest
 		err := decodeJSON([]byte(body), &r)
 		if err == nil || err.status != 422 {
 			t.Errorf("%s: got %v", body, err)
@@ -101,5 +102,78 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 	if err := writeFileAtomic(filepath.Join(t.TempDir(), "missing", "s.json"), nil); err == nil {
 		t.Fatal("writing into a missing directory succeeded")
+	}
+}
+
+// TestAuditQueriesUseIndexes checks SQLite's plan for each kind of audit
+// query: an index walked in (time, seq) order, never a sort of the matches.
+func TestAuditQueriesUseIndexes(t *testing.T) {
+	d, err := openDB("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	v := &viewer{userID: "u", selfID: "t", personal: map[string]bool{"p": true}, fleets: map[string]bool{"f": true}}
+	cursor := &eventPos{time: time.Now(), id: "evt_000000000010"}
+	for want, eq := range map[string]*eventQuery{
+		"events_by_time":   {limit: 100},
+		"events_by_token":  {tokenID: "x", limit: 100, after: cursor},
+		"events_by_fleet":  {fleetID: "f", limit: 100},
+		"events_by_action": {actions: map[string]bool{cmdopapi.ActionTokenUsed: true}, limit: 1000, after: cursor},
+	} {
+		q, args := eventsSQL(eq, v)
+		rows, err := d.db.Query("EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		joined := strings.Join(plan, "; ")
+		if !strings.Contains(joined, "INDEX "+want) || strings.Contains(joined, "TEMP B-TREE") {
+			t.Errorf("plan for %s: %s", want, joined)
+		}
+	}
+	// Pruning reads only the pruned range, by sequence number.
+	var id, parent, unused int
+	var detail string
+	if err := d.db.QueryRow("EXPLAIN QUERY PLAN "+prunedUsesSQL, 1, 2).Scan(&id, &parent, &unused, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(detail, "INTEGER PRIMARY KEY (rowid>? AND rowid<?)") {
+		t.Errorf("plan for pruning: %s", detail)
+	}
+}
+
+func TestTimeAndIDFormats(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		got, err := parseTime(fmtTime(tm))
+		if err != nil || !got.Equal(tm) {
+			t.Errorf("parseTime(fmtTime(%v)) = %v, %v", tm, got, err)
+		}
+	}
+	for _, bad := range []string{"2030-13-02T03:04:05.000000000Z", "2030-01-02T03:04:05.00000000xZ", "soon"} {
+		if _, err := parseTime(bad); err == nil {
+			t.Errorf("parseTime(%q) succeeded", bad)
+		}
+	}
+	if got, _ := parseTime("2030-01-02T03:04:05+02:00"); !got.Equal(time.Date(2030, 1, 2, 1, 4, 5, 0, time.UTC)) {
+		t.Errorf("an RFC 3339 time with an offset: %v", got)
+	}
+	for seq, want := range map[uint64]string{1: "evt_000000000001", 123456789012: "evt_123456789012", 1234567890123: "evt_1234567890123"} {
+		if got := eventID(seq); got != want || eventSeqOf(got) != seq {
+			t.Errorf("eventID(%d) = %q", seq, got)
+		}
 	}
 }

@@ -1,33 +1,79 @@
 package cmdoplocal
 
 import (
-	"bytes"
 	"net/http"
 	"net/url"
 	"strings"
 )
 
-// route is one operation of the contract.
+// route is one operation: of the contract under /api (with its
+// operationId and x-required-scopes there: the authorization table), or a
+// test control under /_local.
 type route struct {
-	method  string
-	pattern string // the path template exactly as in openapi.yaml
-	handle  func(s *Server, w http.ResponseWriter, c *call)
+	method      string
+	pattern     string   // the path template, for /api exactly as in openapi.yaml
+	operationID string   // its operationId there; "" for a control
+	scopes      []string // its x-required-scopes there
+	handle      func(s *Server, w http.ResponseWriter, c *call)
 }
 
-// apiRoutes lists every operation of internal/cmdop/openapi.yaml.
-var apiRoutes = []route{
-	{http.MethodGet, "/api/fleets/{fleet_id}/api-keys", (*Server).listFleetTokens},
-	{http.MethodPost, "/api/fleets/{fleet_id}/api-keys", (*Server).createFleetToken},
-	{http.MethodGet, "/api/fleets/{fleet_id}/api-keys/{key_id}", (*Server).getFleetToken},
-	{http.MethodPatch, "/api/fleets/{fleet_id}/api-keys/{key_id}", (*Server).patchFleetToken},
-	{http.MethodDelete, "/api/fleets/{fleet_id}/api-keys/{key_id}", (*Server).deleteFleetToken},
-	{http.MethodGet, "/api/account/api-tokens", (*Server).listPersonalTokens},
-	{http.MethodPost, "/api/account/api-tokens", (*Server).createPersonalToken},
-	{http.MethodGet, "/api/account/api-tokens/{token_id}", (*Server).getPersonalToken},
-	{http.MethodPatch, "/api/account/api-tokens/{token_id}", (*Server).patchPersonalToken},
-	{http.MethodDelete, "/api/account/api-tokens/{token_id}", (*Server).deletePersonalToken},
-	{http.MethodGet, "/api/audit/events", (*Server).listAuditEvents},
-	{http.MethodGet, "/api/account", (*Server).getAccount},
+// manage is what managing tokens and reading the audit log need.
+var manage = []string{scopePermissionsManage}
+
+// routes is the one route table: every operation of
+// internal/cmdopapi/openapi.yaml, with the scopes each needs
+// (TestRoutesMatchTheContract holds the two together), and the test
+// controls.
+var routes = []route{
+	{http.MethodGet, "/api/fleets/{fleet_id}/api-keys", "listFleetTokens", manage, inFleet((*Server).listTokens)},
+	{http.MethodPost, "/api/fleets/{fleet_id}/api-keys", "createFleetToken", manage, inFleet((*Server).createToken)},
+	{http.MethodGet, "/api/fleets/{fleet_id}/api-keys/{key_id}", "getFleetToken", manage, inFleet((*Server).getToken)},
+	{http.MethodPatch, "/api/fleets/{fleet_id}/api-keys/{key_id}", "shortenFleetTokenExpiry", manage, inFleet((*Server).patchToken)},
+	{http.MethodDelete, "/api/fleets/{fleet_id}/api-keys/{key_id}", "revokeFleetToken", manage, inFleet((*Server).revokeToken)},
+	{http.MethodGet, "/api/account/api-tokens", "listPersonalTokens", manage, personal((*Server).listTokens)},
+	{http.MethodPost, "/api/account/api-tokens", "createPersonalToken", manage, personal((*Server).createToken)},
+	{http.MethodGet, "/api/account/api-tokens/{token_id}", "getPersonalToken", manage, personal((*Server).getToken)},
+	{http.MethodPatch, "/api/account/api-tokens/{token_id}", "shortenPersonalTokenExpiry", manage, personal((*Server).patchToken)},
+	{http.MethodDelete, "/api/account/api-tokens/{token_id}", "revokePersonalToken", manage, personal((*Server).revokeToken)},
+	{http.MethodGet, "/api/audit/events", "listAuditEvents", manage, (*Server).listAuditEvents},
+	{http.MethodGet, "/api/account", "getAccount", nil, (*Server).getAccount},
+
+	{http.MethodGet, "/_local/clock", "", nil, (*Server).getClock},
+	{http.MethodPost, "/_local/clock", "", nil, (*Server).advanceClock},
+	{http.MethodGet, "/_local/faults", "", nil, (*Server).getFaults},
+	{http.MethodPost, "/_local/faults", "", nil, (*Server).setFaults},
+	{http.MethodGet, "/_local/stats", "", nil, (*Server).getStats},
+	{http.MethodDelete, "/_local/stats", "", nil, (*Server).resetStats},
+	{http.MethodPost, "/_local/members", "", nil, (*Server).addMember},
+	{http.MethodDelete, "/_local/members/{user_id}", "", nil, (*Server).removeMember},
+	{http.MethodPost, "/_local/fleets", "", nil, (*Server).addFleet},
+}
+
+// isControl tells a test control from an API operation.
+func (rt *route) isControl() bool { return strings.HasPrefix(rt.pattern, "/_local/") }
+
+// collectionHandler handles a request on one collection of tokens.
+type collectionHandler func(s *Server, w http.ResponseWriter, c *call, col *collection)
+
+// inFleet serves h on the fleet of the path, personal on the caller's
+// personal tokens, once the caller may act on them.
+func inFleet(h collectionHandler) func(*Server, http.ResponseWriter, *call) {
+	return onCollection((*Server).fleetCollection, h)
+}
+
+func personal(h collectionHandler) func(*Server, http.ResponseWriter, *call) {
+	return onCollection((*Server).personalCollection, h)
+}
+
+func onCollection(resolve func(*Server, *call) (*collection, *apiError), h collectionHandler) func(*Server, http.ResponseWriter, *call) {
+	return func(s *Server, w http.ResponseWriter, c *call) {
+		col, err := resolve(s, c)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		h(s, w, c, col)
+	}
 }
 
 // matchRoute finds the route for method and u. When the path matches but the
@@ -38,8 +84,8 @@ func matchRoute(method string, u *url.URL) (*route, map[string]string, []string)
 		return nil, nil, nil
 	}
 	var allow []string
-	for i := range apiRoutes {
-		rt := &apiRoutes[i]
+	for i := range routes {
+		rt := &routes[i]
 		params, ok := matchPattern(rt.pattern, segs)
 		if !ok {
 			continue
@@ -85,57 +131,4 @@ func matchPattern(pattern string, segs []string) (map[string]string, bool) {
 		}
 	}
 	return params, true
-}
-
-// bufferedResponse collects a whole response so that nothing reaches the
-// client before the server has committed and decided whether to drop it.
-type bufferedResponse struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func newBufferedResponse() *bufferedResponse {
-	return &bufferedResponse{header: http.Header{}}
-}
-
-func (b *bufferedResponse) Header() http.Header { return b.header }
-
-func (b *bufferedResponse) WriteHeader(status int) {
-	if b.status == 0 {
-		b.status = status
-	}
-}
-
-func (b *bufferedResponse) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	return b.body.Write(p)
-}
-
-func (b *bufferedResponse) statusCode() int {
-	if b.status == 0 {
-		return http.StatusOK
-	}
-	return b.status
-}
-
-// reset discards everything written so far except the request id.
-func (b *bufferedResponse) reset() {
-	id := b.header.Get("X-Request-Id")
-	b.header = http.Header{}
-	b.header.Set("X-Request-Id", id)
-	b.status = 0
-	b.body.Reset()
-}
-
-// sendTo writes the buffered response to w.
-func (b *bufferedResponse) sendTo(w http.ResponseWriter) {
-	h := w.Header()
-	for k, v := range b.header {
-		h[k] = v
-	}
-	w.WriteHeader(b.statusCode())
-	_, _ = w.Write(b.body.Bytes())
 }

@@ -46,6 +46,20 @@ func hashesEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
+// controlTokenPrefix starts a generated control token: it is not shaped like
+// an API token, so neither can be taken for the other.
+const controlTokenPrefix = "cmdoplocal_control_"
+
+var controlTokenPattern = regexp.MustCompile(`^[0-9A-Za-z_-]{32,256}$`)
+
+// newControlToken returns a fresh control token.
+func newControlToken() string {
+	return controlTokenPrefix + newSecret()[len(secretPrefix):]
+}
+
+// validControlToken reports whether s can be a control token.
+func validControlToken(s string) bool { return controlTokenPattern.MatchString(s) }
+
 // validSecret reports whether s has the shape of a CMDOP token.
 func validSecret(s string) bool { return secretPattern.MatchString(s) }
 

@@ -1,14 +1,11 @@
 package cmdoplocal
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log"
-	"math"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,7 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Options configures a Server. The zero value is a usable in-memory server.
@@ -26,11 +23,19 @@ type Options struct {
 	// characters. With a StatePath that already exists it is used only to
 	// report AdminToken, and only if it matches the stored admin token.
 	AdminToken string
+	// ControlToken is the secret that the test controls under /_local/ take
+	// as a bearer token; empty generates one. It is no API token: it never
+	// works on /api, no API token works on /_local/, and it is never stored.
+	ControlToken string
 	// FleetID is the id of the seeded fleet; empty generates a UUID.
 	FleetID string
-	// StatePath, if set, is the file the state is loaded from and saved to
-	// before every response that changed it.
+	// StatePath, if set, is the SQLite database the state is loaded from and
+	// written to: every acknowledged change is committed before its response.
+	// A JSON state file of the format before the database is imported.
 	StatePath string
+	// AuditRetention bounds the audit log; the zero value means
+	// DefaultRetention, and a negative field means no bound of that kind.
+	AuditRetention Retention
 	// FailRate is the probability in [0, 1] of injecting a fault into an /api request.
 	FailRate float64
 	// Latency is added before every /api request is handled.
@@ -48,22 +53,27 @@ type Options struct {
 
 // Server is a cmdop-local server. It implements http.Handler.
 type Server struct {
-	logger      *log.Logger
-	baseNow     func() time.Time
-	statePath   string
-	adminSecret string // "" when unknown (state loaded without the matching flag)
+	logger        *log.Logger
+	baseNow       func() time.Time
+	statePath     string
+	adminSecret   string // "" when unknown (state loaded without the matching flag)
+	controlSecret string
 
-	mu sync.Mutex // guards st
+	mu sync.Mutex // guards st and db
 	st *store
+	db *stateDB // nil in memory
 
 	faults *faultInjector
 	stats  *statsRecorder
 }
 
-// New creates a Server, loading StatePath if it exists and seeding otherwise.
+// New creates a Server, loading StatePath if it holds a state and seeding otherwise.
 func New(opts Options) (*Server, error) {
 	if opts.AdminToken != "" && !validSecret(opts.AdminToken) {
 		return nil, errors.New(`cmdoplocal: the admin token must be "cmdop_" followed by at least 32 base62 characters`)
+	}
+	if opts.ControlToken != "" && !validControlToken(opts.ControlToken) {
+		return nil, errors.New("cmdoplocal: the control token must be 32 to 256 letters, digits, '_' or '-'")
 	}
 	if opts.FleetID != "" {
 		if err := checkFleetID(opts.FleetID); err != nil {
@@ -75,21 +85,44 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("cmdoplocal: %w", err)
 	}
 	s := &Server{
-		logger:    opts.Logger,
-		baseNow:   opts.Now,
-		statePath: opts.StatePath,
-		faults:    newFaultInjector(cfg, opts.Seed),
-		stats:     newStatsRecorder(),
+		logger:        opts.Logger,
+		baseNow:       opts.Now,
+		statePath:     opts.StatePath,
+		controlSecret: opts.ControlToken,
+		faults:        newFaultInjector(cfg, opts.Seed),
+		stats:         newStatsRecorder(),
 	}
 	if s.baseNow == nil {
 		s.baseNow = time.Now
 	}
+	if s.controlSecret == "" {
+		s.controlSecret = newControlToken()
+	}
+	retention := opts.AuditRetention
+	if retention == (Retention{}) {
+		retention = DefaultRetention
+	}
 
+	var st *store
+	var err error
 	if s.statePath != "" {
-		st, err := loadState(s.statePath)
-		switch {
-		case err == nil:
+		s.db, st, err = openState(s.statePath)
+	} else {
+		s.db, err = openDB("")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cmdoplocal: %w", err)
+	}
+	{
+		d := s.db
+		if st != nil {
 			s.st = st
+			st.retention = retention
+			st.touchMeta() // a commit, which prunes to this retention
+			if err := s.commitLocked(); err != nil {
+				_ = d.close()
+				return nil, fmt.Errorf("cmdoplocal: pruning the audit log: %w", err)
+			}
 			admin := st.tokens[st.adminTokenID]
 			if opts.AdminToken != "" {
 				if hashesEqual(admin.SecretHash, hashSecret(opts.AdminToken)) {
@@ -99,8 +132,6 @@ func New(opts Options) (*Server, error) {
 				}
 			}
 			return s, nil
-		case !errors.Is(err, os.ErrNotExist):
-			return nil, fmt.Errorf("cmdoplocal: %w", err)
 		}
 	}
 
@@ -113,8 +144,12 @@ func New(opts Options) (*Server, error) {
 		fleetID = uuid.NewString()
 	}
 	s.st = newStore()
+	s.st.retention = retention
 	s.st.seed(s.baseNow().UTC(), fleetID, s.adminSecret)
 	if err := s.commitLocked(); err != nil {
+		if s.db != nil {
+			_ = s.db.close()
+		}
 		return nil, fmt.Errorf("cmdoplocal: saving state: %w", err)
 	}
 	return s, nil
@@ -139,26 +174,35 @@ func (s *Server) OwnerUserID() string {
 	return s.st.ownerUserID
 }
 
-// Close saves any unsaved state. Every acknowledged write is already saved,
-// so this only matters for changes that were never acknowledged.
+// ControlToken returns the secret that the test controls under /_local/ take.
+func (s *Server) ControlToken() string { return s.controlSecret }
+
+// Close saves any unsaved state and closes the state database. Every
+// acknowledged write is already saved, so saving only matters for changes
+// that were never acknowledged. The server must not be used after Close.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.commitLocked()
+	err := s.commitLocked()
+	if s.db != nil {
+		if cerr := s.db.close(); err == nil {
+			err = cerr
+		}
+		s.db = nil
+	}
+	return err
 }
 
-// commitLocked saves the state if it changed. s.mu must be held.
+// commitLocked writes what changed since the last commit, in one
+// transaction. s.mu must be held.
 func (s *Server) commitLocked() error {
-	if !s.st.dirty {
+	if !s.st.pending.any() {
 		return nil
 	}
-	if s.statePath != "" {
-		if err := saveState(s.statePath, s.st); err != nil {
-			return err
-		}
+	if s.db == nil {
+		return errors.New("the server is closed")
 	}
-	s.st.dirty = false
-	return nil
+	return s.db.save(s.st)
 }
 
 func (s *Server) logf(format string, args ...any) {
@@ -253,12 +297,16 @@ func (s *Server) serveAPI(w *bufferedResponse, r *http.Request, reqID string) (d
 		writeError(w, methodNotAllowed(r.Method, allow...))
 		s.recordUse(c, w.statusCode())
 	case rt == nil:
-		writeError(w, errNotFound(cmdop.ReasonRouteNotFound,
+		writeError(w, errNotFound(cmdopapi.ReasonRouteNotFound,
 			"No API route matches %s %s; check the API base URL (it is the host, such as https://api.cmdop.com, without /api or a version) and the path.",
-			r.Method, cmdop.Redact(r.URL.EscapedPath())))
+			r.Method, cmdopapi.Redact(r.URL.EscapedPath())))
 		s.recordUse(c, w.statusCode())
 	default:
-		rt.handle(s, w, c)
+		if err := authorize(c.caller, rt); err != nil {
+			writeError(w, err)
+		} else {
+			rt.handle(s, w, c)
+		}
 		s.recordUse(c, w.statusCode())
 	}
 	if err := s.commitLocked(); err != nil {
@@ -269,20 +317,50 @@ func (s *Server) serveAPI(w *bufferedResponse, r *http.Request, reqID string) (d
 	return drop
 }
 
+// serveLocal handles the test controls under /_local/. They need the control
+// token, which no API token is and no revocation touches, and are neither
+// counted, faulted nor rate limited. What they create is audited with the
+// actor local-control.
+func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, reqID string) {
+	if err := s.authenticateControl(r); err != nil {
+		writeError(w, err)
+		return
+	}
+	rt, params, allow := matchRoute(r.Method, r.URL)
+	switch {
+	case rt == nil && len(allow) > 0:
+		writeError(w, methodNotAllowed(r.Method, allow...))
+		return
+	case rt == nil:
+		writeError(w, errNotFound(cmdopapi.ReasonRouteNotFound,
+			"No test control matches this path; see /_local/clock, /_local/faults, /_local/stats, /_local/members and /_local/fleets."))
+		return
+	}
+	c := &call{r: r, requestID: reqID, params: params}
+	if r.Method == http.MethodPost {
+		if c.body, c.bodyErr = readBody(r); c.bodyErr != nil {
+			writeError(w, c.bodyErr)
+			return
+		}
+	}
+	rt.handle(s, w, c)
+}
+
 // recordUse updates the caller's last_used_at and records token.used.
 func (s *Server) recordUse(c *call, status int) {
 	t := c.caller
-	used := c.now
+	// The event's time, which is what a restart rebuilds last_used_at from:
+	// a read writes nothing but this event.
+	used := s.st.appendEvent(s.baseNow, s.eventFor(c, cmdopapi.ActionTokenUsed, t, t, status))
 	t.LastUsedAt = &used
-	s.st.appendEvent(s.baseNow, s.eventFor(c, cmdop.ActionTokenUsed, t, t, status))
 }
 
 // eventFor builds an audit event for request c whose actor is the token
 // actor and which concerns token subject.
-func (s *Server) eventFor(c *call, action string, actor, subject *tokenRecord, status int) cmdop.Event {
-	return cmdop.Event{
+func (s *Server) eventFor(c *call, action string, actor, subject *tokenRecord, status int) cmdopapi.Event {
+	return cmdopapi.Event{
 		Action:     action,
-		Actor:      cmdop.Actor{Type: cmdop.ActorAPIToken, ID: actor.ID},
+		Actor:      cmdopapi.Actor{Type: cmdopapi.ActorAPIToken, ID: actor.ID},
 		TokenID:    subject.ID,
 		FleetID:    subject.FleetID,
 		RequestID:  c.requestID,
@@ -305,30 +383,6 @@ func (s *Server) logRequest(r *http.Request, status, reqID string, d time.Durati
 	if s.logger == nil {
 		return
 	}
-	path := cmdop.Redact(r.URL.EscapedPath())
+	path := cmdopapi.Redact(r.URL.EscapedPath())
 	s.logger.Printf("%s %s status=%s request_id=%s duration=%s", r.Method, path, status, reqID, d.Round(time.Microsecond))
-}
-
-// dropConnection closes the client connection without writing a response.
-func dropConnection(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		// Not hijackable (HTTP/2): aborting the handler resets the stream.
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
-}
-
-// retryAfterSeconds rounds a wait up to whole seconds, at least one.
-func retryAfterSeconds(wait time.Duration) int {
-	return max(1, int(math.Ceil(wait.Seconds())))
 }

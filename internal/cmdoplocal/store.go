@@ -4,11 +4,14 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Fleet roles.
@@ -46,17 +49,21 @@ type tokenRecord struct {
 	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
 	CreatedByID string     `json:"created_by_id,omitempty"`
 	SecretHash  string     `json:"secret_sha256"`
+
+	// savedLastUsed is LastUsedAt as last written to the database: a read
+	// writes only its token.used event, from which LastUsedAt is rebuilt.
+	savedLastUsed *time.Time
 }
 
 // status computes the token's status at now.
 func (t *tokenRecord) status(now time.Time) string {
 	switch {
 	case t.RevokedAt != nil:
-		return cmdop.StatusRevoked
+		return cmdopapi.StatusRevoked
 	case t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
-		return cmdop.StatusExpired
+		return cmdopapi.StatusExpired
 	default:
-		return cmdop.StatusActive
+		return cmdopapi.StatusActive
 	}
 }
 
@@ -66,8 +73,8 @@ func (t *tokenRecord) isPersonal() bool { return t.FleetID == "" }
 func (t *tokenRecord) hasScope(scope string) bool { return slices.Contains(t.Scopes, scope) }
 
 // wire returns the API representation of t at now.
-func (t *tokenRecord) wire(now time.Time) cmdop.Token {
-	return cmdop.Token{
+func (t *tokenRecord) wire(now time.Time) cmdopapi.Token {
+	return cmdopapi.Token{
 		ID:          t.ID,
 		FleetID:     t.FleetID,
 		UserID:      t.UserID,
@@ -113,15 +120,118 @@ type store struct {
 	users  map[string]*user
 	fleets map[string]*fleet
 	tokens map[string]*tokenRecord
-	events []cmdop.Event // in (time, id) order
 	idem   map[idemKey]*idemRecord
+
+	// The audit log lives in the database only (it is the table that
+	// grows). Its sequence numbers are contiguous from firstSeq to eventSeq,
+	// in time order; firstSeq is 0 while it is empty.
+	firstSeq      uint64
+	lastEventTime time.Time
 
 	// Indexes rebuilt from the above on load.
 	byHash      map[string]*tokenRecord
 	fleetTokens map[string][]*tokenRecord // sorted by compareTokens
 	userTokens  map[string][]*tokenRecord // personal tokens, sorted by compareTokens
 
-	dirty bool // changed since the last save
+	retention Retention
+	pending   pending // changed since the last save
+}
+
+// pending is what changed since the last save: what the next commit writes.
+type pending struct {
+	meta    bool
+	users   map[string]bool
+	fleets  map[string]bool // the fleet and its members
+	tokens  map[string]bool
+	idemPut map[idemKey]bool
+	idemDel map[idemKey]bool
+	events  []cmdopapi.Event // appended, not yet in the database
+}
+
+func (p *pending) reset() { *p = pending{} }
+
+func (p *pending) any() bool {
+	return p.meta || len(p.users) > 0 || len(p.fleets) > 0 || len(p.tokens) > 0 || len(p.idemPut) > 0 ||
+		len(p.idemDel) > 0 || len(p.events) > 0
+}
+
+func mark[K comparable](m *map[K]bool, k K) {
+	if *m == nil {
+		*m = map[K]bool{}
+	}
+	(*m)[k] = true
+}
+
+func (st *store) touchMeta()                { st.pending.meta = true }
+func (st *store) touchUser(u *user)         { mark(&st.pending.users, u.ID) }
+func (st *store) touchFleet(f *fleet)       { mark(&st.pending.fleets, f.ID) }
+func (st *store) touchToken(t *tokenRecord) { mark(&st.pending.tokens, t.ID) }
+
+// markAll marks everything as changed, for writing a whole store.
+func (st *store) markAll() {
+	st.touchMeta()
+	for _, u := range st.users {
+		st.touchUser(u)
+	}
+	for _, f := range st.fleets {
+		st.touchFleet(f)
+	}
+	for _, t := range st.tokens {
+		st.touchToken(t)
+	}
+	for k := range st.idem {
+		mark(&st.pending.idemPut, k)
+	}
+}
+
+// Retention bounds the audit log: the oldest events beyond MaxEvents, and
+// those older than MaxAge in server time, are pruned. Zero means no bound.
+type Retention struct {
+	MaxEvents int
+	MaxAge    time.Duration
+}
+
+// DefaultRetention is the audit retention of a server whose Options leave it unset.
+var DefaultRetention = Retention{MaxEvents: 100000}
+
+// ParseRetention parses a retention such as "100000" (events), "30d" (an
+// age, in server time), "100000,30d" (both) or "off" (keep everything).
+func ParseRetention(s string) (Retention, error) {
+	r := Retention{MaxEvents: -1, MaxAge: -1}
+	if strings.TrimSpace(s) == "off" {
+		return r, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if n, err := strconv.Atoi(part); err == nil {
+			if n < 1 || r.MaxEvents > 0 {
+				return Retention{}, fmt.Errorf("invalid audit retention %q: give one event count of 1 or more", s)
+			}
+			r.MaxEvents = n
+			continue
+		}
+		d, err := parseDuration(part)
+		if err != nil || d <= 0 || r.MaxAge > 0 {
+			return Retention{}, fmt.Errorf(`invalid audit retention %q: give an event count, an age such as 30d, both as "100000,30d", or "off"`, s)
+		}
+		r.MaxAge = d
+	}
+	return r, nil
+}
+
+// maxHeaderLen bounds each request header value kept in an audit event.
+const maxHeaderLen = 256
+
+// truncateHeader cuts s to at most maxHeaderLen bytes, on a UTF-8 boundary.
+func truncateHeader(s string) string {
+	if len(s) <= maxHeaderLen {
+		return s
+	}
+	s = s[:maxHeaderLen]
+	for i := 0; i < utf8.UTFMax && len(s) > 0 && !utf8.ValidString(s); i++ {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 func newStore() *store {
@@ -143,10 +253,10 @@ func (st *store) seed(now time.Time, fleetID, adminSecret string) {
 	st.ownerUserID = owner.ID
 	st.fleets[fleetID] = &fleet{ID: fleetID, Name: "Default fleet", Members: map[string]string{owner.ID: RoleOwner}}
 	st.fleetID = fleetID
-	tok := st.newToken(now, adminSecret, "", owner.ID, "admin", slices.Clone(cmdop.Scopes), nil, owner.ID)
+	tok := st.newToken(now, adminSecret, "", owner.ID, "admin", slices.Clone(cmdopapi.Scopes), nil, owner.ID)
 	st.adminTokenID = tok.ID
 	st.lastNow = now
-	st.dirty = true
+	st.markAll()
 }
 
 // now returns the server clock: the base clock plus the offset, never earlier
@@ -175,7 +285,7 @@ func (st *store) newToken(now time.Time, secret, fleetID, userID, name string, s
 		SecretHash:  hashSecret(secret),
 	}
 	st.addToken(t)
-	st.dirty = true
+	st.touchToken(t)
 	return t
 }
 
@@ -209,28 +319,33 @@ func (st *store) lookupSecret(secret string) *tokenRecord {
 func (st *store) revoke(t *tokenRecord, now time.Time) {
 	r := now
 	t.RevokedAt = &r
-	st.dirty = true
+	st.touchToken(t)
 }
 
-// appendEvent assigns e the next id and the current time and records it.
-func (st *store) appendEvent(base func() time.Time, e cmdop.Event) {
+// appendEvent assigns e the next id and the current time, records it and
+// returns its time. Header values are cut to maxHeaderLen bytes. The next
+// commit writes it, and prunes the oldest events beyond the retention.
+func (st *store) appendEvent(base func() time.Time, e cmdopapi.Event) time.Time {
 	st.eventSeq++
-	e.ID = fmt.Sprintf("evt_%012d", st.eventSeq)
+	e.ID = eventID(st.eventSeq)
 	e.Time = st.now(base)
-	if n := len(st.events); n > 0 && e.Time.Before(st.events[n-1].Time) {
-		e.Time = st.events[n-1].Time // keep the log in time order whatever happens
+	if e.Time.Before(st.lastEventTime) {
+		e.Time = st.lastEventTime // keep the log in time order whatever happens
 	}
-	st.events = append(st.events, e)
-	st.dirty = true
+	st.lastEventTime = e.Time
+	e.UserAgent = truncateHeader(e.UserAgent)
+	st.pending.events = append(st.pending.events, e)
+	return e.Time
 }
 
 // manageableFleets returns the fleets whose tokens the caller may manage.
 func (st *store) manageableFleets(caller *tokenRecord) map[string]bool {
 	out := map[string]bool{}
+	if !caller.hasScope(scopePermissionsManage) {
+		return out
+	}
 	if !caller.isPersonal() {
-		if caller.hasScope(scopePermissionsManage) {
-			out[caller.FleetID] = true
-		}
+		out[caller.FleetID] = true
 		return out
 	}
 	for id, f := range st.fleets {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 const (
@@ -51,7 +51,7 @@ func (s *Server) fleetCollection(c *call) (*collection, *apiError) {
 	id := c.params["fleet_id"]
 	f := s.st.fleets[id]
 	if f == nil {
-		return nil, errNotFound(cmdop.ReasonFleetNotFound, "Fleet %q was not found; check the fleet id.", id)
+		return nil, errNotFound(cmdopapi.ReasonFleetNotFound, "Fleet %q was not found; check the fleet id.", id)
 	}
 	if err := s.authorizeFleet(c.caller, f); err != nil {
 		return nil, err
@@ -67,57 +67,6 @@ func (s *Server) personalCollection(c *call) (*collection, *apiError) {
 	return &collection{userID: c.caller.UserID, kind: "personal token"}, nil
 }
 
-type collectionHandler func(w http.ResponseWriter, c *call, col *collection)
-
-func (s *Server) onCollection(w http.ResponseWriter, c *call, resolve func(*call) (*collection, *apiError), h collectionHandler) {
-	col, err := resolve(c)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	h(w, c, col)
-}
-
-func (s *Server) listFleetTokens(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.fleetCollection, s.listTokens)
-}
-
-func (s *Server) createFleetToken(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.fleetCollection, s.createToken)
-}
-
-func (s *Server) getFleetToken(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.fleetCollection, s.getToken)
-}
-
-func (s *Server) patchFleetToken(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.fleetCollection, s.patchToken)
-}
-
-func (s *Server) deleteFleetToken(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.fleetCollection, s.revokeToken)
-}
-
-func (s *Server) listPersonalTokens(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.personalCollection, s.listTokens)
-}
-
-func (s *Server) createPersonalToken(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.personalCollection, s.createToken)
-}
-
-func (s *Server) getPersonalToken(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.personalCollection, s.getToken)
-}
-
-func (s *Server) patchPersonalToken(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.personalCollection, s.patchToken)
-}
-
-func (s *Server) deletePersonalToken(w http.ResponseWriter, c *call) {
-	s.onCollection(w, c, s.personalCollection, s.revokeToken)
-}
-
 // findToken resolves the {key_id} or {token_id} path parameter in col.
 func (s *Server) findToken(c *call, col *collection) (*tokenRecord, *apiError) {
 	raw := c.params["key_id"]
@@ -126,11 +75,11 @@ func (s *Server) findToken(c *call, col *collection) (*tokenRecord, *apiError) {
 	}
 	id, err := uuid.Parse(raw)
 	if err != nil {
-		return nil, errNotFound(cmdop.ReasonTokenNotFound, "No %s has id %q: token ids are UUIDs; check the id.", col.kind, raw)
+		return nil, errNotFound(cmdopapi.ReasonTokenNotFound, "No %s has id %q: token ids are UUIDs; check the id.", col.kind, raw)
 	}
 	t := s.st.tokens[id.String()]
 	if t == nil || !col.contains(t) {
-		return nil, errNotFound(cmdop.ReasonTokenNotFound, "No %s with id %s was found here; check the id and the path.", col.kind, id)
+		return nil, errNotFound(cmdopapi.ReasonTokenNotFound, "No %s with id %s was found here; check the id and the path.", col.kind, id)
 	}
 	return t, nil
 }
@@ -147,11 +96,11 @@ func (s *Server) listTokens(w http.ResponseWriter, c *call, col *collection) {
 		return
 	}
 	all := col.tokens(s.st)
-	items := make([]cmdop.Token, 0, min(perPage, max(0, len(all)-offset)))
+	items := make([]cmdopapi.Token, 0, min(perPage, max(0, len(all)-offset)))
 	for i := offset; i < len(all) && len(items) < perPage; i++ {
 		items = append(items, all[i].wire(c.now))
 	}
-	writeJSON(w, http.StatusOK, cmdop.TokenPage{Items: items, Offset: offset, PerPage: perPage, Total: len(all)})
+	writeJSON(w, http.StatusOK, cmdopapi.TokenPage{Items: items, Offset: offset, PerPage: perPage, Total: len(all)})
 }
 
 // parseQuery parses the query string, refusing a malformed one rather than
@@ -217,7 +166,7 @@ func (s *Server) createToken(w http.ResponseWriter, c *call, col *collection) {
 		}
 	}
 
-	var req cmdop.CreateTokenRequest
+	var req cmdopapi.CreateTokenRequest
 	if err := decodeJSON(c.body, &req); err != nil {
 		writeError(w, err)
 		return
@@ -233,6 +182,10 @@ func (s *Server) createToken(w http.ResponseWriter, c *call, col *collection) {
 			strings.Join(missing, ", ")))
 		return
 	}
+	if err := checkOutlives(c.caller, &req, expiresAt); err != nil {
+		writeError(w, err)
+		return
+	}
 
 	createdBy := c.caller.ID
 	if c.caller.isPersonal() {
@@ -240,7 +193,7 @@ func (s *Server) createToken(w http.ResponseWriter, c *call, col *collection) {
 	}
 	secret := newSecret()
 	t := s.st.newToken(c.now, secret, col.fleetID, col.userID, req.Name, slices.Clone(req.Scopes), expiresAt, createdBy)
-	s.st.appendEvent(s.baseNow, s.eventFor(c, cmdop.ActionTokenIssued, c.caller, t, http.StatusCreated))
+	s.st.appendEvent(s.baseNow, s.eventFor(c, cmdopapi.ActionTokenIssued, c.caller, t, http.StatusCreated))
 
 	out := t.wire(c.now)
 	out.RawToken = secret
@@ -255,8 +208,28 @@ func (s *Server) createToken(w http.ResponseWriter, c *call, col *collection) {
 	writeRawJSON(w, http.StatusCreated, data)
 }
 
+// checkOutlives refuses a new token that would outlive its issuer: its
+// expiry (nil: never) must be at or before the issuer's.
+func checkOutlives(issuer *tokenRecord, req *cmdopapi.CreateTokenRequest, expiresAt *time.Time) *apiError {
+	if issuer.ExpiresAt == nil || (expiresAt != nil && !expiresAt.After(*issuer.ExpiresAt)) {
+		return nil
+	}
+	limit := issuer.ExpiresAt.Format(timeFormat)
+	field, asked := "expires_at", "never to expire"
+	switch {
+	case req.ExpiresInDays != nil:
+		field, asked = "expires_in_days", "to expire at "+expiresAt.Format(timeFormat)
+	case expiresAt != nil:
+		asked = "to expire at " + expiresAt.Format(timeFormat)
+	}
+	e := errValidation(field, "A token cannot outlive the token that issues it: the new token's expiry must be at or before the issuer's expiry, %s, but it asks %s; set expires_at to %s or earlier, or issue it with a longer-lived token.",
+		limit, asked, limit)
+	e.details["issuer_expires_at"] = limit
+	return e
+}
+
 // validateCreate checks a create request and returns the expiry it asks for.
-func validateCreate(req *cmdop.CreateTokenRequest, now time.Time) (*time.Time, *apiError) {
+func validateCreate(req *cmdopapi.CreateTokenRequest, now time.Time) (*time.Time, *apiError) {
 	if n := utf8.RuneCountInString(req.Name); n < 1 || n > maxNameLen {
 		return nil, errValidation("name", "name must be 1 to %d characters long.", maxNameLen)
 	}
@@ -294,17 +267,17 @@ func validateCreate(req *cmdop.CreateTokenRequest, now time.Time) (*time.Time, *
 
 // validateScopes requires at least one scope, all known, none repeated.
 func validateScopes(scopes []string) *apiError {
-	valid := strings.Join(cmdop.Scopes, ", ")
+	valid := strings.Join(cmdopapi.Scopes, ", ")
 	if len(scopes) == 0 {
 		e := errValidation("scopes", "scopes must list at least one scope; valid scopes are %s.", valid)
-		e.details["valid_scopes"] = cmdop.Scopes
+		e.details["valid_scopes"] = cmdopapi.Scopes
 		return e
 	}
 	var unknown, dups []string
 	seen := map[string]bool{}
 	for _, sc := range scopes {
 		switch {
-		case !slices.Contains(cmdop.Scopes, sc):
+		case !slices.Contains(cmdopapi.Scopes, sc):
 			unknown = append(unknown, sc)
 		case seen[sc]:
 			dups = append(dups, sc)
@@ -314,7 +287,7 @@ func validateScopes(scopes []string) *apiError {
 	if len(unknown) > 0 {
 		e := errValidation("scopes", "Unknown scope(s) %s; valid scopes are %s.", quoteAll(unknown), valid)
 		e.details["unknown_scopes"] = unknown
-		e.details["valid_scopes"] = cmdop.Scopes
+		e.details["valid_scopes"] = cmdopapi.Scopes
 		return e
 	}
 	if len(dups) > 0 {
@@ -343,7 +316,7 @@ func (s *Server) patchToken(w http.ResponseWriter, c *call, col *collection) {
 		writeError(w, c.bodyErr)
 		return
 	}
-	var req cmdop.ShortenExpiryRequest
+	var req cmdopapi.ShortenExpiryRequest
 	if err := decodeJSON(c.body, &req); err != nil {
 		writeError(w, err)
 		return
@@ -353,7 +326,7 @@ func (s *Server) patchToken(w http.ResponseWriter, c *call, col *collection) {
 		return
 	}
 	if t.RevokedAt != nil {
-		writeError(w, errConflict(map[string]any{"token_id": t.ID, "status": cmdop.StatusRevoked},
+		writeError(w, errConflict(map[string]any{"token_id": t.ID, "status": cmdopapi.StatusRevoked},
 			"Token %s is revoked, so its expiry cannot change; create a new token instead.", t.ID))
 		return
 	}
@@ -379,8 +352,8 @@ func (s *Server) patchToken(w http.ResponseWriter, c *call, col *collection) {
 		return
 	}
 	t.ExpiresAt = &want
-	s.st.dirty = true
-	s.st.appendEvent(s.baseNow, s.eventFor(c, cmdop.ActionTokenExpiryShortened, c.caller, t, http.StatusOK))
+	s.st.touchToken(t)
+	s.st.appendEvent(s.baseNow, s.eventFor(c, cmdopapi.ActionTokenExpiryShortened, c.caller, t, http.StatusOK))
 	writeJSON(w, http.StatusOK, t.wire(c.now))
 }
 
@@ -392,7 +365,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, c *call, col *collection) {
 	}
 	if t.RevokedAt == nil {
 		s.st.revoke(t, c.now)
-		s.st.appendEvent(s.baseNow, s.eventFor(c, cmdop.ActionTokenRevoked, c.caller, t, http.StatusNoContent))
+		s.st.appendEvent(s.baseNow, s.eventFor(c, cmdopapi.ActionTokenRevoked, c.caller, t, http.StatusNoContent))
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

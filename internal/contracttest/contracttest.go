@@ -1,4 +1,4 @@
-// Package contracttest holds the CMDOP API contract (internal/cmdop/openapi.yaml)
+// Package contracttest holds the CMDOP API contract (internal/cmdopapi/openapi.yaml)
 // over live traffic: it wraps an http.Handler, such as cmdop-local, and checks
 // every request and response against the OpenAPI document with kin-openapi.
 // Tests of the client and of the provider run their traffic through it.
@@ -21,7 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Checker validates the traffic of a wrapped handler against the contract.
@@ -36,7 +36,7 @@ type Checker struct {
 
 // Wrap returns a Checker around next.
 func Wrap(next http.Handler) (*Checker, error) {
-	doc, err := openapi3.NewLoader().LoadFromData(cmdop.OpenAPISpec)
+	doc, err := openapi3.NewLoader().LoadFromData(cmdopapi.OpenAPISpec)
 	if err != nil {
 		return nil, fmt.Errorf("loading the contract: %w", err)
 	}
@@ -65,7 +65,7 @@ func (c *Checker) Violations() []string {
 func (c *Checker) violate(format string, args ...any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.violations = append(c.violations, cmdop.Redact(fmt.Sprintf(format, args...)))
+	c.violations = append(c.violations, cmdopapi.Redact(fmt.Sprintf(format, args...)))
 }
 
 // ServeHTTP validates the request, serves it, and validates the response.
@@ -95,7 +95,7 @@ func (c *Checker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.mu.Unlock()
 		switch reason := errorReason(rec.body.Bytes()); {
 		case rec.status == http.StatusUnauthorized, rec.status == http.StatusMethodNotAllowed:
-		case rec.status == http.StatusNotFound && reason == cmdop.ReasonRouteNotFound:
+		case rec.status == http.StatusNotFound && reason == cmdopapi.ReasonRouteNotFound:
 		default:
 			c.violate("%s: not in the contract (%v), yet the server answered %d (reason %q) instead of 401, 405 or 404 route_not_found",
 				name, err, rec.status, reason)
@@ -146,7 +146,7 @@ func (c *Checker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // errorReason is the reason of an error envelope, if any.
 func errorReason(body []byte) string {
-	var env cmdop.ErrorBody
+	var env cmdopapi.ErrorBody
 	_ = json.Unmarshal(body, &env)
 	return env.Error.Reason
 }

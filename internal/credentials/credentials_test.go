@@ -132,11 +132,11 @@ func TestResolveEachSource(t *testing.T) {
 			name:       "surrounding whitespace in env is ignored",
 			env:        map[string]string{EnvToken: " " + tokEnv + "\n"},
 			wantToken:  tokEnv,
-			wantSource: SourceEnvToken,
+			wantSource: sourceEnvToken,
 		},
 		{
 			name:       "workspaces file",
-			files:      map[string]string{WorkspacesFileName: workspacesJSON("beta", map[string]string{"alpha": tokOtherWs, "beta": tokWorkspace})},
+			files:      map[string]string{workspacesFileName: workspacesJSON("beta", map[string]string{"alpha": tokOtherWs, "beta": tokWorkspace})},
 			wantToken:  tokWorkspace,
 			wantSource: `%d/ssh_workspaces.json (workspace "beta")`,
 		},
@@ -209,9 +209,9 @@ func TestResolvePrecedence(t *testing.T) {
 		wantToken  string
 		wantSource string
 	}{
-		{name: "attribute beats all", wantToken: tokAttr, wantSource: SourceAttribute},
-		{name: "CMDOP_TOKEN beats CMDOP_API_KEY and files", noAttr: true, wantToken: tokEnv, wantSource: SourceEnvToken},
-		{name: "CMDOP_API_KEY beats files", noAttr: true, noEnvToken: true, wantToken: tokAPIKey, wantSource: SourceEnvAPIKey},
+		{name: "attribute beats all", wantToken: tokAttr, wantSource: sourceAttribute},
+		{name: "CMDOP_TOKEN beats CMDOP_API_KEY and files", noAttr: true, wantToken: tokEnv, wantSource: sourceEnvToken},
+		{name: "CMDOP_API_KEY beats files", noAttr: true, noEnvToken: true, wantToken: tokAPIKey, wantSource: sourceEnvAPIKey},
 		{name: "workspaces file beats token file", noAttr: true, noEnvToken: true, noAPIKey: true,
 			wantToken: tokWorkspace, wantSource: `%d/ssh_workspaces.json (workspace "alpha")`},
 		{name: "token file last", noAttr: true, noEnvToken: true, noAPIKey: true, noWs: true,
@@ -222,7 +222,7 @@ func TestResolvePrecedence(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			if !tt.noWs {
-				writeFile(t, dir, WorkspacesFileName, workspacesJSON("alpha", map[string]string{"alpha": tokWorkspace}), 0o600)
+				writeFile(t, dir, workspacesFileName, workspacesJSON("alpha", map[string]string{"alpha": tokWorkspace}), 0o600)
 			}
 			writeFile(t, dir, "token_prod.json", tokenJSON(tokProd, future), 0o600)
 			e := map[string]string{EnvToken: tokEnv, EnvAPIKey: tokAPIKey}
@@ -273,7 +273,7 @@ func TestResolveFilesNotReadWhenEarlierSourceSupplies(t *testing.T) {
 				dir := t.TempDir()
 				configDir := dir
 				if layout == "bad files" {
-					writeFile(t, dir, WorkspacesFileName, `{"active": "alpha", "workspaces": [`, 0o600)
+					writeFile(t, dir, workspacesFileName, `{"active": "alpha", "workspaces": [`, 0o600)
 					writeFile(t, dir, "token_prod.json", tokenJSON(tokProd, future), 0o644)
 				} else {
 					configDir = writeFile(t, dir, "not-a-dir", "", 0o600)
@@ -297,7 +297,7 @@ func TestResolveFilesNotReadWhenEarlierSourceSupplies(t *testing.T) {
 	t.Run("workspaces file", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
-		writeFile(t, dir, WorkspacesFileName, workspacesJSON("alpha", map[string]string{"alpha": tokWorkspace}), 0o600)
+		writeFile(t, dir, workspacesFileName, workspacesJSON("alpha", map[string]string{"alpha": tokWorkspace}), 0o600)
 		writeFile(t, dir, "token_prod.json", `{"access_token": `+tokProd, 0o644)
 		res, err := Resolve(context.Background(), Input{ConfigDir: dir, Getenv: env(nil), Now: fixedNow})
 		if err != nil {
@@ -399,7 +399,7 @@ func TestResolveInvalidMode(t *testing.T) {
 func TestValidMode(t *testing.T) {
 	t.Parallel()
 	for m, want := range map[string]bool{"prod": true, "dev": true, "": false, "Prod": false, "staging": false} {
-		if got := ValidMode(m); got != want {
+		if got := validMode(m); got != want {
 			t.Errorf("ValidMode(%q) = %v, want %v", m, got, want)
 		}
 	}
@@ -411,7 +411,7 @@ func TestResolveRefusesFilesOthersCanAccess(t *testing.T) {
 		t.Skip("permission bits are not checked on Windows")
 	}
 	files := map[string]string{
-		WorkspacesFileName: workspacesJSON("alpha", map[string]string{"alpha": tokWorkspace}),
+		workspacesFileName: workspacesJSON("alpha", map[string]string{"alpha": tokWorkspace}),
 		"token_prod.json":  tokenJSON(tokProd, future),
 	}
 	for name, content := range files {
@@ -445,7 +445,7 @@ func TestResolveRefusesFilesOthersCanAccess(t *testing.T) {
 	t.Run("exact message", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
-		path := writeFile(t, dir, WorkspacesFileName, files[WorkspacesFileName], 0o644)
+		path := writeFile(t, dir, workspacesFileName, files[workspacesFileName], 0o644)
 		_, err := Resolve(context.Background(), Input{ConfigDir: dir, Getenv: env(nil)})
 		want := "credentials file " + path + " can be read by other users (mode 0644); the provider refuses to use it. Run: chmod 600 " + path
 		if err == nil || err.Error() != want {
@@ -480,20 +480,20 @@ func TestResolveMalformedFiles(t *testing.T) {
 	}{
 		{
 			name:      "workspaces: truncated JSON",
-			file:      WorkspacesFileName,
+			file:      workspacesFileName,
 			content:   `{"active": "alpha", "workspaces": [{"name": "alpha", "api_key": "` + secret + `"`,
 			wantParts: []string{"not valid JSON (at byte offset "},
 		},
 		{
 			name:      "workspaces: bad character inside",
-			file:      WorkspacesFileName,
+			file:      workspacesFileName,
 			content:   `{"active": "alpha", "workspaces": [{"name": "alpha", "api_key": ` + secret + `}]}`,
 			wantParts: []string{"not valid JSON (at byte offset 65)"},
 			notParts:  []string{"'c'", "invalid character"},
 		},
 		{
 			name:      "workspaces: empty file",
-			file:      WorkspacesFileName,
+			file:      workspacesFileName,
 			content:   ``,
 			wantParts: []string{"not valid JSON"},
 		},
@@ -505,26 +505,26 @@ func TestResolveMalformedFiles(t *testing.T) {
 		},
 		{
 			name:      "workspaces: api_key is a number",
-			file:      WorkspacesFileName,
+			file:      workspacesFileName,
 			content:   `{"active": "alpha", "workspaces": [{"name": "alpha", "api_key": 1234567890123456789, "x": "` + secret + `"}]}`,
 			wantParts: []string{`field "workspaces.api_key" has the wrong type (want a string)`},
 			notParts:  []string{"1234567890123456789"},
 		},
 		{
 			name:      "workspaces: active is a bool",
-			file:      WorkspacesFileName,
+			file:      workspacesFileName,
 			content:   `{"active": true, "workspaces": [{"name": "alpha", "api_key": "` + secret + `"}]}`,
 			wantParts: []string{`field "active" has the wrong type (want a string)`},
 		},
 		{
 			name:      "workspaces: workspaces is an object",
-			file:      WorkspacesFileName,
+			file:      workspacesFileName,
 			content:   `{"active": "alpha", "workspaces": {"alpha": {"api_key": "` + secret + `"}}}`,
 			wantParts: []string{`field "workspaces" has the wrong type (want an array)`},
 		},
 		{
 			name:      "workspaces: top level is an array",
-			file:      WorkspacesFileName,
+			file:      workspacesFileName,
 			content:   `["` + secret + `"]`,
 			wantParts: []string{"the top-level value is not a JSON object"},
 		},
@@ -594,7 +594,7 @@ func TestResolveWorkspaceSelection(t *testing.T) {
 	t.Run("active workspace missing", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
-		path := writeFile(t, dir, WorkspacesFileName,
+		path := writeFile(t, dir, workspacesFileName,
 			workspacesJSON("prod-eu", map[string]string{"alpha": tokWorkspace, "beta": tokOtherWs}), 0o600)
 		// A valid token file must not hide the broken selection.
 		writeFile(t, dir, "token_prod.json", tokenJSON(tokProd, future), 0o600)
@@ -617,7 +617,7 @@ func TestResolveWorkspaceSelection(t *testing.T) {
 	t.Run("active workspace missing, no workspaces", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
-		writeFile(t, dir, WorkspacesFileName, `{"active": "alpha", "workspaces": []}`, 0o600)
+		writeFile(t, dir, workspacesFileName, `{"active": "alpha", "workspaces": []}`, 0o600)
 		_, err := Resolve(context.Background(), Input{ConfigDir: dir, Getenv: env(nil), Now: fixedNow})
 		if err == nil || !strings.Contains(err.Error(), "available workspaces: none") {
 			t.Errorf("err = %v, want one saying no workspaces are available", err)
@@ -640,7 +640,7 @@ func TestResolveWorkspaceSelection(t *testing.T) {
 		t.Run("skip: "+name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			writeFile(t, dir, WorkspacesFileName, content, 0o600)
+			writeFile(t, dir, workspacesFileName, content, 0o600)
 			writeFile(t, dir, "token_prod.json", tokenJSON(tokProd, future), 0o600)
 			res, err := Resolve(context.Background(), Input{ConfigDir: dir, Getenv: env(nil), Now: fixedNow})
 			if err != nil {
@@ -675,7 +675,7 @@ func TestResolveOAuthExpiry(t *testing.T) {
 			dir := t.TempDir()
 			path := writeFile(t, dir, "token_prod.json", tokenJSON(tokProd, tt.expiresAt), 0o600)
 			if tt.workspace {
-				writeFile(t, dir, WorkspacesFileName, workspacesJSON("alpha", map[string]string{"alpha": tokWorkspace}), 0o600)
+				writeFile(t, dir, workspacesFileName, workspacesJSON("alpha", map[string]string{"alpha": tokWorkspace}), 0o600)
 			}
 			res, err := Resolve(context.Background(), Input{ConfigDir: dir, Getenv: env(nil), Now: fixedNow})
 			if err != nil {
@@ -786,7 +786,7 @@ func TestResolveConfigDir(t *testing.T) {
 			t.Skip("needs Unix permissions and a non-root user")
 		}
 		dir := t.TempDir()
-		path := writeFile(t, dir, WorkspacesFileName, workspacesJSON("alpha", map[string]string{"alpha": tokWorkspace}), 0o200)
+		path := writeFile(t, dir, workspacesFileName, workspacesJSON("alpha", map[string]string{"alpha": tokWorkspace}), 0o200)
 		_, err := Resolve(context.Background(), Input{ConfigDir: dir, Getenv: env(nil), Now: fixedNow})
 		want := "cannot read credentials file " + path + ": permission denied"
 		if err == nil || err.Error() != want || !errors.Is(err, ErrUnreadable) || !errors.Is(err, fs.ErrPermission) {
@@ -797,7 +797,7 @@ func TestResolveConfigDir(t *testing.T) {
 	t.Run("credentials file is a directory", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
-		path := filepath.Join(dir, WorkspacesFileName)
+		path := filepath.Join(dir, workspacesFileName)
 		if err := os.Mkdir(path, 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -844,7 +844,7 @@ func TestResolveDefaults(t *testing.T) {
 
 	t.Setenv(EnvToken, tokEnv)
 	res, err = Resolve(context.Background(), Input{})
-	if err != nil || res.Token != tokEnv || res.Source != SourceEnvToken {
+	if err != nil || res.Token != tokEnv || res.Source != sourceEnvToken {
 		t.Errorf("Resolve(CMDOP_TOKEN set) = %+v, %v; want env token", res, err)
 	}
 }
@@ -852,15 +852,15 @@ func TestResolveDefaults(t *testing.T) {
 func TestResolveLogsSourceOnce(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, dir, WorkspacesFileName, workspacesJSON("alpha", map[string]string{"alpha": tokWorkspace}), 0o600)
+	writeFile(t, dir, workspacesFileName, workspacesJSON("alpha", map[string]string{"alpha": tokWorkspace}), 0o600)
 	tests := []struct {
 		name       string
 		in         Input
 		wantMsg    string
 		wantSource string
 	}{
-		{name: "attribute", in: Input{Token: tokAttr}, wantMsg: "CMDOP credential resolved", wantSource: SourceAttribute},
-		{name: "file", wantMsg: "CMDOP credential resolved", wantSource: filepath.Join(dir, WorkspacesFileName) + ` (workspace "alpha")`},
+		{name: "attribute", in: Input{Token: tokAttr}, wantMsg: "CMDOP credential resolved", wantSource: sourceAttribute},
+		{name: "file", wantMsg: "CMDOP credential resolved", wantSource: filepath.Join(dir, workspacesFileName) + ` (workspace "alpha")`},
 		{name: "none", in: Input{ConfigDir: filepath.Join(dir, "missing")}, wantMsg: "No CMDOP credential found"},
 	}
 	for _, tt := range tests {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
 )
 
 // Some behaviour shows only in what the Terraform CLI prints, such as the
@@ -24,11 +26,6 @@ var (
 	buildErr    error
 )
 
-func repoRoot() string {
-	_, here, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(here), "..", "..")
-}
-
 // providerBinaryDir builds the provider once per test run.
 func providerBinaryDir(t *testing.T) string {
 	t.Helper()
@@ -39,7 +36,7 @@ func providerBinaryDir(t *testing.T) string {
 			return
 		}
 		cmd := exec.Command("go", "build", "-o", filepath.Join(providerDir, "terraform-provider-cmdop"), ".")
-		cmd.Dir = repoRoot()
+		cmd.Dir = localtest.RepoRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("building the provider: %v\n%s", err, out)
 			return
@@ -92,7 +89,7 @@ func newCLIRun(t *testing.T, api *testAPI, files map[string]string) *cliRun {
 		}
 	}
 	rc := filepath.Join(dir, ".terraformrc")
-	mirror := filepath.Join(repoRoot(), "bin", "mirror")
+	mirror := filepath.Join(localtest.RepoRoot(), "bin", "mirror")
 	// Every entry for both registry hosts: Terraform resolves "cmdop/cmdop"
 	// on registry.terraform.io, OpenTofu on registry.opentofu.org.
 	var overrides, ours, theirs []string

@@ -2,12 +2,8 @@ package provider
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -21,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 var (
@@ -84,7 +81,7 @@ func (d *auditEventsDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 			"fleet_id": schema.StringAttribute{
 				MarkdownDescription: "Only events of this fleet. Reading a fleet's events needs a token that may manage its tokens.",
 				Optional:            true,
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+				Validators:          fleetIDValidators(),
 			},
 			"token_id": schema.StringAttribute{
 				MarkdownDescription: "Only events about this token.",
@@ -97,13 +94,13 @@ func (d *auditEventsDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"actions": schema.SetAttribute{
-				MarkdownDescription: "Only these actions: any of `" + joinCode(cmdop.AuditActions) + "`.",
+				MarkdownDescription: "Only these actions: any of `" + joinCode(cmdopapi.AuditActions) + "`.",
 				Optional:            true,
 				ElementType:         types.StringType,
 				Validators: []validator.Set{
 					setvalidator.SizeAtLeast(1),
 					setvalidator.NoNullValues(),
-					setvalidator.ValueStringsAre(stringvalidator.OneOf(cmdop.AuditActions...)),
+					setvalidator.ValueStringsAre(stringvalidator.OneOf(cmdopapi.AuditActions...)),
 				},
 			},
 			"since": schema.StringAttribute{
@@ -128,7 +125,7 @@ func (d *auditEventsDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"id":          computed("The event's ID."),
 					"time":        schema.StringAttribute{MarkdownDescription: "When it happened (RFC3339, API server time).", Computed: true, CustomType: timetypes.RFC3339Type{}},
-					"action":      computed("One of `" + joinCode(cmdop.AuditActions) + "`."),
+					"action":      computed("One of `" + joinCode(cmdopapi.AuditActions) + "`."),
 					"actor_type":  computed("`user`, `api_token` or `system`."),
 					"actor_id":    computed("Who did it: a user ID or a token ID."),
 					"token_id":    computed("The token the event is about, if any."),
@@ -196,7 +193,7 @@ func (d *auditEventsDataSource) Read(ctx context.Context, req datasource.ReadReq
 	events, truncated, err := client.AuditEvents(ctx, q, int(m.MaxResults.ValueInt64()))
 	if err != nil {
 		diagnostic := d.data.apiError("reading", "audit events", q.FleetID, err)
-		if apiErr, ok := cmdop.AsError(err); ok && apiErr.Code == cmdop.CodePermission {
+		if apiErr, ok := cmdop.AsError(err); ok && apiErr.Code == cmdopapi.CodePermission {
 			diagnostic = diag.NewErrorDiagnostic("Error reading audit events", fmt.Sprintf(
 				"The provider's token may not read these audit events. A token sees its own account's events and the events of the fleets "+
 					"whose tokens it may manage: for fleet_id, use a personal token of the fleet's owner or an admin, or a fleet token of that "+
@@ -223,33 +220,3 @@ func (d *auditEventsDataSource) Read(ctx context.Context, req datasource.ReadReq
 	m.ID = types.StringValue(hashOf(q, m.MaxResults.ValueInt64()))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
-
-// hashOf is a stable ID for a set of filters.
-func hashOf(v ...any) string {
-	b, _ := json.Marshal(v)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:12])
-}
-
-func optString(s string) types.String {
-	if s == "" {
-		return types.StringNull()
-	}
-	return types.StringValue(s)
-}
-
-func timeOrZero(v timetypes.RFC3339, diags *diag.Diagnostics) time.Time {
-	if !isKnown(v) {
-		return time.Time{}
-	}
-	t, d := v.ValueRFC3339Time()
-	diags.Append(d...)
-	return t
-}
-
-type knowable interface {
-	IsNull() bool
-	IsUnknown() bool
-}
-
-func isKnown(v knowable) bool { return !v.IsNull() && !v.IsUnknown() }

@@ -3,10 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -15,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // tokensDataSource implements cmdop_fleet_tokens and cmdop_personal_tokens,
@@ -34,19 +33,17 @@ func NewPersonalTokensDataSource() datasource.DataSource {
 	return &tokensDataSource{kind: personalToken}
 }
 
-// tokensModel is the state of either listing; personal listings have no
+// tokensDataSourceModel is the state of either listing; personal listings have no
 // fleet_id and are read through the embedded model alone.
-type tokensModel struct {
+type tokensDataSourceModel struct {
 	FleetID types.String `tfsdk:"fleet_id"`
-	commonTokensModel
+	commonTokensDataSourceModel
 }
 
-type commonTokensModel struct {
-	ID          types.String      `tfsdk:"id"`
-	Status      types.String      `tfsdk:"status"`
-	NamePrefix  types.String      `tfsdk:"name_prefix"`
-	UnusedSince timetypes.RFC3339 `tfsdk:"unused_since"`
-	Tokens      types.List        `tfsdk:"tokens"`
+type commonTokensDataSourceModel struct {
+	ID types.String `tfsdk:"id"`
+	tokenFilterModel
+	Tokens types.List `tfsdk:"tokens"`
 }
 
 func (d *tokensDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -84,25 +81,21 @@ func (d *tokensDataSource) listedTokenAttrs() map[string]schema.Attribute {
 func (d *tokensDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	attrs := map[string]schema.Attribute{
 		"id": schema.StringAttribute{MarkdownDescription: "A stable hash of the filters.", Computed: true},
-		"status": schema.StringAttribute{
-			MarkdownDescription: "Only tokens with this status: `active`, `expired` or `revoked`.",
-			Optional:            true,
-			Validators:          []validator.String{stringvalidator.OneOf(cmdop.StatusActive, cmdop.StatusExpired, cmdop.StatusRevoked)},
-		},
-		"name_prefix": schema.StringAttribute{
-			MarkdownDescription: "Only tokens whose name starts with this.",
-			Optional:            true,
-		},
-		"unused_since": schema.StringAttribute{
-			MarkdownDescription: "Only tokens not used since this time (RFC3339): last used before it, or never used. Finds stale tokens.",
-			Optional:            true,
-			CustomType:          timetypes.RFC3339Type{},
-		},
 		"tokens": schema.ListNestedAttribute{
 			MarkdownDescription: "The matching tokens, oldest first, with every field except the secret, which the API never returns again.",
 			Computed:            true,
 			NestedObject:        schema.NestedAttributeObject{Attributes: d.listedTokenAttrs()},
 		},
+	}
+	for name, a := range tokenFilterAttrs(
+		func(desc string, v ...validator.String) schema.Attribute {
+			return schema.StringAttribute{MarkdownDescription: desc, Optional: true, Validators: v}
+		},
+		func(desc string) schema.Attribute {
+			return schema.StringAttribute{MarkdownDescription: desc, Optional: true, CustomType: timetypes.RFC3339Type{}}
+		},
+	) {
+		attrs[name] = a
 	}
 	what := "the calling user's personal tokens"
 	if d.kind.fleet {
@@ -126,20 +119,17 @@ func (d *tokensDataSource) Configure(_ context.Context, req datasource.Configure
 
 func (d *tokensDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	ctx = cmdop.MaskSecrets(ctx)
-	var m tokensModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, d.kind.target(&m, &m.commonTokensModel))...)
+	var m tokensDataSourceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, d.kind.target(&m, &m.commonTokensDataSourceModel))...)
 	client := clientFrom(d.data, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	fleet := ""
-	if d.kind.fleet {
-		if fleet = d.data.fleetFor(m.FleetID, "the data source", &resp.Diagnostics); fleet == "" {
-			return
-		}
-		m.FleetID = types.StringValue(fleet)
+	fleet, ok := d.data.collectionFor(d.kind, &m.FleetID, "the data source", &resp.Diagnostics)
+	if !ok {
+		return
 	}
-	unusedSince := timeOrZero(m.UnusedSince, &resp.Diagnostics)
+	filter := m.filter(&resp.Diagnostics)
 
 	all, err := client.ListAllTokens(ctx, fleet)
 	if err != nil {
@@ -150,12 +140,7 @@ func (d *tokensDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	values := []types.Object{} // an empty list, never null, when nothing matches
 	for i := range all {
 		t := &all[i]
-		switch {
-		case !m.Status.IsNull() && t.Status != m.Status.ValueString():
-			continue
-		case !strings.HasPrefix(t.Name, m.NamePrefix.ValueString()):
-			continue
-		case !unusedSince.IsZero() && t.LastUsedAt != nil && !t.LastUsedAt.Before(unusedSince):
+		if !filter.matches(t) {
 			continue
 		}
 		values = append(values, d.listedToken(t, attrTypes, &resp.Diagnostics))
@@ -164,8 +149,8 @@ func (d *tokensDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	list, diags := types.ListValueFrom(ctx, elemType, values)
 	resp.Diagnostics.Append(diags...)
 	m.Tokens = list
-	m.ID = types.StringValue(hashOf(d.kind.typeSuffix, fleet, m.Status.ValueString(), m.NamePrefix.ValueString(), unusedSince))
-	resp.Diagnostics.Append(resp.State.Set(ctx, d.kind.target(&m, &m.commonTokensModel))...)
+	m.ID = types.StringValue(hashOf(append([]any{d.kind.typeSuffix, fleet}, filter.hashKey()...)...))
+	resp.Diagnostics.Append(resp.State.Set(ctx, d.kind.target(&m, &m.commonTokensDataSourceModel))...)
 }
 
 func (d *tokensDataSource) listedTokenTypes() map[string]attr.Type {
@@ -176,7 +161,7 @@ func (d *tokensDataSource) listedTokenTypes() map[string]attr.Type {
 	return out
 }
 
-func (d *tokensDataSource) listedToken(t *cmdop.Token, attrTypes map[string]attr.Type, diags *diag.Diagnostics) types.Object {
+func (d *tokensDataSource) listedToken(t *cmdopapi.Token, attrTypes map[string]attr.Type, diags *diag.Diagnostics) types.Object {
 	scopes, ds := types.SetValueFrom(context.Background(), types.StringType, t.Scopes)
 	diags.Append(ds...)
 	values := map[string]attr.Value{

@@ -11,7 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // checkListed asserts how many tokens a listing returned, and that none
@@ -26,7 +26,7 @@ func checkListed(addr string, want int) resource.TestCheckFunc {
 			return fmt.Errorf("%s lists %d tokens, want %d", addr, got, want)
 		}
 		for k, v := range a {
-			if cmdop.SecretPattern.MatchString(v) {
+			if cmdopapi.SecretPattern.MatchString(v) {
 				return fmt.Errorf("%s.%s holds a secret", addr, k)
 			}
 		}
@@ -41,7 +41,7 @@ func TestAccTokensDataSources_filters(t *testing.T) {
 	ctx := context.Background()
 	// 210 fleet tokens: 150 "ci-", 60 "dev-"; 10 dev ones revoked, 5 ci ones used.
 	var mu sync.Mutex
-	var ci, dev []*cmdop.Token
+	var ci, dev []*cmdopapi.Token
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for i := range 210 {
@@ -101,6 +101,12 @@ data "cmdop_fleet_tokens" "explicit_fleet" {
   fleet_id = %[2]q
   status   = "expired"
 }
+data "cmdop_fleet_tokens" "created_before_cutoff" {
+  created_before = %[1]q
+}
+data "cmdop_fleet_tokens" "created_after_cutoff" {
+  created_after = %[1]q
+}
 data "cmdop_personal_tokens" "mine" {}
 data "cmdop_personal_tokens" "ci" {
   name_prefix = "ci-"
@@ -115,6 +121,8 @@ data "cmdop_personal_tokens" "none" {
 				checkListed("data.cmdop_fleet_tokens.active_ci", 150),
 				checkListed("data.cmdop_fleet_tokens.stale_ci", 145),
 				checkListed("data.cmdop_fleet_tokens.explicit_fleet", 0),
+				checkListed("data.cmdop_fleet_tokens.created_before_cutoff", 210),
+				checkListed("data.cmdop_fleet_tokens.created_after_cutoff", 0),
 				// the seeded admin token, laptop and ci-personal
 				checkListed("data.cmdop_personal_tokens.mine", 3),
 				checkListed("data.cmdop_personal_tokens.ci", 1),

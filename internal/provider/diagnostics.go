@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // apiTarget is where a call went: the API base URL and the fleet, when
@@ -38,7 +39,7 @@ func apiErrorDiag(op, what string, at apiTarget, err error) diag.Diagnostic {
 		return diag.NewErrorDiagnostic(summary, fmt.Sprintf(
 			"%s could not be reached, or did not answer in time, while %s the %s, even after retrying. "+
 				"Check api_base_url (or CMDOP_API_BASE_URL) and the network, then run the command again; raise max_retries or the timeouts "+
-				"if the API is slow. Nothing was removed from the state.\n\nCause: %s", upperFirst(api), op, what, cmdop.Redact(err.Error())))
+				"if the API is slow. Nothing was removed from the state.\n\nCause: %s", upperFirst(api), op, what, cmdopapi.Redact(err.Error())))
 	}
 	var todo string
 	switch {
@@ -47,10 +48,15 @@ func apiErrorDiag(op, what string, at apiTarget, err error) diag.Diagnostic {
 			"Supply a valid token through the provider's token argument or the CMDOP_TOKEN environment variable, then run the command again."
 	case errors.Is(err, cmdop.ErrPermission):
 		todo = "The provider's token is not allowed to do this."
-		if missing := apiErr.MissingScopes(); len(missing) > 0 {
+		missing := apiErr.MissingScopes()
+		_, byOperation := apiErr.Details["operation"] // the operation's own x-required-scopes, not the new token's
+		switch {
+		case len(missing) > 0 && byOperation:
+			todo += fmt.Sprintf(" It lacks the scope(s) %s, which this operation needs whatever the token's owner may do. Use a provider token that holds them.", strings.Join(missing, ", "))
+		case len(missing) > 0:
 			todo += fmt.Sprintf(" It lacks the scope(s) %s. Use a provider token that holds them, or ask for fewer scopes.", strings.Join(missing, ", "))
-		} else {
-			todo += " Use a personal token of a fleet owner or admin, or a fleet token of this fleet holding permissions:manage."
+		default:
+			todo += " Use a personal token of a fleet owner or admin, or a fleet token of this fleet, holding permissions:manage."
 		}
 	case errors.Is(err, cmdop.ErrValidation):
 		todo = "The CMDOP API rejected the request as invalid. Correct the configuration as the message says."
@@ -82,16 +88,16 @@ func notFoundTodo(api string, at apiTarget, reason string) string {
 		fleet = "fleet " + strconv.Quote(at.fleet)
 	}
 	switch reason {
-	case cmdop.ReasonTokenNotFound:
+	case cmdopapi.ReasonTokenNotFound:
 		return upperFirst(api) + " has no token with this ID here. Check the token ID" + ifFleet(at, " and fleet_id") + "."
-	case cmdop.ReasonFleetNotFound:
+	case cmdopapi.ReasonFleetNotFound:
 		return fmt.Sprintf("%s does not have %s, or the provider's token cannot see it. Check fleet_id (or the provider's fleet_id and "+
 			"CMDOP_FLEET_ID) for a typo, and that api_base_url points at the API that holds the fleet. Nothing was removed from the "+
 			"state. If the fleet was deleted, its tokens went with it: remove them from the state with terraform state rm <address>.", upperFirst(api), fleet)
-	case cmdop.ReasonRouteNotFound:
+	case cmdopapi.ReasonRouteNotFound:
 		return upperFirst(api) + " has no such route, so api_base_url (or CMDOP_API_BASE_URL) does not point at the CMDOP API's root: " +
 			"use the scheme and host only, such as https://api.cmdop.com, without /api or a version path. Nothing was removed from the state."
-	case cmdop.ReasonUserNotFound:
+	case cmdopapi.ReasonUserNotFound:
 		return upperFirst(api) + " does not know the user. Check the user ID. Nothing was removed from the state."
 	default:
 		return upperFirst(api) + " answered 404 without saying what is missing. Check api_base_url, fleet_id and the token ID. " +

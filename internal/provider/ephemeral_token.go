@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
 
@@ -95,7 +96,7 @@ func (r *ephemeralTokenResource) Schema(_ context.Context, _ ephemeral.SchemaReq
 			Validators: nameValidators(),
 		},
 		"scopes": schema.SetAttribute{
-			MarkdownDescription: "What the token may do: at least one of `" + strings.Join(cmdop.Scopes, "`, `") + "`. " +
+			MarkdownDescription: "What the token may do: at least one of `" + strings.Join(cmdopapi.Scopes, "`, `") + "`. " +
 				"They must be a subset of the scopes of the provider's own token.",
 			Required:    true,
 			ElementType: types.StringType,
@@ -181,12 +182,9 @@ func (r *ephemeralTokenResource) Open(ctx context.Context, req ephemeral.OpenReq
 		return
 	}
 
-	fleet := ""
-	if r.kind.fleet {
-		if fleet = r.data.fleetFor(m.FleetID, "the ephemeral resource", &resp.Diagnostics); fleet == "" {
-			return
-		}
-		m.FleetID = types.StringValue(fleet)
+	fleet, ok := r.data.collectionFor(r.kind, &m.FleetID, "the ephemeral resource", &resp.Diagnostics)
+	if !ok {
+		return
 	}
 	if m.TTL.IsNull() {
 		m.TTL = types.StringValue(defaultEphemeralTTL)
@@ -196,7 +194,7 @@ func (r *ephemeralTokenResource) Open(ctx context.Context, req ephemeral.OpenReq
 		resp.Diagnostics.AddAttributeError(path.Root("ttl"), "Invalid ephemeral token ttl", "ttl: "+err.Error()+".")
 		return
 	}
-	in := cmdop.CreateTokenRequest{Name: m.Name.ValueString()}
+	in := cmdopapi.CreateTokenRequest{Name: m.Name.ValueString()}
 	resp.Diagnostics.Append(m.Scopes.ElementsAs(ctx, &in.Scopes, false)...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -237,7 +235,7 @@ func (r *ephemeralTokenResource) Open(ctx context.Context, req ephemeral.OpenReq
 // the clock the rejection revealed. One idempotency key per attempt: the
 // client's retries reuse it, so a lost response never mints twice, and a
 // rejected attempt has minted nothing.
-func createEphemeralToken(ctx context.Context, client *cmdop.Client, fleet string, in cmdop.CreateTokenRequest, ttl time.Duration) (*cmdop.Token, error) {
+func createEphemeralToken(ctx context.Context, client *cmdop.Client, fleet string, in cmdopapi.CreateTokenRequest, ttl time.Duration) (*cmdopapi.Token, error) {
 	expiry := func() *time.Time {
 		at := client.ServerNow().Add(ttl + ephemeralExpiryMargin).Truncate(time.Second)
 		return &at

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,7 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Ephemeral resources need Terraform 1.10 or OpenTofu 1.11 (which reports
@@ -32,7 +33,7 @@ var ephemeralVersionChecks = []tfversion.TerraformVersionCheck{tfversion.SkipBel
 // anySecret matches anything shaped like a CMDOP token secret (cmdop-local
 // issues "cmdop_" and 40 base62 characters; the pattern takes 16 or more, so
 // it also catches cmdop_[0-9A-Za-z]{32,}). Neither state nor plan may hold one.
-var anySecret = cmdop.SecretPattern
+var anySecret = cmdopapi.SecretPattern
 
 // The lifetime an ephemeral token gets on top of its ttl.
 const ephemeralMargin = time.Minute
@@ -122,13 +123,13 @@ func findEphemeral(v any) (string, bool) {
 }
 
 // tokensNamed lists a collection's tokens of one name, oldest first.
-func (a *testAPI) tokensNamed(fleetID, name string) []cmdop.Token {
+func (a *testAPI) tokensNamed(fleetID, name string) []cmdopapi.Token {
 	a.t.Helper()
 	all, err := a.admin.ListAllTokens(context.Background(), fleetID)
 	if err != nil {
 		a.t.Fatalf("listing tokens: %v", err)
 	}
-	var out []cmdop.Token
+	var out []cmdopapi.Token
 	for _, tok := range all {
 		if tok.Name == name {
 			out = append(out, tok)
@@ -150,7 +151,7 @@ type ephemeralExpect struct {
 	ttl           time.Duration
 }
 
-func (a *testAPI) checkEphemeralTokens(e ephemeralExpect) ([]cmdop.Token, error) {
+func (a *testAPI) checkEphemeralTokens(e ephemeralExpect) ([]cmdopapi.Token, error) {
 	toks := a.tokensNamed(e.fleetID, e.name)
 	switch {
 	case e.exact && len(toks) != e.want:
@@ -160,16 +161,16 @@ func (a *testAPI) checkEphemeralTokens(e ephemeralExpect) ([]cmdop.Token, error)
 	}
 	used := 0
 	for _, tok := range toks {
-		if tok.Status != cmdop.StatusRevoked {
+		if tok.Status != cmdopapi.StatusRevoked {
 			return toks, fmt.Errorf("token %s (%q) is %s after the run, want revoked", tok.ID, e.name, tok.Status)
 		}
-		if _, err := firstEvent(a, cmdop.ActionTokenIssued, tok.ID); err != nil {
+		if _, err := firstEvent(a, cmdopapi.ActionTokenIssued, tok.ID); err != nil {
 			return toks, err
 		}
-		if _, err := firstEvent(a, cmdop.ActionTokenRevoked, tok.ID); err != nil {
+		if _, err := firstEvent(a, cmdopapi.ActionTokenRevoked, tok.ID); err != nil {
 			return toks, err
 		}
-		if _, err := firstEvent(a, cmdop.ActionTokenUsed, tok.ID); err == nil {
+		if _, err := firstEvent(a, cmdopapi.ActionTokenUsed, tok.ID); err == nil {
 			used++
 		} else if !e.anyUsed {
 			return toks, fmt.Errorf("the aliased provider never used token %s: %w", tok.ID, err)
@@ -205,7 +206,7 @@ func TestAccEphemeralPersonalToken_providerAlias(t *testing.T) {
 			Config: api.config(fmt.Sprintf(`
 ephemeral "cmdop_personal_token" "x" {
   name   = %q
-  scopes = ["machines:read"]
+  scopes = ["permissions:manage", "machines:read"] # listing tokens needs permissions:manage
   ttl    = "2h"
 }
 
@@ -324,7 +325,7 @@ func TestAccEphemeralPersonalToken_serverClockAhead(t *testing.T) {
 			Config: api.config(fmt.Sprintf(`
 ephemeral "cmdop_personal_token" "x" {
   name   = %q
-  scopes = ["machines:read"]
+  scopes = ["permissions:manage", "machines:read"] # listing tokens needs permissions:manage
 }
 
 provider "cmdop" {
@@ -464,7 +465,7 @@ func TestAccEphemeralTokens_neverStored(t *testing.T) {
 		"main.tf": `
 ephemeral "cmdop_personal_token" "x" {
   name   = "eph-personal-run"
-  scopes = ["machines:read"]
+  scopes = ["permissions:manage", "machines:read"] # listing tokens needs permissions:manage
 }
 
 ephemeral "cmdop_fleet_token" "x" {
@@ -629,4 +630,49 @@ func orNull(b json.RawMessage) json.RawMessage {
 		return json.RawMessage("null")
 	}
 	return b
+}
+
+// An ephemeral token feeding an aliased provider lives an hour: the token
+// that provider would issue, never to expire, is refused at plan, naming
+// the ephemeral token's expiry, and nothing but the ephemeral tokens is issued.
+func TestAccEphemeralFleetToken_childCannotOutliveIt(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		TerraformVersionChecks:   ephemeralVersionChecks,
+		Steps: []resource.TestStep{{
+			Config: api.config(fmt.Sprintf(`
+ephemeral "cmdop_fleet_token" "x" {
+  name   = "eph-issuer"
+  scopes = ["permissions:manage", "machines:read"]
+  ttl    = "1h"
+}
+
+provider "cmdop" {
+  alias        = "eph"
+  api_base_url = %q
+  token        = ephemeral.cmdop_fleet_token.x.secret
+  fleet_id     = %q
+}
+
+resource "cmdop_fleet_token" "child" {
+  provider = cmdop.eph
+  name     = "eph-child"
+  scopes   = ["machines:read"]
+  expiry   = "never"
+}
+`, api.URL, api.FleetID())),
+			ExpectError: regexp.MustCompile(`(?s)Token would outlive the provider's token.*Your token expires at`),
+		}},
+	})
+	all, err := api.admin.ListAllTokens(context.Background(), api.FleetID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range all {
+		if tok.Name == "eph-child" {
+			t.Fatalf("the child token was issued: %+v", tok)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
 
@@ -43,13 +44,13 @@ func secretWorks(url, secret string) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.ListAuditEvents(context.Background(), cmdop.AuditQuery{}, "", 1)
+	_, err = c.Account(context.Background()) // who-am-I: any valid token may call it
 	return err
 }
 
 func secretRejected(url, secret string) error {
 	err := secretWorks(url, secret)
-	if apiErr, ok := cmdop.AsError(err); !ok || apiErr.Code != cmdop.CodeAuth {
+	if apiErr, ok := cmdop.AsError(err); !ok || apiErr.Code != cmdopapi.CodeAuth {
 		return fmt.Errorf("expected the secret to be rejected with 401, got %v", err)
 	}
 	return nil
@@ -69,12 +70,12 @@ func firstEvent(api *testAPI, action, tokenID string) (time.Time, error) {
 
 // createToken issues a token through the API as the admin; nil scopes
 // means machines:read.
-func (a *testAPI) createToken(fleetID, name string, scopes []string) *cmdop.Token {
+func (a *testAPI) createToken(fleetID, name string, scopes []string) *cmdopapi.Token {
 	a.t.Helper()
 	if scopes == nil {
 		scopes = []string{"machines:read"}
 	}
-	tok, err := a.admin.CreateToken(context.Background(), fleetID, cmdop.CreateTokenRequest{Name: name, Scopes: scopes}, "")
+	tok, err := a.admin.CreateToken(context.Background(), fleetID, cmdopapi.CreateTokenRequest{Name: name, Scopes: scopes}, "")
 	if err != nil {
 		a.t.Fatalf("creating token %s: %v", name, err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // FuzzParseImportID: parseImportID never panics, for both kinds. On success
@@ -52,7 +52,7 @@ func FuzzParseImportID(f *testing.F) {
 					t.Fatalf("%s %q: accepted token ID %q is not a UUID without a slash", kind.label, in, tokenID)
 				}
 				if kind.fleet {
-					if !cmdop.FleetIDPattern.MatchString(fleetID) {
+					if !cmdopapi.FleetIDPattern.MatchString(fleetID) {
 						t.Fatalf("fleet token %q: accepted fleet ID %q", in, fleetID)
 					}
 					// The token ID comes back canonical (lower case).
@@ -72,7 +72,7 @@ func FuzzParseImportID(f *testing.F) {
 			// import ID, where a fleet ID is printable ASCII without blanks.
 			prefix, rest, cut := strings.Cut(in, "/")
 			_, _, restErr := parseImportID(personalToken, rest)
-			want := cut && cmdop.FleetIDPattern.MatchString(prefix) && restErr == nil
+			want := cut && cmdopapi.FleetIDPattern.MatchString(prefix) && restErr == nil
 			if (err == nil) != want {
 				t.Fatalf("fleet token %q: accepted=%v, but fleet %q and token part %q (personal: %v) say %v", in, err == nil, prefix, rest, restErr, want)
 			}

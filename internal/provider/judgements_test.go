@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Unit tests of the provider's judgements: "is this token gone?", "may
@@ -56,7 +57,7 @@ func TestInferExpiry(t *testing.T) {
 		{at(48*time.Hour + 250*time.Millisecond), "2030-01-04T03:04:05.25Z"}, // the full precision: the same instant
 	}
 	for _, tc := range cases {
-		if got := inferExpiry(&cmdop.Token{CreatedAt: created, ExpiresAt: tc.expires}); got != tc.want {
+		if got := inferExpiry(&cmdopapi.Token{CreatedAt: created, ExpiresAt: tc.expires}); got != tc.want {
 			t.Errorf("inferExpiry(%v) = %q, want %q", tc.expires, got, tc.want)
 		}
 	}
@@ -68,18 +69,18 @@ func apiErr(status int, code, reason string) error {
 
 // Only the token's own absence is "gone".
 func TestTokenGoneOnlyOnTokenNotFound(t *testing.T) {
-	gone := apiErr(404, cmdop.CodeNotFound, cmdop.ReasonTokenNotFound)
+	gone := apiErr(404, cmdopapi.CodeNotFound, cmdopapi.ReasonTokenNotFound)
 	if !errors.Is(gone, cmdop.ErrTokenNotFound) {
 		t.Fatal("token_not_found is not ErrTokenNotFound")
 	}
 	for _, err := range []error{
-		apiErr(404, cmdop.CodeNotFound, cmdop.ReasonFleetNotFound),
-		apiErr(404, cmdop.CodeNotFound, cmdop.ReasonRouteNotFound),
-		apiErr(404, cmdop.CodeNotFound, cmdop.ReasonUserNotFound),
-		apiErr(404, cmdop.CodeNotFound, ""),
-		apiErr(404, cmdop.CodeServer, ""), // a bare 404 without the envelope
-		apiErr(403, cmdop.CodePermission, ""),
-		apiErr(401, cmdop.CodeAuth, ""),
+		apiErr(404, cmdopapi.CodeNotFound, cmdopapi.ReasonFleetNotFound),
+		apiErr(404, cmdopapi.CodeNotFound, cmdopapi.ReasonRouteNotFound),
+		apiErr(404, cmdopapi.CodeNotFound, cmdopapi.ReasonUserNotFound),
+		apiErr(404, cmdopapi.CodeNotFound, ""),
+		apiErr(404, cmdopapi.CodeServer, ""), // a bare 404 without the envelope
+		apiErr(403, cmdopapi.CodePermission, ""),
+		apiErr(401, cmdopapi.CodeAuth, ""),
 		errors.New("connection refused"),
 	} {
 		if errors.Is(err, cmdop.ErrTokenNotFound) {
@@ -94,13 +95,13 @@ func TestMayHaveCreated(t *testing.T) {
 		want bool
 	}{
 		"unreachable":   {errors.New("dial tcp: connection refused"), true},
-		"503":           {apiErr(503, cmdop.CodeServer, ""), true},
-		"429":           {apiErr(429, cmdop.CodeRateLimit, ""), true},
-		"409":           {apiErr(409, cmdop.CodeConflict, ""), true},
-		"422":           {apiErr(422, cmdop.CodeValidation, ""), false},
-		"403":           {apiErr(403, cmdop.CodePermission, ""), false},
-		"401":           {apiErr(401, cmdop.CodeAuth, ""), false},
-		"missing fleet": {apiErr(404, cmdop.CodeNotFound, cmdop.ReasonFleetNotFound), false},
+		"503":           {apiErr(503, cmdopapi.CodeServer, ""), true},
+		"429":           {apiErr(429, cmdopapi.CodeRateLimit, ""), true},
+		"409":           {apiErr(409, cmdopapi.CodeConflict, ""), true},
+		"422":           {apiErr(422, cmdopapi.CodeValidation, ""), false},
+		"403":           {apiErr(403, cmdopapi.CodePermission, ""), false},
+		"401":           {apiErr(401, cmdopapi.CodeAuth, ""), false},
+		"missing fleet": {apiErr(404, cmdopapi.CodeNotFound, cmdopapi.ReasonFleetNotFound), false},
 	}
 	for name, tc := range cases {
 		if got := mayHaveCreated(tc.err); got != tc.want {
@@ -111,12 +112,12 @@ func TestMayHaveCreated(t *testing.T) {
 
 func TestIsRefusal(t *testing.T) {
 	for err, want := range map[error]bool{
-		apiErr(404, cmdop.CodeNotFound, cmdop.ReasonFleetNotFound): true,
-		apiErr(403, cmdop.CodePermission, ""):                      true,
-		apiErr(401, cmdop.CodeAuth, ""):                            true,
-		apiErr(503, cmdop.CodeServer, ""):                          false,
-		apiErr(429, cmdop.CodeRateLimit, ""):                       false,
-		errors.New("timeout"):                                      false,
+		apiErr(404, cmdopapi.CodeNotFound, cmdopapi.ReasonFleetNotFound): true,
+		apiErr(403, cmdopapi.CodePermission, ""):                         true,
+		apiErr(401, cmdopapi.CodeAuth, ""):                               true,
+		apiErr(503, cmdopapi.CodeServer, ""):                             false,
+		apiErr(429, cmdopapi.CodeRateLimit, ""):                          false,
+		errors.New("timeout"):                                            false,
 	} {
 		if got := isRefusal(err); got != want {
 			t.Errorf("isRefusal(%v) = %v, want %v", err, got, want)
@@ -129,14 +130,14 @@ func TestIsRefusal(t *testing.T) {
 func TestAPIErrorDiag_notFoundReasons(t *testing.T) {
 	at := apiTarget{baseURL: "https://api.example.com", fleet: "prod"}
 	cases := map[string][]string{
-		cmdop.ReasonTokenNotFound: {"has no token with this ID", "fleet_id"},
-		cmdop.ReasonFleetNotFound: {`does not have fleet "prod"`, "for a typo", "Nothing was removed from the state"},
-		cmdop.ReasonRouteNotFound: {"https://api.example.com has no such route", "without /api or a version path", "Nothing was removed"},
-		cmdop.ReasonUserNotFound:  {"does not know the user"},
-		"":                        {"without saying what is missing", "Nothing was removed"},
+		cmdopapi.ReasonTokenNotFound: {"has no token with this ID", "fleet_id"},
+		cmdopapi.ReasonFleetNotFound: {`does not have fleet "prod"`, "for a typo", "Nothing was removed from the state"},
+		cmdopapi.ReasonRouteNotFound: {"https://api.example.com has no such route", "without /api or a version path", "Nothing was removed"},
+		cmdopapi.ReasonUserNotFound:  {"does not know the user"},
+		"":                           {"without saying what is missing", "Nothing was removed"},
 	}
 	for reason, wants := range cases {
-		d := apiErrorDiag("reading", "fleet token", at, apiErr(404, cmdop.CodeNotFound, reason))
+		d := apiErrorDiag("reading", "fleet token", at, apiErr(404, cmdopapi.CodeNotFound, reason))
 		if d.Summary() != "Error reading fleet token" {
 			t.Errorf("summary %q", d.Summary())
 		}
@@ -169,6 +170,19 @@ func TestParsePending(t *testing.T) {
 	for _, id := range []string{"", "pending-", "pending-x-key", "pending-12", "pending-12-", "00000000-0000-4000-8000-000000000000"} {
 		if _, ok := parsePending(id); ok {
 			t.Errorf("parsePending(%q) accepted it", id)
+		}
+	}
+}
+
+func TestParseEphemeralTTL(t *testing.T) {
+	for s, want := range map[string]time.Duration{"1h": time.Hour, "90m": 90 * time.Minute, "24h": 24 * time.Hour, "1d": 24 * time.Hour} {
+		if got, err := parseEphemeralTTL(s); err != nil || got != want {
+			t.Errorf("parseEphemeralTTL(%q) = %v, %v; want %v", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"59m", "25h", "2d", "0s", "-1h", "soon", ""} {
+		if _, err := parseEphemeralTTL(s); err == nil {
+			t.Errorf("parseEphemeralTTL(%q) accepted it", s)
 		}
 	}
 }

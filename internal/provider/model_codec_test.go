@@ -173,17 +173,17 @@ func BenchmarkModelSet(b *testing.B) {
 
 func TestSameValues(t *testing.T) {
 	a := sampleToken()
-	full := tokenModel{FleetID: a.FleetID, OwnerID: types.StringNull(), commonTokenModel: a.commonTokenModel}
+	full := tokenResourceModel{FleetID: a.FleetID, OwnerID: types.StringNull(), commonTokenModel: a.commonTokenModel}
 	same := full
 	if !sameValues(&full, &same) {
 		t.Error("a copy differs from its original")
 	}
-	for name, change := range map[string]func(*tokenModel){
-		"fleet_id (outside the embedded struct)": func(m *tokenModel) { m.FleetID = types.StringUnknown() },
-		"status":                     func(m *tokenModel) { m.Status = types.StringValue("revoked") },
-		"expires_at, to unknown":     func(m *tokenModel) { m.ExpiresAt = timetypes.NewRFC3339Unknown() },
-		"scopes":                     func(m *tokenModel) { m.Scopes = types.SetValueMust(types.StringType, nil) },
-		"last_used_at, null to time": func(m *tokenModel) { m.LastUsedAt = m.CreatedAt },
+	for name, change := range map[string]func(*tokenResourceModel){
+		"fleet_id (outside the embedded struct)": func(m *tokenResourceModel) { m.FleetID = types.StringUnknown() },
+		"status":                                 func(m *tokenResourceModel) { m.Status = types.StringValue("revoked") },
+		"expires_at, to unknown":                 func(m *tokenResourceModel) { m.ExpiresAt = timetypes.NewRFC3339Unknown() },
+		"scopes":                                 func(m *tokenResourceModel) { m.Scopes = types.SetValueMust(types.StringType, nil) },
+		"last_used_at, null to time":             func(m *tokenResourceModel) { m.LastUsedAt = m.CreatedAt },
 	} {
 		other := full
 		change(&other)

@@ -11,7 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
 
@@ -138,7 +138,7 @@ func TestAccNeverLose_tokenInBaseURLIsMasked(t *testing.T) {
 			t.Fatal("no TRACE log was written: the test would prove nothing")
 		}
 		for name, text := range map[string]string{"output": out, "TRACE log": string(logs)} {
-			if strings.Contains(text, api.secret) || cmdop.SecretPattern.MatchString(text) {
+			if strings.Contains(text, api.secret) || cmdopapi.SecretPattern.MatchString(text) {
 				t.Errorf("with api_base_url %s…, the %s shows the token", url[:8], name)
 			}
 		}
@@ -230,8 +230,8 @@ func TestAccNeverLose_importWithExpiryInAnotherForm(t *testing.T) {
 	api := newTestAPI(t)
 	at := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Second)
 	ctx := context.Background()
-	mk := func(name string) *cmdop.Token {
-		tok, err := api.admin.CreateToken(ctx, api.FleetID(), cmdop.CreateTokenRequest{Name: name, Scopes: []string{"machines:read"}, ExpiresAt: &at}, "")
+	mk := func(name string) *cmdopapi.Token {
+		tok, err := api.admin.CreateToken(ctx, api.FleetID(), cmdopapi.CreateTokenRequest{Name: name, Scopes: []string{"machines:read"}, ExpiresAt: &at}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -267,8 +267,8 @@ resource "cmdop_fleet_token" "fraction" {
 	}
 	run.must("apply", "-auto-approve", "-no-color")
 	expectContains(t, run.must("plan", "-no-color"), "No changes.")
-	for _, tok := range []*cmdop.Token{offset, fraction} {
-		if got := api.token(api.FleetID(), tok.ID); got.Status != cmdop.StatusActive {
+	for _, tok := range []*cmdopapi.Token{offset, fraction} {
+		if got := api.token(api.FleetID(), tok.ID); got.Status != cmdopapi.StatusActive {
 			t.Errorf("imported token %s is %s", tok.Name, got.Status)
 		}
 	}
@@ -283,28 +283,29 @@ func TestAccNeverLose_fleetIDWithReservedCharacter(t *testing.T) {
 	if _, err := api.srv.AddFleet(fleet); err != nil {
 		t.Fatal(err)
 	}
+	config := api.config(`
+resource "cmdop_fleet_token" "t" {
+  fleet_id = "team%42"
+  name     = "escaped"
+  scopes   = ["machines:read"]
+}`)
 	var id string
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		CheckDestroy: func(*terraform.State) error {
-			if got := api.token(fleet, id); got.Status != cmdop.StatusRevoked {
+			if got := api.token(fleet, id); got.Status != cmdopapi.StatusRevoked {
 				t.Errorf("after destroy the token is %s", got.Status)
 			}
 			return nil
 		},
 		Steps: []resource.TestStep{
 			{
-				Config: api.config(`
-resource "cmdop_fleet_token" "t" {
-  fleet_id = "team%42"
-  name     = "escaped"
-  scopes   = ["machines:read"]
-}`),
+				Config: config,
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("cmdop_fleet_token.t", "fleet_id", fleet),
 					capture("cmdop_fleet_token.t", "id", &id),
 					func(*terraform.State) error {
-						if got := api.token(fleet, id); got.FleetID != fleet || got.Status != cmdop.StatusActive {
+						if got := api.token(fleet, id); got.FleetID != fleet || got.Status != cmdopapi.StatusActive {
 							t.Errorf("the API has %+v", got)
 						}
 						return nil
@@ -319,12 +320,7 @@ resource "cmdop_fleet_token" "t" {
 				ImportStateVerifyIgnore: []string{"secret", "expiry", "revoke_grace_period", "last_used_at"},
 			},
 			{
-				Config: api.config(`
-resource "cmdop_fleet_token" "t" {
-  fleet_id = "team%42"
-  name     = "escaped"
-  scopes   = ["machines:read"]
-}`),
+				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionNoop),
 				}},

@@ -3,19 +3,16 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
-	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -25,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/credentials"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
@@ -32,6 +30,11 @@ import (
 var _ provider.Provider = (*cmdopProvider)(nil)
 
 var _ provider.ProviderWithEphemeralResources = (*cmdopProvider)(nil)
+
+var (
+	_ provider.ProviderWithListResources = (*cmdopProvider)(nil)
+	_ provider.ProviderWithActions       = (*cmdopProvider)(nil)
+)
 
 // New returns a constructor for the provider at version.
 func New(version string) func() provider.Provider {
@@ -54,12 +57,12 @@ type providerModel struct {
 
 // Environment variables the provider reads.
 const (
-	EnvAPIBaseURL = "CMDOP_API_BASE_URL"
-	EnvToken      = credentials.EnvToken
-	EnvAPIKey     = credentials.EnvAPIKey
-	EnvFleetID    = "CMDOP_FLEET_ID"
-	EnvMode       = credentials.EnvMode
-	EnvConfigDir  = credentials.EnvConfigDir
+	envAPIBaseURL = "CMDOP_API_BASE_URL"
+	envToken      = credentials.EnvToken
+	envAPIKey     = credentials.EnvAPIKey
+	envFleetID    = "CMDOP_FLEET_ID"
+	envMode       = credentials.EnvMode
+	envConfigDir  = credentials.EnvConfigDir
 )
 
 func (p *cmdopProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -73,7 +76,7 @@ func (p *cmdopProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			"fleet tokens, personal tokens, their rotation, and the audit log that records their use.",
 		Attributes: map[string]schema.Attribute{
 			"api_base_url": schema.StringAttribute{
-				MarkdownDescription: "Base URL of the CMDOP API. Falls back to the `" + EnvAPIBaseURL + "` environment variable, " +
+				MarkdownDescription: "Base URL of the CMDOP API. Falls back to the `" + envAPIBaseURL + "` environment variable, " +
 					"then to the mode's API: `" + credentials.DefaultBaseURLs[credentials.ModeProd] + "` for `prod`, `" +
 					credentials.DefaultBaseURLs[credentials.ModeDev] + "` for `dev`. Must be https, except for plain http to a " +
 					"loopback host (such as cmdop-local on `http://127.0.0.1:8790`).",
@@ -82,29 +85,29 @@ func (p *cmdopProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			},
 			"token": schema.StringAttribute{
 				MarkdownDescription: "The CMDOP API token the provider authenticates with (`cmdop_…`). When unset, the first source " +
-					"that supplies one wins: the `" + EnvToken + "` environment variable, `" + EnvAPIKey + "`, the active workspace's " +
+					"that supplies one wins: the `" + envToken + "` environment variable, `" + envAPIKey + "`, the active workspace's " +
 					"`api_key` in `<config_dir>/ssh_workspaces.json`, then the `access_token` in `<config_dir>/token_<mode>.json` " +
 					"(the CMDOP CLI's stores). Needed only when the provider calls the API, so `terraform validate` works without it. " +
-					"Managing fleet tokens needs a personal token of a fleet owner or admin, or a fleet token of that fleet holding " +
-					"`permissions:manage`; managing personal tokens needs a personal token.",
+					"Managing tokens and reading the audit log need `permissions:manage`; fleet tokens also need a personal token of a " +
+					"fleet owner or admin, or a fleet token of that fleet; personal tokens need a personal token.",
 				Optional:   true,
 				Sensitive:  true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"fleet_id": schema.StringAttribute{
 				MarkdownDescription: "Default fleet for `cmdop_fleet_token` resources that set no `fleet_id`. Falls back to the `" +
-					EnvFleetID + "` environment variable.",
+					envFleetID + "` environment variable.",
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"mode": schema.StringAttribute{
 				MarkdownDescription: "The CMDOP CLI mode, `prod` or `dev`: it picks the default `api_base_url` and which OAuth login " +
-					"file (`token_<mode>.json`) the credential chain reads. Falls back to the `" + EnvMode + "` environment variable, then `prod`.",
+					"file (`token_<mode>.json`) the credential chain reads. Falls back to the `" + envMode + "` environment variable, then `prod`.",
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.OneOf(credentials.ModeProd, credentials.ModeDev)},
 			},
 			"config_dir": schema.StringAttribute{
-				MarkdownDescription: "Where the CMDOP CLI keeps its credentials. Falls back to the `" + EnvConfigDir + "` environment " +
+				MarkdownDescription: "Where the CMDOP CLI keeps its credentials. Falls back to the `" + envConfigDir + "` environment " +
 					"variable, then `~/.cmdop`. The provider refuses a credentials file there that other users can read.",
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
@@ -126,158 +129,6 @@ func (p *cmdopProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 	}
 }
 
-// providerData is what Configure hands to every resource and data source.
-type providerData struct {
-	client *cmdop.Client
-	// tokens serves the token resources' reads from one listing per
-	// collection, for the life of this provider process.
-	tokens  *cmdop.TokenCache
-	fleetID string
-	// clientErr explains why there is no client (no token); it is reported
-	// only when an operation actually needs the API.
-	clientErr string
-	// configUnknown: the configuration holds values known only during apply.
-	configUnknown bool
-	// baseURL is the API base URL, redacted, for error messages.
-	baseURL string
-
-	// Facts fetched once per provider process: who the provider's token
-	// belongs to, and which fleets it can reach.
-	mu       sync.Mutex
-	acct     *cmdop.Account
-	fleetErr map[string]error // fleet → the outcome of its check
-	// clockTried: serverNow has asked the API for its clock once.
-	clockTried bool
-}
-
-// account returns who the provider is authenticated as: the who-am-I call,
-// made once per provider process (a failure is not kept, so the next caller
-// tries again). It also sets the client's view of the server's clock.
-func (d *providerData) account(ctx context.Context) (*cmdop.Account, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.acct != nil {
-		return d.acct, nil
-	}
-	acct, err := d.client.Account(ctx)
-	if err != nil {
-		return nil, err
-	}
-	d.acct = acct
-	return acct, nil
-}
-
-// serverNow is the API server's clock. Every expiry decision and give-up
-// window uses it: it asks the API once per process, if nothing else has
-// yet, so that it never falls back to this machine's clock.
-func (d *providerData) serverNow(ctx context.Context) time.Time {
-	d.mu.Lock()
-	tried := d.clockTried
-	d.clockTried = true
-	d.mu.Unlock()
-	if !tried {
-		ctx, cancel := context.WithTimeout(ctx, planCheckTimeout)
-		defer cancel()
-		_, _ = d.account(ctx) // a failure leaves the local clock: the calls that need the API report it
-	}
-	return d.client.ServerNow()
-}
-
-// checkFleet makes sure the provider's token can reach fleet: once per
-// fleet per provider process (the answer, failure included, is kept),
-// through the token listing that the resources' reads share, so that it
-// costs no extra request. The check is bounded by planCheckTimeout.
-func (d *providerData) checkFleet(ctx context.Context, fleet string) error {
-	d.mu.Lock()
-	err, done := d.fleetErr[fleet]
-	d.mu.Unlock()
-	if done {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, planCheckTimeout)
-	defer cancel()
-	err = d.tokens.CheckCollection(ctx, fleet)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.fleetErr == nil {
-		d.fleetErr = map[string]error{}
-	}
-	d.fleetErr[fleet] = err
-	return err
-}
-
-// planCheckTimeout bounds the plan-time fleet check, so that a slow API
-// never holds a plan for long.
-const planCheckTimeout = 10 * time.Second
-
-// isRefusal tells whether err is the API's definite answer about the
-// request (401, 403, 404, 422), rather than a failure to get one.
-func isRefusal(err error) bool {
-	apiErr, ok := cmdop.AsError(err)
-	if !ok {
-		return false
-	}
-	switch apiErr.Code {
-	case cmdop.CodeAuth, cmdop.CodePermission, cmdop.CodeNotFound, cmdop.CodeValidation:
-		return true
-	}
-	return false
-}
-
-// providerDataFrom unpacks what Configure handed over; nil before then.
-func providerDataFrom(v any, diags *diag.Diagnostics) *providerData {
-	if v == nil {
-		return nil
-	}
-	data, ok := v.(*providerData)
-	if !ok {
-		diags.AddError("Unexpected provider data", fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider.", v))
-	}
-	return data
-}
-
-// clientFrom returns the API client, or reports why there is none.
-func clientFrom(d *providerData, diags *diag.Diagnostics) *cmdop.Client {
-	switch {
-	case d == nil:
-		diags.AddError("Provider not configured", "The cmdop provider was not configured before use. This is a bug in the provider or Terraform.")
-	case d.client == nil:
-		diags.AddError("Missing CMDOP API token", d.clientErr)
-	}
-	if d == nil {
-		return nil
-	}
-	return d.client
-}
-
-// fleetFor resolves a fleet_id argument: as configured, or else the
-// provider's default. When there is none it reports the missing fleet on
-// fleet_id, saying where to set it (what names the object: "the data
-// source"), and returns "".
-func (d *providerData) fleetFor(configured types.String, what string, diags *diag.Diagnostics) string {
-	if !configured.IsNull() {
-		return configured.ValueString()
-	}
-	if d.fleetID == "" {
-		diags.AddAttributeError(path.Root("fleet_id"), "Missing fleet ID",
-			"Set fleet_id on "+what+", or fleet_id on the provider (or the "+EnvFleetID+" environment variable).")
-	}
-	return d.fleetID
-}
-
-// revokeIfPresent revokes a token; one already revoked, or that the API
-// says does not exist in its collection, is fine. Any other error,
-// including a missing fleet or a wrong URL, is returned.
-func revokeIfPresent(ctx context.Context, revoke func(context.Context, string, string) error, fleetID, id string) error {
-	if err := revoke(ctx, fleetID, id); err != nil && !errors.Is(err, cmdop.ErrTokenNotFound) {
-		return err
-	}
-	return nil
-}
-
-// joinCode joins names for a Markdown description: a`, `b.
-func joinCode(names []string) string { return strings.Join(names, "`, `") }
-
 func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
 	ctx = cmdop.MaskSecrets(ctx)
 	var cfg providerModel
@@ -293,6 +144,7 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 				"mode or config_dir) depends on values Terraform knows only during apply, so the provider cannot call the API yet. " +
 				"Run terraform apply, or target the resources those values come from first."}
 			resp.ResourceData, resp.DataSourceData, resp.EphemeralResourceData = data, data, data
+			resp.ListResourceData, resp.ActionData = data, data
 			return
 		}
 	}
@@ -301,22 +153,22 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		Token: cfg.Token.ValueString(), Mode: cfg.Mode.ValueString(), ConfigDir: cfg.ConfigDir.ValueString(),
 	})
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot read CMDOP credentials", cmdop.Redact(err.Error())+".")
+		resp.Diagnostics.AddError("Cannot read CMDOP credentials", cmdopapi.Redact(err.Error())+".")
 		return
 	}
 	for _, w := range creds.Warnings {
-		resp.Diagnostics.AddWarning("Skipped a CMDOP credential", cmdop.Redact(w))
+		resp.Diagnostics.AddWarning("Skipped a CMDOP credential", cmdopapi.Redact(w))
 	}
-	baseURL := firstSet(cfg.APIBaseURL, EnvAPIBaseURL)
+	baseURL := firstSet(cfg.APIBaseURL, envAPIBaseURL)
 	if baseURL == "" {
 		baseURL = credentials.DefaultBaseURLs[creds.Mode]
 	} else if err := validators.CheckBaseURL(baseURL); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("api_base_url"), "Invalid API base URL",
-			fmt.Sprintf("api_base_url (or %s): %s.", EnvAPIBaseURL, err))
+			fmt.Sprintf("api_base_url (or %s): %s.", envAPIBaseURL, err))
 		return
 	}
 	token := creds.Token
-	fleetID := firstSet(cfg.FleetID, EnvFleetID)
+	fleetID := firstSet(cfg.FleetID, envFleetID)
 
 	timeout := cmdop.DefaultRequestTimeout
 	if !cfg.RequestTimeout.IsNull() && !cfg.RequestTimeout.IsUnknown() {
@@ -341,16 +193,16 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 
 	data := &providerData{fleetID: fleetID}
 	if token == "" {
-		data.clientErr = "No CMDOP API token is configured. Set the provider's token argument or the " + EnvToken +
-			" (or " + EnvAPIKey + ") environment variable to a CMDOP API token, or log in with the CMDOP CLI (`cmdop login`) " +
-			"so that " + cmdop.Redact(creds.ConfigDir) + " holds one. Run cmdop-local to get a token for local testing."
+		data.clientErr = "No CMDOP API token is configured. Set the provider's token argument or the " + envToken +
+			" (or " + envAPIKey + ") environment variable to a CMDOP API token, or log in with the CMDOP CLI (`cmdop login`) " +
+			"so that " + cmdopapi.Redact(creds.ConfigDir) + " holds one. Run cmdop-local to get a token for local testing."
 	} else {
 		client, err := cmdop.New(cmdop.Config{
 			BaseURL: baseURL, Token: token, Version: p.version,
 			MaxRetries: retries, RequestTimeout: timeout,
 		})
 		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("api_base_url"), "Invalid API base URL", cmdop.Redact(err.Error()))
+			resp.Diagnostics.AddAttributeError(path.Root("api_base_url"), "Invalid API base URL", cmdopapi.Redact(err.Error()))
 			return
 		}
 		data.client = client
@@ -359,26 +211,14 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	}
 	// Any of these settings could hold a pasted secret: log them redacted.
 	tflog.Debug(ctx, "Configured the CMDOP provider", map[string]any{
-		"api_base_url": cmdop.Redact(baseURL), "token_source": creds.Source, "mode": creds.Mode,
-		"fleet_id": cmdop.Redact(fleetID), "config_dir": cmdop.Redact(creds.ConfigDir),
+		"api_base_url": cmdopapi.Redact(baseURL), "token_source": creds.Source, "mode": creds.Mode,
+		"fleet_id": cmdopapi.Redact(fleetID), "config_dir": cmdopapi.Redact(creds.ConfigDir),
 	})
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	resp.EphemeralResourceData = data
-}
-
-// firstSet returns the configured value, or else the first non-empty
-// environment variable.
-func firstSet(v types.String, envs ...string) string {
-	if !v.IsNull() && !v.IsUnknown() {
-		return v.ValueString()
-	}
-	for _, env := range envs {
-		if s := os.Getenv(env); s != "" {
-			return s
-		}
-	}
-	return ""
+	resp.ListResourceData = data
+	resp.ActionData = data
 }
 
 func (p *cmdopProvider) Resources(context.Context) []func() resource.Resource {
@@ -400,5 +240,18 @@ func (p *cmdopProvider) EphemeralResources(context.Context) []func() ephemeral.E
 	return []func() ephemeral.EphemeralResource{
 		NewFleetTokenEphemeralResource,
 		NewPersonalTokenEphemeralResource,
+	}
+}
+
+func (p *cmdopProvider) ListResources(context.Context) []func() list.ListResource {
+	return []func() list.ListResource{
+		NewFleetTokenListResource,
+		NewPersonalTokenListResource,
+	}
+}
+
+func (p *cmdopProvider) Actions(context.Context) []func() action.Action {
+	return []func() action.Action{
+		NewRevokeTokensAction,
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Configuration through the environment, attributes winning over it, and
@@ -18,7 +18,7 @@ import (
 // they do not run in parallel.
 func TestAccProvider_environmentAndAttributes(t *testing.T) {
 	api := newTestAPI(t)
-	revoked, err := api.admin.CreateToken(context.Background(), "", cmdop.CreateTokenRequest{Name: "old-ci", Scopes: cmdop.Scopes}, "")
+	revoked, err := api.admin.CreateToken(context.Background(), "", cmdopapi.CreateTokenRequest{Name: "old-ci", Scopes: cmdopapi.Scopes}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,16 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
 	"github.com/cmdop/terraform-provider-cmdop/internal/provider"
 )
 
@@ -27,8 +27,7 @@ var protoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, erro
 // built by `make tools`) and at an existing CLI configuration, unless the
 // environment already says otherwise.
 func TestMain(m *testing.M) {
-	_, here, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(here), "..", "..")
+	root := localtest.RepoRoot()
 	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
 		if tf := filepath.Join(root, "bin", "terraform"); fileExists(tf) {
 			_ = os.Setenv("TF_ACC_TERRAFORM_PATH", tf)
@@ -70,18 +69,15 @@ type testAPI struct {
 	secret string
 }
 
+// newTestAPI starts the test's own cmdop-local (localtest): every request
+// the provider and the test make is held to the contract.
 func newTestAPI(t *testing.T) *testAPI {
 	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 (make testacc)")
 	}
-	srv, err := cmdoplocal.New(cmdoplocal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return &testAPI{t: t, srv: srv, URL: hs.URL, secret: srv.AdminToken(), admin: newClient(t, hs.URL, srv.AdminToken())}
+	api := localtest.Start(t, cmdoplocal.Options{})
+	return &testAPI{t: t, srv: api.Server, URL: api.URL, secret: api.AdminToken, admin: api.Admin}
 }
 
 func newClient(t *testing.T, url, token string) *cmdop.Client {
@@ -113,7 +109,7 @@ func (a *testAPI) config(body string) string { return a.providerWith("", "") + b
 func (a *testAPI) writes() int { return a.srv.Stats().Writes }
 
 // token reads a token as the API sees it.
-func (a *testAPI) token(fleetID, id string) *cmdop.Token {
+func (a *testAPI) token(fleetID, id string) *cmdopapi.Token {
 	a.t.Helper()
 	tok, err := a.admin.GetToken(context.Background(), fleetID, id)
 	if err != nil {
@@ -123,15 +119,15 @@ func (a *testAPI) token(fleetID, id string) *cmdop.Token {
 }
 
 // activeTokens lists the IDs of the active tokens in a collection.
-func (a *testAPI) activeTokens(fleetID string) map[string]cmdop.Token {
+func (a *testAPI) activeTokens(fleetID string) map[string]cmdopapi.Token {
 	a.t.Helper()
 	all, err := a.admin.ListAllTokens(context.Background(), fleetID)
 	if err != nil {
 		a.t.Fatalf("listing tokens: %v", err)
 	}
-	out := map[string]cmdop.Token{}
+	out := map[string]cmdopapi.Token{}
 	for _, tok := range all {
-		if tok.Status == cmdop.StatusActive {
+		if tok.Status == cmdopapi.StatusActive {
 			out[tok.ID] = tok
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 var secretShape = regexp.MustCompile(`^cmdop_[0-9A-Za-z]{32,}$`)
@@ -29,7 +30,7 @@ func TestAccFleetToken_lifecycle(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		CheckDestroy: func(*terraform.State) error {
-			if tok := api.token(api.FleetID(), id); tok.Status != cmdop.StatusRevoked {
+			if tok := api.token(api.FleetID(), id); tok.Status != cmdopapi.StatusRevoked {
 				return fmt.Errorf("after destroy the API shows token %s as %s, want revoked", id, tok.Status)
 			}
 			return secretRejected(api.URL, secret)
@@ -56,7 +57,7 @@ resource "cmdop_fleet_token" "ci" {
 					func(s *terraform.State) error {
 						a, _ := attrs(s, addr)
 						tok := api.token(api.FleetID(), id)
-						if tok.Status != cmdop.StatusActive || tok.Name != "ci" || len(tok.Scopes) != 2 {
+						if tok.Status != cmdopapi.StatusActive || tok.Name != "ci" || len(tok.Scopes) != 2 {
 							return fmt.Errorf("the API shows %+v", tok)
 						}
 						if a["key_prefix"] != tok.KeyPrefix || secret[:12] != tok.KeyPrefix {
@@ -199,7 +200,7 @@ func TestAccFleetToken_driftRevoked(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					capture("cmdop_fleet_token.t", "id", &second),
 					func(*terraform.State) error {
-						if second == first || api.token(api.FleetID(), second).Status != cmdop.StatusActive {
+						if second == first || api.token(api.FleetID(), second).Status != cmdopapi.StatusActive {
 							return fmt.Errorf("expected a new active token, got %s (old %s)", second, first)
 						}
 						return nil
@@ -300,7 +301,7 @@ func TestAccFleetToken_rotationTriggers(t *testing.T) {
 						}
 						// The old token had a grace period of 1h: it still works, expiring soon.
 						old := api.token(api.FleetID(), first)
-						if old.Status != cmdop.StatusActive || old.ExpiresAt == nil || old.ExpiresAt.After(api.srv.Now().Add(time.Hour+time.Minute)) {
+						if old.Status != cmdopapi.StatusActive || old.ExpiresAt == nil || old.ExpiresAt.After(api.srv.Now().Add(time.Hour+time.Minute)) {
 							return fmt.Errorf("the old token should expire within the grace period, the API shows %+v", old)
 						}
 						return nil
@@ -341,11 +342,11 @@ func TestAccFleetToken_taintCreateBeforeDestroy(t *testing.T) {
 						if newID == oldID || newSecret == oldSecret {
 							return fmt.Errorf("the token was not replaced")
 						}
-						issued, err := firstEvent(api, cmdop.ActionTokenIssued, newID)
+						issued, err := firstEvent(api, cmdopapi.ActionTokenIssued, newID)
 						if err != nil {
 							return err
 						}
-						revoked, err := firstEvent(api, cmdop.ActionTokenRevoked, oldID)
+						revoked, err := firstEvent(api, cmdopapi.ActionTokenRevoked, oldID)
 						if err != nil {
 							return err
 						}
@@ -395,4 +396,59 @@ func TestAccFleetToken_revokeGracePeriod(t *testing.T) {
 			},
 		},
 	})
+}
+
+// A provider token that expires bounds the expiry of every token it issues:
+// the plan says so, naming the provider token's expiry, before any write.
+func TestAccFleetToken_expiryWithinProviderToken(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	days := 2
+	issuer, err := api.admin.CreateToken(context.Background(), api.FleetID(), cmdopapi.CreateTokenRequest{
+		Name: "short-lived", Scopes: []string{"machines:read", "permissions:manage"}, ExpiresInDays: &days,
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := issuer.ExpiresAt.UTC().Format(time.RFC3339)
+	before := api.writes()
+	tokenWith := func(expiry string) string {
+		return api.providerWith(issuer.RawToken, "") + fmt.Sprintf(`
+resource "cmdop_fleet_token" "child" {
+  name   = "child"
+  scopes = ["machines:read"]
+  expiry = %q
+}`, expiry)
+	}
+	// The API rounds nothing: a date at or before the limit is issued.
+	at := issuer.ExpiresAt.UTC().Add(-time.Minute).Format(time.RFC3339)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: tokenWith("never"), ExpectError: wrapped("Token would outlive the provider's token", "Your token expires at "+limit+", so this token's expiry must be at or before "+limit, "never expires")},
+			{Config: tokenWith("90d"), ExpectError: wrapped("Token would outlive the provider's token", "Your token expires at "+limit, "(90 days from now")},
+			{Config: tokenWith("2999-01-01T00:00:00Z"), ExpectError: wrapped("Token would outlive the provider's token", "expires at 2999-01-01T00:00:00Z")},
+			{
+				PreConfig: func() {
+					if w := api.writes(); w != before {
+						t.Fatalf("the refused plans made %d writes", w-before)
+					}
+				},
+				Config: tokenWith(at),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("cmdop_fleet_token.child", tfjsonpath.New("expires_at"), knownvalue.StringExact(at)),
+				},
+			},
+		},
+	})
+}
+
+// wrapped matches each phrase in order, whatever line breaks Terraform puts
+// between its words.
+func wrapped(phrases ...string) *regexp.Regexp {
+	parts := make([]string, len(phrases))
+	for i, p := range phrases {
+		parts[i] = strings.Join(strings.Fields(regexp.QuoteMeta(p)), `\s+`)
+	}
+	return regexp.MustCompile(`(?s)` + strings.Join(parts, ".*"))
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 func TestAccPersonalToken_lifecycle(t *testing.T) {
@@ -30,7 +30,7 @@ resource "cmdop_personal_token" "me" {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		CheckDestroy: func(*terraform.State) error {
-			if tok := api.token("", id); tok.Status != cmdop.StatusRevoked {
+			if tok := api.token("", id); tok.Status != cmdopapi.StatusRevoked {
 				return fmt.Errorf("after destroy the API shows %s", tok.Status)
 			}
 			return secretRejected(api.URL, secret)
@@ -70,7 +70,7 @@ resource "cmdop_personal_token" "me" {
 func TestAccPersonalToken_importBlockNoChange(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
-	tok, err := api.admin.CreateToken(context.Background(), "", cmdop.CreateTokenRequest{Name: "old", Scopes: []string{"machines:read"}, ExpiresInDays: ptr(90)}, "")
+	tok, err := api.admin.CreateToken(context.Background(), "", cmdopapi.CreateTokenRequest{Name: "old", Scopes: []string{"machines:read"}, ExpiresInDays: ptr(90)}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,8 @@ resource "cmdop_personal_token" "old" {
 func TestAccPersonalToken_scopesBeyondCaller(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
-	limited, err := api.admin.CreateToken(context.Background(), "", cmdop.CreateTokenRequest{Name: "limited", Scopes: []string{"machines:read"}}, "")
+	// permissions:manage lets it issue tokens at all; it lacks the rest.
+	limited, err := api.admin.CreateToken(context.Background(), "", cmdopapi.CreateTokenRequest{Name: "limited", Scopes: []string{"machines:read", "permissions:manage"}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestAccPersonalToken_scopesBeyondCaller(t *testing.T) {
 			Config: api.providerWith(limited.RawToken, "") + `
 resource "cmdop_personal_token" "wide" {
   name   = "wide"
-  scopes = ["machines:read", "files:write", "agent:invoke"]
+  scopes = ["machines:read", "permissions:manage", "files:write", "agent:invoke"]
 }`,
 			ExpectError: regexp.MustCompile(`(?s)Error creating personal token "wide".*lacks the scope\(s\)\s+(agent:invoke, files:write|files:write, agent:invoke)`),
 		}},

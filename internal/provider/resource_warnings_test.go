@@ -3,6 +3,7 @@ package provider_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -68,6 +69,28 @@ resource "cmdop_fleet_token" "imported" {
 `, api.FleetID(), imported.ID)})
 	out = run2.must("apply", "-auto-approve", "-no-color")
 	expectContains(t, out, "cannot be recovered", "terraform apply -replace=", "1 imported, 0 added, 0 changed, 0 destroyed")
+
+	// Several imported tokens: one warning per plan, not one per token
+	// (Terraform's cost grows with the square of the number of warnings).
+	var blocks strings.Builder
+	for i := range 3 {
+		tok := api.createToken(api.FleetID(), fmt.Sprintf("many-%d", i), nil)
+		fmt.Fprintf(&blocks, "import {\n  to = cmdop_fleet_token.many[%d]\n  id = \"%s/%s\"\n}\n", i, api.FleetID(), tok.ID)
+	}
+	run3 := newCLIRun(t, api, map[string]string{"main.tf": blocks.String() + `
+resource "cmdop_fleet_token" "many" {
+  count  = 3
+  name   = "many-${count.index}"
+  scopes = ["machines:read"]
+  expiry = "never"
+}
+`})
+	out = run3.must("apply", "-auto-approve", "-no-color")
+	expectContains(t, out, "3 imported, 0 added, 0 changed, 0 destroyed", "This warning is shown once per plan")
+	expectNotContains(t, out, "more similar warning") // Terraform's summary of repeated warnings
+	if n := strings.Count(out, "cannot be recovered"); n != 1 {
+		t.Fatalf("the plan warned %d times that a secret cannot be recovered, want once:\n%s", n, out)
+	}
 }
 
 func attrFromStateShow(t *testing.T, out, key string) string {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
 )
 
 // The rotation recipe in examples/rotation-recipe runs against cmdop-local:
@@ -14,11 +16,11 @@ import (
 func TestAccRotationRecipe(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t) // skips unless TF_ACC is set
-	mirror := filepath.Join(repoRoot(), "bin", "mirror", "registry.terraform.io", "hashicorp", "time")
+	mirror := filepath.Join(localtest.RepoRoot(), "bin", "mirror", "registry.terraform.io", "hashicorp", "time")
 	if _, err := os.Stat(mirror); err != nil {
 		t.Fatalf("hashicorp/time is not in the local provider mirror (%v): run make tools", err)
 	}
-	src, err := os.ReadFile(filepath.Join(repoRoot(), "examples", "rotation-recipe", "main.tf"))
+	src, err := os.ReadFile(filepath.Join(localtest.RepoRoot(), "examples", "rotation-recipe", "main.tf"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // No token secret, and not the provider's own token, appears in anything
@@ -74,7 +74,7 @@ resource "cmdop_personal_token" "too_wide" {
 				t.Errorf("%s contains a known secret", name)
 			}
 		}
-		if m := cmdop.SecretPattern.FindString(text); m != "" {
+		if m := cmdopapi.SecretPattern.FindString(text); m != "" {
 			t.Errorf("%s contains something shaped like a secret: %s…", name, m[:12])
 		}
 	}

@@ -10,13 +10,13 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
 
@@ -61,18 +61,18 @@ type setter interface {
 }
 
 // getModel reads the model through its kind's view.
-func (r *tokenResource) getModel(ctx context.Context, src getter, diags *diag.Diagnostics) *tokenModel {
+func (r *tokenResource) getModel(ctx context.Context, src getter, diags *diag.Diagnostics) *tokenResourceModel {
 	if r.kind.fleet {
 		var v fleetTokenState
 		diags.Append(src.Get(ctx, &v)...)
-		return &tokenModel{FleetID: v.FleetID, OwnerID: types.StringNull(), commonTokenModel: v.commonTokenModel}
+		return &tokenResourceModel{FleetID: v.FleetID, OwnerID: types.StringNull(), commonTokenModel: v.commonTokenModel}
 	}
 	var v personalTokenState
 	diags.Append(src.Get(ctx, &v)...)
-	return &tokenModel{FleetID: types.StringNull(), OwnerID: v.OwnerID, commonTokenModel: v.commonTokenModel}
+	return &tokenResourceModel{FleetID: types.StringNull(), OwnerID: v.OwnerID, commonTokenModel: v.commonTokenModel}
 }
 
-func (r *tokenResource) setModel(ctx context.Context, dst setter, m *tokenModel, diags *diag.Diagnostics) {
+func (r *tokenResource) setModel(ctx context.Context, dst setter, m *tokenResourceModel, diags *diag.Diagnostics) {
 	if r.kind.fleet {
 		diags.Append(dst.Set(ctx, &fleetTokenState{FleetID: m.FleetID, commonTokenModel: m.commonTokenModel})...)
 		return
@@ -86,7 +86,7 @@ func (r *tokenResource) setModel(ctx context.Context, dst setter, m *tokenModel,
 func (r *tokenResource) begin(ctx context.Context, src getter,
 	timeout func(timeouts.Value, context.Context, time.Duration) (time.Duration, diag.Diagnostics), def time.Duration,
 	diags *diag.Diagnostics,
-) (context.Context, context.CancelFunc, *tokenModel, *cmdop.TokenCache) {
+) (context.Context, context.CancelFunc, *tokenResourceModel, *cmdop.TokenCache) {
 	ctx = cmdop.MaskSecrets(ctx)
 	m := r.getModel(ctx, src, diags)
 	d, ds := timeout(m.Timeouts, ctx, def)
@@ -104,16 +104,16 @@ func (r *tokenResource) tokens(diags *diag.Diagnostics) *cmdop.TokenCache {
 	return r.data.tokens
 }
 
-// fleetOf is the collection argument of the client: the fleet, or "" for
+// collectionOf is the collection argument of the client: the fleet, or "" for
 // the caller's personal tokens.
-func (r *tokenResource) fleetOf(m *tokenModel) string {
+func (r *tokenResource) collectionOf(m *tokenResourceModel) string {
 	if !r.kind.fleet {
 		return ""
 	}
 	return m.FleetID.ValueString()
 }
 
-func (r *tokenResource) describe(m *tokenModel) string {
+func (r *tokenResource) describe(m *tokenResourceModel) string {
 	s := r.kind.label
 	if n := m.Name.ValueString(); n != "" {
 		s += fmt.Sprintf(" %q", n)
@@ -145,24 +145,25 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 	// One idempotency key for the whole create: the client's retries reuse
 	// it, so a create whose response was lost never mints a second token.
 	key := uuid.NewString()
-	tok, err := tokens.CreateToken(ctx, r.fleetOf(plan), in, key)
+	tok, err := tokens.CreateToken(ctx, r.collectionOf(plan), in, key)
 	if err != nil {
-		resp.Diagnostics.Append(r.data.apiError("creating", r.describe(plan), r.fleetOf(plan), err))
+		resp.Diagnostics.Append(r.data.apiError("creating", r.describe(plan), r.collectionOf(plan), err))
 		if mayHaveCreated(err) {
-			r.recordPending(ctx, resp, plan, key, tokens.Client().ServerNow())
+			r.recordPending(ctx, resp, plan, key, tokens.ServerNow())
 		}
 		return
 	}
 	plan.Secret = types.StringValue(tok.RawToken)
 	plan.applyToken(tok)
 	r.setModel(ctx, &resp.State, plan, &resp.Diagnostics)
+	r.setIdentity(ctx, resp.Identity, plan, &resp.Diagnostics)
 }
 
 // checkOwner refuses to act on another user's personal token: with a
 // colleague's credentials the token is not in their collection, and "not
 // found" there must never drop it from state or re-issue it. It reports
 // false, with an error that says what to run, when the operation must stop.
-func (r *tokenResource) checkOwner(ctx context.Context, m *tokenModel, op string, diags *diag.Diagnostics) bool {
+func (r *tokenResource) checkOwner(ctx context.Context, m *tokenResourceModel, op string, diags *diag.Diagnostics) bool {
 	if r.kind.fleet {
 		return true
 	}
@@ -171,7 +172,7 @@ func (r *tokenResource) checkOwner(ctx context.Context, m *tokenModel, op string
 		diags.Append(r.data.apiError(op, r.describe(m), "", err))
 		return false
 	}
-	if acct.TokenType != cmdop.TokenTypePersonal {
+	if acct.TokenType != cmdopapi.TokenTypePersonal {
 		diags.AddError(fmt.Sprintf("Cannot manage the %s with a fleet token", r.describe(m)),
 			fmt.Sprintf("Personal tokens belong to a user, and only that user's personal token can read, replace or revoke them; "+
 				"the provider is authenticated with a fleet token of fleet %s. Set the provider's token (or CMDOP_TOKEN) to a personal "+
@@ -192,8 +193,8 @@ func (r *tokenResource) checkOwner(ctx context.Context, m *tokenModel, op string
 // createRequest builds the create body from the configuration. It is
 // deterministic (scopes sorted), so that replaying it with the same
 // idempotency key finds the original create.
-func createRequest(ctx context.Context, m *tokenModel) (cmdop.CreateTokenRequest, diag.Diagnostics) {
-	in := cmdop.CreateTokenRequest{Name: m.Name.ValueString()}
+func createRequest(ctx context.Context, m *tokenResourceModel) (cmdopapi.CreateTokenRequest, diag.Diagnostics) {
+	in := cmdopapi.CreateTokenRequest{Name: m.Name.ValueString()}
 	diags := m.Scopes.ElementsAs(ctx, &in.Scopes, false)
 	slices.Sort(in.Scopes)
 	expiry, err := validators.ParseExpiry(m.Expiry.ValueString())
@@ -212,7 +213,7 @@ func createRequest(ctx context.Context, m *tokenModel) (cmdop.CreateTokenRequest
 
 // applyToken copies what the API says about a token into the model. It
 // never touches the secret, which the API returns only once.
-func (m *tokenModel) applyToken(t *cmdop.Token) {
+func (m *tokenResourceModel) applyToken(t *cmdopapi.Token) {
 	m.ID = types.StringValue(t.ID)
 	if t.FleetID != "" {
 		m.FleetID = types.StringValue(t.FleetID)
@@ -232,32 +233,21 @@ func (m *tokenModel) applyToken(t *cmdop.Token) {
 	m.Status = types.StringValue(t.Status)
 }
 
-func timePtrValue(t *time.Time) timetypes.RFC3339 {
-	if t == nil {
-		return timetypes.NewRFC3339Null()
-	}
-	return timeValue(*t)
-}
-
-// timeValue keeps the API's full precision.
-func timeValue(t time.Time) timetypes.RFC3339 {
-	return timetypes.NewRFC3339ValueMust(t.UTC().Format(time.RFC3339Nano))
-}
-
 func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	ctx, cancel, state, tokens := r.begin(ctx, req.State, timeouts.Value.Read, defaultReadTimeout, &resp.Diagnostics)
 	defer cancel()
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	r.setIdentity(ctx, resp.Identity, state, &resp.Diagnostics) // resource_token_identity.go
 
 	if isPending(state) {
-		return // nothing to read: the next apply replaces it (token_pending.go)
+		return // nothing to read: the next apply replaces it (resource_token_pending.go)
 	}
 	if !r.checkOwner(ctx, state, "reading", &resp.Diagnostics) {
 		return
 	}
-	tok, err := tokens.GetToken(ctx, r.fleetOf(state), state.ID.ValueString())
+	tok, err := tokens.GetToken(ctx, r.collectionOf(state), state.ID.ValueString())
 	if errors.Is(err, cmdop.ErrTokenNotFound) {
 		resp.Diagnostics.AddWarning(
 			fmt.Sprintf("The %s no longer exists", r.describe(state)),
@@ -269,7 +259,7 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if err != nil {
 		// Only the token's own absence removes it: a missing fleet, a
 		// wrong URL, a transient or a permission error keep it in state.
-		resp.Diagnostics.Append(r.data.apiError("reading", r.describe(state), r.fleetOf(state), err))
+		resp.Diagnostics.Append(r.data.apiError("reading", r.describe(state), r.collectionOf(state), err))
 		return
 	}
 	state.applyToken(tok)
@@ -284,7 +274,7 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 
 // inferExpiry gives the expiry setting that produced a token, so that an
 // imported token whose configuration matches plans no change.
-func inferExpiry(t *cmdop.Token) string {
+func inferExpiry(t *cmdopapi.Token) string {
 	if t.ExpiresAt == nil {
 		return validators.ExpiryNever
 	}
@@ -312,6 +302,7 @@ func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	state.RotationTriggers = plan.RotationTriggers
 	state.Timeouts = plan.Timeouts
 	r.setModel(ctx, &resp.State, state, &resp.Diagnostics)
+	r.setIdentity(ctx, resp.Identity, state, &resp.Diagnostics)
 }
 
 func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -328,7 +319,7 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 		r.revokePending(ctx, tokens, state, &resp.Diagnostics)
 		return
 	}
-	fleet, id := r.fleetOf(state), state.ID.ValueString()
+	fleet, id := r.collectionOf(state), state.ID.ValueString()
 	grace, _ := validators.ParseDuration(state.RevokeGracePeriod.ValueString())
 	revoke := tokens.RevokeToken
 	if grace > 0 {
@@ -342,13 +333,12 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 // shortenExpiry lets a token expire grace from now (by the server's clock)
 // instead of revoking it, unless it is gone or expires sooner anyway.
 func shortenExpiry(ctx context.Context, tokens *cmdop.TokenCache, fleet, id string, grace time.Duration) error {
-	client := tokens.Client()
-	tok, err := client.GetToken(ctx, fleet, id) // fresh, and reads the server's clock
+	tok, err := tokens.RefreshToken(ctx, fleet, id) // fresh, and reads the server's clock
 	if err != nil {
 		return err
 	}
-	at := client.ServerNow().Add(grace + time.Second - 1).Truncate(time.Second) // rounded up: never in the past
-	if tok.Status != cmdop.StatusActive || (tok.ExpiresAt != nil && !tok.ExpiresAt.After(at)) {
+	at := tokens.ServerNow().Add(grace + time.Second - 1).Truncate(time.Second) // rounded up: never in the past
+	if tok.Status != cmdopapi.StatusActive || (tok.ExpiresAt != nil && !tok.ExpiresAt.After(at)) {
 		return nil
 	}
 	_, err = tokens.ShortenExpiry(ctx, fleet, id, at)
@@ -356,15 +346,27 @@ func shortenExpiry(ctx context.Context, tokens *cmdop.TokenCache, fleet, id stri
 }
 
 func (r *tokenResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if req.ID == "" && req.Identity != nil { // import { identity = … } (resource_token_identity.go)
+		r.importByIdentity(ctx, req, resp)
+		return
+	}
 	fleetID, tokenID, err := parseImportID(r.kind, req.ID)
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Invalid import ID for cmdop_%s", r.kind.typeSuffix), err.Error())
 		return
 	}
+	r.importToken(ctx, resp, fleetID, tokenID)
+}
+
+// importToken sets what an import knows, by ID or by identity: the token's
+// ID (and fleet), and its identity. The Read that follows fills in the
+// rest, inferring expiry, so that a matching configuration plans no change.
+func (r *tokenResource) importToken(ctx context.Context, resp *resource.ImportStateResponse, fleetID, tokenID string) {
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), tokenID)...)
 	if r.kind.fleet {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("fleet_id"), fleetID)...)
 	}
+	resp.Diagnostics.Append(setTokenIdentity(ctx, resp.Identity, r.kind, fleetID, tokenID)...)
 }
 
 // parseImportID parses "<fleet_id>/<token_id>" for fleet tokens and
@@ -382,7 +384,7 @@ func parseImportID(kind tokenKind, id string) (fleetID, tokenID string, err erro
 	if kind.fleet {
 		var ok bool
 		fleetID, tokenID, ok = strings.Cut(id, "/")
-		if !ok || !cmdop.FleetIDPattern.MatchString(fleetID) {
+		if !ok || !cmdopapi.FleetIDPattern.MatchString(fleetID) {
 			return "", "", bad("has no valid fleet ID")
 		}
 	}

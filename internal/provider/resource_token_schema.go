@@ -8,8 +8,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
-	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
@@ -20,12 +18,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
 
 // tokenKind tells the fleet token and personal token resources apart. They
-// share this schema and one implementation (token_resource.go).
+// share this schema and one implementation (resource_token.go).
 type tokenKind struct {
 	typeSuffix string // cmdop_<typeSuffix>
 	label      string // "fleet token"
@@ -43,10 +41,10 @@ const (
 	defaultRevokeGracePeriod = "0s"
 )
 
-// tokenModel is the state of either token resource: fleet tokens have a
+// tokenResourceModel is the state of either token resource: fleet tokens have a
 // fleet_id, personal tokens an owner_id. Each is read and written through
 // its kind's view (fleetTokenState, personalTokenState; see getModel).
-type tokenModel struct {
+type tokenResourceModel struct {
 	FleetID types.String
 	OwnerID types.String
 	commonTokenModel
@@ -122,7 +120,7 @@ func tokenSchema(ctx context.Context, kind tokenKind) schema.Schema {
 			PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 		},
 		"scopes": schema.SetAttribute{
-			MarkdownDescription: "What the token may do: at least one of `" + strings.Join(cmdop.Scopes, "`, `") + "`. " +
+			MarkdownDescription: "What the token may do: at least one of `" + strings.Join(cmdopapi.Scopes, "`, `") + "`. " +
 				"They must be a subset of the scopes of the provider's own token. Changing them replaces the token.",
 			Required:      true,
 			ElementType:   types.StringType,
@@ -265,20 +263,3 @@ func sameExpiry(a, b string) bool {
 
 // The attribute validators shared by the token resources, the ephemeral
 // tokens and the listings.
-
-func nameValidators() []validator.String {
-	return []validator.String{stringvalidator.LengthBetween(1, 100), validators.NotBlank()}
-}
-
-func scopesValidators() []validator.Set {
-	return []validator.Set{
-		setvalidator.SizeAtLeast(1),
-		setvalidator.NoNullValues(),
-		setvalidator.ValueStringsAre(stringvalidator.OneOf(cmdop.Scopes...)),
-	}
-}
-
-func fleetIDValidators() []validator.String {
-	return []validator.String{stringvalidator.RegexMatches(cmdop.FleetIDPattern,
-		"must be a fleet ID (1 to 128 printable ASCII characters without spaces or slashes), such as the CMDOP_FLEET_ID that cmdop-local prints")}
-}

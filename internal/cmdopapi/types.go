@@ -1,4 +1,9 @@
-package cmdop
+// Package cmdopapi is the CMDOP token and audit API's wire contract
+// (openapi.yaml), with no dependencies: the request and response types, the
+// error codes and not-found reasons, the token statuses, audit actions and
+// scopes, and the redaction of anything shaped like a secret. The client
+// (internal/cmdop) and cmdop-local (internal/cmdoplocal) both speak it.
+package cmdopapi
 
 import (
 	"regexp"

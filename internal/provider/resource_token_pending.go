@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // A create can fail without telling whether the API issued the token: the
@@ -64,17 +65,17 @@ func mayHaveCreated(err error) bool {
 		return true
 	}
 	switch apiErr.Code {
-	case cmdop.CodeRateLimit, cmdop.CodeConflict, cmdop.CodeServer:
+	case cmdopapi.CodeRateLimit, cmdopapi.CodeConflict, cmdopapi.CodeServer:
 		return true
 	}
 	return false
 }
 
-func isPending(m *tokenModel) bool { _, ok := parsePending(m.ID.ValueString()); return ok }
+func isPending(m *tokenResourceModel) bool { _, ok := parsePending(m.ID.ValueString()); return ok }
 
 // recordPending saves the placeholder; Terraform keeps it as tainted,
 // because Create also returns an error.
-func (r *tokenResource) recordPending(ctx context.Context, resp *resource.CreateResponse, plan *tokenModel, key string, started time.Time) {
+func (r *tokenResource) recordPending(ctx context.Context, resp *resource.CreateResponse, plan *tokenResourceModel, key string, started time.Time) {
 	plan.ID = types.StringValue(pendingCreate{Key: key, Started: started}.id())
 	plan.Secret = types.StringNull()
 	plan.KeyPrefix = types.StringNull()
@@ -97,16 +98,16 @@ func (r *tokenResource) recordPending(ctx context.Context, resp *resource.Create
 // that the API refuses outright (the fleet is gone, or the request is no
 // longer valid) proves that the key issued nothing: there is nothing to
 // revoke, and the placeholder goes with a warning.
-func (r *tokenResource) revokePending(ctx context.Context, tokens *cmdop.TokenCache, m *tokenModel, diags *diag.Diagnostics) {
+func (r *tokenResource) revokePending(ctx context.Context, tokens *cmdop.TokenCache, m *tokenResourceModel, diags *diag.Diagnostics) {
 	p, _ := parsePending(m.ID.ValueString())
 	// The give-up window is measured on the server's clock, as the
 	// placeholder's time was: ask the API first, so that ServerNow is the
 	// server's and not this machine's.
 	if _, err := r.data.account(ctx); err != nil {
-		diags.Append(r.data.apiError("revoking", r.describe(m), r.fleetOf(m), err))
+		diags.Append(r.data.apiError("revoking", r.describe(m), r.collectionOf(m), err))
 		return
 	}
-	if tokens.Client().ServerNow().Sub(p.Started) > replayWindow {
+	if tokens.ServerNow().Sub(p.Started) > replayWindow {
 		diags.AddWarning(fmt.Sprintf("Cannot tell whether the failed create of the %s issued a token", r.describe(m)),
 			fmt.Sprintf("The create failed at %s, too long ago for the API to replay it. If it issued a token, that token is "+
 				"named %q: find it with the cmdop_%ss data source (name_prefix), check its created_at, and revoke it.",
@@ -118,30 +119,30 @@ func (r *tokenResource) revokePending(ctx context.Context, tokens *cmdop.TokenCa
 	if diags.HasError() {
 		return
 	}
-	tok, err := tokens.CreateToken(ctx, r.fleetOf(m), in, p.Key)
+	tok, err := tokens.CreateToken(ctx, r.collectionOf(m), in, p.Key)
 	id := ""
 	apiErr, isAPIErr := cmdop.AsError(err)
 	switch {
 	case err == nil:
 		id = tok.ID
-	case isAPIErr && apiErr.Code == cmdop.CodeConflict:
+	case isAPIErr && apiErr.Code == cmdopapi.CodeConflict:
 		// The API restarted: it cannot replay the secret, but names the token.
 		id, _ = apiErr.Details["token_id"].(string)
-	case errors.Is(err, cmdop.ErrValidation), isAPIErr && apiErr.Reason == cmdop.ReasonFleetNotFound:
+	case errors.Is(err, cmdop.ErrValidation), isAPIErr && apiErr.Reason == cmdopapi.ReasonFleetNotFound:
 		diags.AddWarning(fmt.Sprintf("Nothing to revoke for the failed create of the %s", r.describe(m)),
 			fmt.Sprintf("The API refused to replay the failed create (%s), so that create issued no token: the placeholder %s "+
-				"was removed from the state.", cmdop.Redact(err.Error()), m.ID.ValueString()))
+				"was removed from the state.", cmdopapi.Redact(err.Error()), m.ID.ValueString()))
 		return
 	}
 	if id == "" {
-		d := r.data.apiError("revoking", r.describe(m), r.fleetOf(m), errors.Join(errors.New("finding the token of the failed create"), err))
+		d := r.data.apiError("revoking", r.describe(m), r.collectionOf(m), errors.Join(errors.New("finding the token of the failed create"), err))
 		diags.AddError(d.Summary(), d.Detail()+fmt.Sprintf("\n\nThe state keeps the placeholder %s. Run terraform apply (or destroy) again "+
 			"once the API answers, within %s of %s. If the API will not answer, run terraform state rm <this resource's address>, "+
 			"then find a token named %q with the cmdop_%ss data source and revoke it.",
 			m.ID.ValueString(), replayWindow, p.Started.Format(time.RFC3339), m.Name.ValueString(), r.kind.typeSuffix))
 		return
 	}
-	if err := revokeIfPresent(ctx, tokens.RevokeToken, r.fleetOf(m), id); err != nil {
-		diags.Append(r.data.apiError("revoking", r.describe(m), r.fleetOf(m), err))
+	if err := revokeIfPresent(ctx, tokens.RevokeToken, r.collectionOf(m), id); err != nil {
+		diags.Append(r.data.apiError("revoking", r.describe(m), r.collectionOf(m), err))
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
 
@@ -90,7 +90,7 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		return
 	}
 	plan := r.getModel(ctx, req.Plan, &resp.Diagnostics)
-	var state *tokenModel
+	var state *tokenResourceModel
 	if !req.State.Raw.IsNull() {
 		state = r.getModel(ctx, req.State, &resp.Diagnostics)
 	}
@@ -122,21 +122,21 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		now = r.data.serverNow(ctx)
 	}
 	if state == nil {
-		r.checkNewExpiry(plan, now, resp)
+		r.checkNewExpiry(ctx, plan, now, resp)
 	} else {
 		r.planReplacements(plan, state, now, resp)
 	}
 	r.setModel(ctx, &resp.Plan, plan, &resp.Diagnostics)
 }
 
-func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlanRequest, plan, state *tokenModel, resp *resource.ModifyPlanResponse) {
+func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlanRequest, plan, state *tokenResourceModel, resp *resource.ModifyPlanResponse) {
 	var configured types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("fleet_id"), &configured)...)
 	if configured.IsUnknown() || (configured.IsNull() && r.data.configUnknown) {
 		plan.FleetID = types.StringUnknown()
 		return
 	}
-	fleet := r.data.fleetFor(configured, "the resource", &resp.Diagnostics)
+	fleet := r.data.resolveFleet(configured, "the resource", &resp.Diagnostics)
 	if fleet == "" {
 		return
 	}
@@ -150,7 +150,7 @@ func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlan
 		// answer; a replacement, which revokes, cannot.
 		if err := r.data.checkFleet(ctx, fleet); err != nil && (moved || isRefusal(err)) {
 			d := r.data.apiError("planning", r.describe(plan), fleet, err)
-			resp.Diagnostics.AddAttributeError(path.Root("fleet_id"), fmt.Sprintf("Fleet %q is not reachable", cmdop.Redact(fleet)), d.Detail())
+			resp.Diagnostics.AddAttributeError(path.Root("fleet_id"), fmt.Sprintf("Fleet %q is not reachable", cmdopapi.Redact(fleet)), d.Detail())
 			return
 		}
 	}
@@ -162,12 +162,16 @@ func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlan
 // checkNewExpiry checks a custom expiry date against the server's clock
 // when the token is about to be issued. Later plans don't re-check it: time
 // moves on, but an issued token's expiry is settled.
-func (r *tokenResource) checkNewExpiry(plan *tokenModel, now time.Time, resp *resource.ModifyPlanResponse) {
+func (r *tokenResource) checkNewExpiry(ctx context.Context, plan *tokenResourceModel, now time.Time, resp *resource.ModifyPlanResponse) {
 	if plan.Expiry.IsUnknown() {
 		return
 	}
 	e, err := validators.ParseExpiry(plan.Expiry.ValueString())
-	if err != nil || e.Never || e.Days > 0 {
+	if err != nil {
+		return
+	}
+	r.checkWithinProviderToken(ctx, plan, e, now, resp)
+	if e.Never || e.Days > 0 {
 		return
 	}
 	if lead := e.At.Sub(now); lead < validators.MinCustomExpiryLead {
@@ -177,24 +181,59 @@ func (r *tokenResource) checkNewExpiry(plan *tokenModel, now time.Time, resp *re
 	}
 }
 
-func (r *tokenResource) planReplacements(plan, state *tokenModel, now time.Time, resp *resource.ModifyPlanResponse) {
+// checkWithinProviderToken: the API refuses a token that would outlive the
+// token issuing it, so a provider token that expires bounds every new
+// token's expiry. Its expiry comes from the who-am-I call, made once per
+// provider process; if that fails, apply reports the API's refusal.
+func (r *tokenResource) checkWithinProviderToken(ctx context.Context, plan *tokenResourceModel, e validators.Expiry, now time.Time, resp *resource.ModifyPlanResponse) {
+	if r.data.client == nil || r.data.configUnknown {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, planCheckTimeout)
+	defer cancel()
+	acct, err := r.data.account(ctx)
+	if err != nil || acct.ExpiresAt == nil {
+		return
+	}
+	limit := acct.ExpiresAt.UTC()
+	asked := "never expires"
+	switch {
+	case e.Days > 0:
+		at := now.AddDate(0, 0, e.Days)
+		if !at.After(limit) {
+			return
+		}
+		asked = fmt.Sprintf("expires at about %s (%d days from now by the API server's clock)", at.Format(time.RFC3339), e.Days)
+	case !e.Never:
+		if !e.At.After(limit) {
+			return
+		}
+		asked = "expires at " + e.At.UTC().Format(time.RFC3339)
+	}
+	resp.Diagnostics.AddAttributeError(path.Root("expiry"), "Token would outlive the provider's token",
+		fmt.Sprintf("Your token expires at %s, so this token's expiry must be at or before %s: the API refuses to issue a token that outlives the token issuing it. "+
+			"With expiry %q the %s %s. Set expiry to %q or earlier, or configure the provider with a token that lives longer.",
+			limit.Format(time.RFC3339), limit.Format(time.RFC3339), plan.Expiry.ValueString(), r.describe(plan), asked, limit.Format(time.RFC3339)))
+}
+
+func (r *tokenResource) planReplacements(plan, state *tokenResourceModel, now time.Time, resp *resource.ModifyPlanResponse) {
 	if isPending(state) {
-		return // tainted: replaced anyway (token_pending.go)
+		return // tainted: replaced anyway (resource_token_pending.go)
 	}
 	what := r.describe(state)
 	expiresAt, _ := state.ExpiresAt.ValueRFC3339Time()
 	status := state.Status.ValueString()
-	if status == cmdop.StatusActive && !state.ExpiresAt.IsNull() && !now.Before(expiresAt) {
-		status = cmdop.StatusExpired // the state predates the expiry
+	if status == cmdopapi.StatusActive && !state.ExpiresAt.IsNull() && !now.Before(expiresAt) {
+		status = cmdopapi.StatusExpired // the state predates the expiry
 	}
 
 	switch {
-	case status == cmdop.StatusRevoked || status == cmdop.StatusExpired:
+	case status == cmdopapi.StatusRevoked || status == cmdopapi.StatusExpired:
 		when := "at " + state.ExpiresAt.ValueString()
-		if status == cmdop.StatusRevoked {
+		if status == cmdopapi.StatusRevoked {
 			when = "outside Terraform at " + state.RevokedAt.ValueString()
 		}
-		plan.Status = types.StringValue(cmdop.StatusActive)
+		plan.Status = types.StringValue(cmdopapi.StatusActive)
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("status"))
 		resp.Diagnostics.AddWarning(
 			fmt.Sprintf("The %s is %s and will be replaced", what, status),
@@ -215,11 +254,15 @@ func (r *tokenResource) planReplacements(plan, state *tokenModel, now time.Time,
 				expiresAt.Add(-window).Format(time.RFC3339), now.Format(time.RFC3339)))
 		return
 	}
-	if state.Secret.IsNull() {
+	// Once per plan: Terraform's cost grows with the square of the number
+	// of warnings, and a configuration that adopted 300 tokens would spend
+	// 15 s of every plan on this one alone (4 s without it).
+	if state.Secret.IsNull() && r.data.firstNullSecret() {
 		resp.Diagnostics.AddWarning(
 			fmt.Sprintf("The secret of the %s cannot be recovered", what),
 			"The CMDOP API shows a token's secret only once, when it is issued, so an imported token has a null secret. "+
-				"To have Terraform manage a secret, issue a new token with: terraform apply -replace=<this resource's address>.")
+				"To have Terraform manage a secret, issue a new token with: terraform apply -replace=<this resource's address>. "+
+				"This warning is shown once per plan: other imported tokens of this configuration may have no secret either.")
 	}
 }
 

@@ -1,4 +1,4 @@
-package cmdop
+package cmdopapi
 
 import _ "embed"
 

@@ -1,0 +1,455 @@
+// Command locallatency measures cmdop-local's own request latency as its
+// audit log grows, and the cmdop_audit_events data source's read of 10,000
+// events against cmdop-local built from this tree and from another git ref
+// (main by default), in one run. `make bench-local` runs it.
+//
+//	go run ./bench/locallatency [-sizes 1000,10000,100000] [-samples 1000]
+//	    [-terraform bin/terraform] [-before main] [-audit-events 10000] [-repeat 3]
+//
+// Part 1 serves cmdoplocal in-process over loopback HTTP, with its state in a
+// SQLite database in a temporary directory (the --state mode, every write
+// committed with synchronous=FULL) and the default audit retention. It fills
+// the audit log to each size with concurrent authenticated GETs (each logs
+// one token.used event), then times, one request at a time: a token GET, a
+// create, the newest audit page (limit=100), and an audit page filtered by a
+// token that has few events. It prints the median and p99 of each, and the
+// size of the database (with its -wal and -shm files) at the largest size.
+//
+// Part 2 builds the provider and cmdop-local from this tree ("after") and
+// from the -before ref ("before", exported with git archive), starts each
+// cmdop-local in memory, generates -audit-events token.used events, times
+// the same read straight from the API (pages of 1000, five times), and
+// times `terraform apply` of one cmdop_audit_events data source reading them
+// all (median of -repeat runs, alternating before and after). "after,
+// --state" repeats it with this tree's cmdop-local on a state database.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
+)
+
+func main() {
+	sizes := flag.String("sizes", "1000,10000,100000", "audit log sizes to measure at, ascending")
+	samples := flag.Int("samples", 1000, "requests timed per operation and size (creates: a quarter of it)")
+	tfBin := flag.String("terraform", "bin/terraform", "Terraform CLI for the data-source read; empty skips it")
+	before := flag.String("before", "main", "git ref whose code is the 'before' of the data-source read")
+	auditEvents := flag.Int("audit-events", 10000, "events the data source reads")
+	repeat := flag.Int("repeat", 3, "terraform applies per variant")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements at the largest size to this file")
+	flag.Parse()
+
+	var ns []int
+	for _, f := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || (len(ns) > 0 && n <= ns[len(ns)-1]) {
+			fail(fmt.Errorf("bad -sizes %q: ascending positive integers", *sizes))
+		}
+		ns = append(ns, n)
+	}
+	work, err := os.MkdirTemp("", "cmdop-bench-local-")
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(work)
+
+	if err := latency(work, ns, *samples); err != nil {
+		fail(err)
+	}
+	if *tfBin != "" && *auditEvents > 0 {
+		if err := dataSourceRead(work, *tfBin, *before, *auditEvents, *repeat); err != nil {
+			fail(err)
+		}
+	}
+}
+
+var cpuProfile string
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "locallatency:", err)
+	os.Exit(1)
+}
+
+// client is a sequential API client with one kept-alive connection.
+type client struct {
+	base, token string
+	http        *http.Client
+}
+
+func newClient(base, token string) *client {
+	return &client{base: base, token: token, http: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}}
+}
+
+func (c *client) do(method, path string, body any, out any) (time.Duration, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	start := time.Now()
+	res, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	data, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	d := time.Since(start)
+	if err != nil {
+		return 0, err
+	}
+	if res.StatusCode/100 != 2 {
+		return 0, fmt.Errorf("%s %s: HTTP %d: %s", method, path, res.StatusCode, bytes.TrimSpace(data))
+	}
+	if out != nil {
+		return d, json.Unmarshal(data, out)
+	}
+	return d, nil
+}
+
+// fill makes n authenticated GETs with 16 workers: n token.used events.
+func (c *client) fill(n int) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	var firstErr error
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				if _, err := c.do(http.MethodGet, "/api/audit/events?limit=1", nil, nil); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+type stats struct{ median, p99 time.Duration }
+
+func summarize(ds []time.Duration) stats {
+	slices.Sort(ds)
+	return stats{median: ds[len(ds)/2], p99: ds[min(len(ds)-1, (len(ds)*99+99)/100-1)]}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
+
+func latency(work string, ns []int, samples int) error {
+	path := filepath.Join(work, "state.db")
+	srv, err := cmdoplocal.New(cmdoplocal.Options{StatePath: path})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	c := newClient(ts.URL, srv.AdminToken())
+	fleet := srv.FleetID()
+
+	var probe struct {
+		ID string `json:"id"`
+	}
+	if _, err := c.do(http.MethodPost, "/api/fleets/"+fleet+"/api-keys", map[string]any{"name": "probe", "scopes": []string{"machines:read"}}, &probe); err != nil {
+		return err
+	}
+	events := 2 // probe's token.issued and the admin's token.used
+	ops := []struct {
+		name string
+		n    int
+		req  func(i int) (time.Duration, error)
+	}{
+		{"token GET", samples, func(int) (time.Duration, error) {
+			return c.do(http.MethodGet, "/api/fleets/"+fleet+"/api-keys/"+probe.ID, nil, nil)
+		}},
+		{"create", max(1, samples/4), func(i int) (time.Duration, error) {
+			return c.do(http.MethodPost, "/api/fleets/"+fleet+"/api-keys", map[string]any{"name": fmt.Sprintf("bench-%d", i), "scopes": []string{"machines:read"}}, nil)
+		}},
+		{"audit page (newest 100)", samples, func(int) (time.Duration, error) {
+			return c.do(http.MethodGet, "/api/audit/events?limit=100", nil, nil)
+		}},
+		{"audit page (token_id filter)", samples, func(int) (time.Duration, error) {
+			return c.do(http.MethodGet, "/api/audit/events?limit=100&token_id="+probe.ID, nil, nil)
+		}},
+	}
+	fmt.Printf("== cmdop-local request latency, state in SQLite (%s), sequential requests over loopback\n\n", "WAL, synchronous=FULL")
+	fmt.Println("| stored audit events | operation | median ms | p99 ms |")
+	fmt.Println("|---:|---|---:|---:|")
+	p99 := map[string][]time.Duration{}
+	created := 0
+	for _, n := range ns {
+		if n > events {
+			start := time.Now()
+			if err := c.fill(n - events); err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "filled to %d events in %s\n", n, time.Since(start).Round(time.Millisecond))
+			events = n
+		}
+		if cpuProfile != "" && n == ns[len(ns)-1] {
+			f, err := os.Create(cpuProfile)
+			if err != nil {
+				return err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+		for _, op := range ops {
+			ds := make([]time.Duration, 0, op.n)
+			for i := range op.n {
+				d, err := op.req(created + i)
+				if err != nil {
+					return err
+				}
+				ds = append(ds, d)
+			}
+			events += op.n // each logs its token.used
+			if op.name == "create" {
+				created += op.n
+				events += op.n // and its token.issued
+			}
+			s := summarize(ds)
+			p99[op.name] = append(p99[op.name], s.p99)
+			fmt.Printf("| %d | %s | %s | %s |\n", n, op.name, ms(s.median), ms(s.p99))
+		}
+	}
+	fmt.Println()
+	if len(ns) > 1 {
+		for _, op := range ops {
+			v := p99[op.name]
+			fmt.Printf("p99 at %d / p99 at %d, %s: %.2fx\n", ns[len(ns)-1], ns[0], op.name, float64(v[len(v)-1])/float64(v[0]))
+		}
+	}
+	var size int64
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(p); err == nil {
+			size += fi.Size()
+		}
+	}
+	fmt.Printf("state on disk at %d events (database, -wal and -shm): %.1f MiB\n\n", events, float64(size)/(1<<20))
+	return nil
+}
+
+// variant is one build of the provider and cmdop-local.
+type variant struct {
+	name     string
+	dir      string // holds terraform-provider-cmdop and cmdop-local
+	rc       string // CLI configuration with dev_overrides
+	state    bool   // run cmdop-local with --state
+	walls    []time.Duration
+	apiReads []time.Duration // the same read straight from the API
+	lastRead int
+}
+
+func build(src, out string) error {
+	for _, c := range [][]string{
+		{"go", "build", "-o", filepath.Join(out, "terraform-provider-cmdop"), "."},
+		{"go", "build", "-o", filepath.Join(out, "cmdop-local"), "./cmd/cmdop-local"},
+	} {
+		cmd := exec.Command(c[0], c[1:]...)
+		cmd.Dir = src
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s in %s: %v\n%s", strings.Join(c, " "), src, err, b)
+		}
+	}
+	return nil
+}
+
+func dataSourceRead(work, tfBin, beforeRef string, n, repeat int) error {
+	tfBin, err := filepath.Abs(tfBin)
+	if err != nil {
+		return err
+	}
+	here, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	beforeSrc := filepath.Join(work, "before-src")
+	if err := os.MkdirAll(beforeSrc, 0o755); err != nil {
+		return err
+	}
+	archive := exec.Command("sh", "-c", "git archive "+beforeRef+" | tar -x -C "+beforeSrc)
+	if b, err := archive.CombinedOutput(); err != nil {
+		return fmt.Errorf("git archive %s: %v\n%s", beforeRef, err, b)
+	}
+	rev, _ := exec.Command("git", "rev-parse", "--short", beforeRef).Output()
+	head, _ := exec.Command("git", "describe", "--always", "--dirty").Output()
+	vs := []*variant{
+		{name: "before (" + beforeRef + " " + strings.TrimSpace(string(rev)) + ")", dir: filepath.Join(work, "before")},
+		{name: "after (" + strings.TrimSpace(string(head)) + ")", dir: filepath.Join(work, "after")},
+		{name: "after, --state", dir: filepath.Join(work, "after"), state: true},
+	}
+	if err := build(beforeSrc, vs[0].dir); err != nil {
+		return err
+	}
+	if err := build(here, vs[1].dir); err != nil {
+		return err
+	}
+	for _, v := range vs {
+		v.rc = filepath.Join(v.dir, "terraformrc")
+		rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/cmdop/cmdop\" = %q\n  }\n  direct {}\n}\n", v.dir)
+		if err := os.WriteFile(v.rc, []byte(rc), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("== cmdop_audit_events reading %d token.used events: terraform apply wall time (%s)\n\n", n, filepath.Base(tfBin))
+	for i := range repeat {
+		order := vs
+		if i%2 == 1 {
+			order = []*variant{vs[1], vs[0], vs[2]}
+		}
+		for _, v := range order {
+			wall, api, read, err := readOnce(work, tfBin, v, n)
+			if err != nil {
+				return fmt.Errorf("%s: %w", v.name, err)
+			}
+			v.walls = append(v.walls, wall)
+			v.apiReads = append(v.apiReads, api...)
+			v.lastRead = read
+			fmt.Fprintf(os.Stderr, "%s: %s (%d events)\n", v.name, wall.Round(time.Millisecond), read)
+		}
+	}
+	fmt.Println("| variant | events read | terraform apply, median s | runs | the same 10 pages straight from the API, median ms |")
+	fmt.Println("|---|---:|---:|---:|---:|")
+	for _, v := range vs {
+		s := summarize(v.walls)
+		fmt.Printf("| %s | %d | %.2f | %d | %s |\n", v.name, v.lastRead, s.median.Seconds(), len(v.walls), ms(summarize(v.apiReads).median))
+	}
+	fmt.Println()
+	return nil
+}
+
+// readOnce starts a fresh cmdop-local of v, generates n events, times the
+// pages of 1000 that the data source reads, straight from the API (five
+// times), and one terraform apply reading them all.
+func readOnce(work, tfBin string, v *variant, n int) (time.Duration, []time.Duration, int, error) {
+	dir, err := os.MkdirTemp(work, "run-")
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	args := []string{"--addr", "127.0.0.1:0"}
+	if v.state {
+		args = append(args, "--state", filepath.Join(dir, "state.db"))
+	}
+	cmd := exec.Command(filepath.Join(v.dir, "cmdop-local"), args...)
+	logf, err := os.Create(filepath.Join(dir, "cmdop-local.log"))
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	defer logf.Close()
+	cmd.Stderr = logf
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, nil, 0, err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	vars := map[string]string{}
+	sc := bufio.NewScanner(stdout)
+	for vars["CMDOP_FLEET_ID"] == "" && sc.Scan() { // the three lines both versions print
+		if k, val, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok {
+			vars[k] = strings.Trim(val, "'")
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	if vars["CMDOP_API_BASE_URL"] == "" || vars["CMDOP_TOKEN"] == "" {
+		return 0, nil, 0, fmt.Errorf("cmdop-local printed %v", vars)
+	}
+	c := newClient(vars["CMDOP_API_BASE_URL"], vars["CMDOP_TOKEN"])
+	if err := c.fill(n); err != nil {
+		return 0, nil, 0, err
+	}
+	var apiReads []time.Duration
+	for range 5 {
+		start := time.Now()
+		got, cursor := 0, ""
+		for {
+			var page struct {
+				Items      []json.RawMessage `json:"items"`
+				NextCursor string            `json:"next_cursor"`
+			}
+			if _, err := c.do(http.MethodGet, "/api/audit/events?limit=1000&action=token.used&cursor="+cursor, nil, &page); err != nil {
+				return 0, nil, 0, err
+			}
+			got += len(page.Items)
+			if page.NextCursor == "" || got >= n {
+				break
+			}
+			cursor = page.NextCursor
+		}
+		apiReads = append(apiReads, time.Since(start))
+	}
+	cfg := fmt.Sprintf(`terraform {
+  required_providers {
+    cmdop = { source = "cmdop/cmdop" }
+  }
+}
+
+data "cmdop_audit_events" "all" {
+  actions     = ["token.used"]
+  max_results = %d
+}
+
+output "n" {
+  value = length(data.cmdop_audit_events.all.events)
+}
+`, n)
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(cfg), 0o644); err != nil {
+		return 0, nil, 0, err
+	}
+	env := append(os.Environ(), "TF_CLI_CONFIG_FILE="+v.rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1",
+		"CMDOP_API_BASE_URL="+vars["CMDOP_API_BASE_URL"], "CMDOP_TOKEN="+vars["CMDOP_TOKEN"], "CMDOP_FLEET_ID="+vars["CMDOP_FLEET_ID"])
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	apply := exec.CommandContext(ctx, tfBin, "apply", "-auto-approve", "-input=false", "-no-color")
+	apply.Dir, apply.Env = dir, env
+	start := time.Now()
+	if out, err := apply.CombinedOutput(); err != nil {
+		return 0, nil, 0, fmt.Errorf("terraform apply: %v\n%s", err, out)
+	}
+	wall := time.Since(start)
+	out := exec.Command(tfBin, "output", "-raw", "n")
+	out.Dir, out.Env = dir, env
+	b, err := out.Output()
+	if err != nil {
+		return 0, nil, 0, fmt.Errorf("terraform output: %v", err)
+	}
+	read, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if read != n {
+		return 0, nil, 0, fmt.Errorf("the data source read %d events, want %d", read, n)
+	}
+	return wall, apiReads, read, nil
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package cmdoplocal_test
+
+const raceEnabled = false
