@@ -24,6 +24,7 @@ type config struct {
 	tfBin       string
 	jsonOut     string
 	svgOut      string
+	replot      string
 	root        string
 }
 
@@ -53,6 +54,7 @@ func parseConfig(args []string) (*config, error) {
 	fs.BoolVar(&c.keep, "keep", false, "keep the working directory (logs, states) instead of deleting it")
 	fs.StringVar(&c.tfBin, "terraform", envOr("TERRAFORM", filepath.Join(root, "bin", "terraform")), "Terraform CLI")
 	fs.StringVar(&c.jsonOut, "json", "", "also write the results as JSON to this file")
+	fs.StringVar(&c.replot, "replot", "", "draw the plot (-svg) from this -json file of an earlier run, and run nothing")
 	fs.StringVar(&c.svgOut, "svg", envOr("BENCH_SVG", filepath.Join(root, "bench", "scaling.svg")), "write the scaling plot here; \"-\" skips it (env BENCH_SVG)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -14,10 +14,9 @@
 // informational: it exits 0 whether they pass or not, and non-zero only when
 // the benchmark itself could not run.
 //
-// Files: config.go (flags), scenarios.go (the configurations, their HCL and
-// builds), measure.go (the timed runs), report.go (tables and goals),
-// plot.go (the SVG), machine.go (machine and source), proc.go (process
-// groups and /proc sampling), local.go (cmdop-local).
+// Files: config.go (flags), scenarios.go (configurations, HCL, builds),
+// measure.go (timed runs), report.go (tables, goals), plot.go (the SVG),
+// machine.go, proc.go (process groups, /proc sampling), local.go.
 package main
 
 import (
@@ -54,12 +53,16 @@ type bench struct {
 	local   string // the built cmdop-local binary
 	baseEnv []string
 	out     io.Writer
+	turn    int // measure's rotation of the configurations' order
 }
 
 func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	cfg, err := parseConfig(args)
 	if err != nil {
 		return err
+	}
+	if cfg.replot != "" {
+		return replot(cfg)
 	}
 	work, err := os.MkdirTemp("", "cmdop-bench-")
 	if err != nil {

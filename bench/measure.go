@@ -141,7 +141,7 @@ func (b *bench) combo(ctx context.Context, n int, lat time.Duration) ([]Row, err
 				times = b.cfg.planRepeat
 			}
 			for k := range times {
-				if err := b.measure(ctx, api, &rows[i], dirs, env, filepath.Join(base, fmt.Sprintf("%s-%d-%d", op, rep+1, k+1)), k); err != nil {
+				if err := b.measure(ctx, api, &rows[i], dirs, env, filepath.Join(base, fmt.Sprintf("%s-%d-%d", op, rep+1, k+1))); err != nil {
 					return rows[:i], err
 				}
 			}
@@ -167,12 +167,13 @@ func prepare(base string, n int) (map[string]string, error) {
 }
 
 // measure runs row.Op once in every configuration, back to back, and adds
-// the figures to row. turn rotates the order, so that no configuration
-// always runs first.
-func (b *bench) measure(ctx context.Context, api *localAPI, row *Row, dirs map[string]string, env []string, logBase string, turn int) error {
+// the figures to row. The order rotates from one call to the next, so that
+// no configuration always runs first or last.
+func (b *bench) measure(ctx context.Context, api *localAPI, row *Row, dirs map[string]string, env []string, logBase string) error {
 	op := row.Op
 	order := slices.Clone(configurations)
-	k := turn % len(order)
+	k := b.turn % len(order)
+	b.turn++
 	order = append(order[k:], order[:k]...)
 	line := make(map[string]sample, len(order))
 	for _, c := range order {
@@ -231,7 +232,7 @@ func (b *bench) baseline(ctx context.Context) (Row, error) {
 	row := newRow("plan", 0, 0)
 	fmt.Fprintf(b.out, "== baseline: no-op plan of 0 resources\n")
 	for k := range b.cfg.planRepeat {
-		if err := b.measure(ctx, api, &row, dirs, env, filepath.Join(base, fmt.Sprintf("plan-%d", k+1)), k); err != nil {
+		if err := b.measure(ctx, api, &row, dirs, env, filepath.Join(base, fmt.Sprintf("plan-%d", k+1))); err != nil {
 			return row, err
 		}
 	}

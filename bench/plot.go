@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"image/color"
 	"os"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -100,4 +102,29 @@ func writePlot(cfg *config, res *results, path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// replot draws cfg.svgOut from the results of an earlier run (-json), with
+// the N and latencies that run measured.
+func replot(cfg *config) error {
+	b, err := os.ReadFile(cfg.replot)
+	if err != nil {
+		return err
+	}
+	var res results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("%s: %w", cfg.replot, err)
+	}
+	cfg.ns, cfg.latencies = nil, nil
+	for _, r := range res.Rows {
+		if !slices.Contains(cfg.ns, r.N) {
+			cfg.ns = append(cfg.ns, r.N)
+		}
+		if !slices.Contains(cfg.latencies, r.Latency) {
+			cfg.latencies = append(cfg.latencies, r.Latency)
+		}
+	}
+	slices.Sort(cfg.ns)
+	slices.Sort(cfg.latencies)
+	return writePlot(cfg, &res, cfg.svgOut)
 }

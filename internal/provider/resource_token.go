@@ -64,20 +64,20 @@ type setter interface {
 func (r *tokenResource) getModel(ctx context.Context, src getter, diags *diag.Diagnostics) *tokenResourceModel {
 	if r.kind.fleet {
 		var v fleetTokenState
-		diags.Append(src.Get(ctx, &v)...)
+		diags.Append(getObject(ctx, src, &v)...)
 		return &tokenResourceModel{FleetID: v.FleetID, OwnerID: types.StringNull(), commonTokenModel: v.commonTokenModel}
 	}
 	var v personalTokenState
-	diags.Append(src.Get(ctx, &v)...)
+	diags.Append(getObject(ctx, src, &v)...)
 	return &tokenResourceModel{FleetID: types.StringNull(), OwnerID: v.OwnerID, commonTokenModel: v.commonTokenModel}
 }
 
 func (r *tokenResource) setModel(ctx context.Context, dst setter, m *tokenResourceModel, diags *diag.Diagnostics) {
 	if r.kind.fleet {
-		diags.Append(dst.Set(ctx, &fleetTokenState{FleetID: m.FleetID, commonTokenModel: m.commonTokenModel})...)
+		diags.Append(setObject(ctx, dst, &fleetTokenState{FleetID: m.FleetID, commonTokenModel: m.commonTokenModel})...)
 		return
 	}
-	diags.Append(dst.Set(ctx, &personalTokenState{OwnerID: m.OwnerID, commonTokenModel: m.commonTokenModel})...)
+	diags.Append(setObject(ctx, dst, &personalTokenState{OwnerID: m.OwnerID, commonTokenModel: m.commonTokenModel})...)
 }
 
 // begin starts an API operation: it masks secrets in the logs, reads the
@@ -262,6 +262,7 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		resp.Diagnostics.Append(r.data.apiError("reading", r.describe(state), r.collectionOf(state), err))
 		return
 	}
+	read := *state
 	state.applyToken(tok)
 	if state.Expiry.IsNull() || state.Expiry.IsUnknown() { // after an import
 		state.Expiry = types.StringValue(inferExpiry(tok))
@@ -269,7 +270,9 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if state.RevokeGracePeriod.IsNull() || state.RevokeGracePeriod.IsUnknown() {
 		state.RevokeGracePeriod = types.StringValue(defaultRevokeGracePeriod)
 	}
-	r.setModel(ctx, &resp.State, state, &resp.Diagnostics)
+	if !sameValues(state, &read) { // else resp.State, a copy of req.State, is right already
+		r.setModel(ctx, &resp.State, state, &resp.Diagnostics)
+	}
 }
 
 // inferExpiry gives the expiry setting that produced a token, so that an

@@ -24,7 +24,9 @@ func (r *tokenResource) ValidateConfig(ctx context.Context, req resource.Validat
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	checkPositiveTimeouts(ctx, req.Config, &resp.Diagnostics, "create", "read", "delete")
+	if !cfg.Timeouts.IsNull() {
+		checkPositiveTimeouts(ctx, req.Config, &resp.Diagnostics, "create", "read", "delete")
+	}
 	if cfg.Expiry.IsUnknown() {
 		return
 	}
@@ -97,6 +99,7 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	planned := *plan
 
 	if r.kind.fleet {
 		r.planFleetID(ctx, req, plan, state, resp)
@@ -126,7 +129,9 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	} else {
 		r.planReplacements(plan, state, now, resp)
 	}
-	r.setModel(ctx, &resp.Plan, plan, &resp.Diagnostics)
+	if !sameValues(plan, &planned) { // else resp.Plan, a copy of req.Plan, is right already
+		r.setModel(ctx, &resp.Plan, plan, &resp.Diagnostics)
+	}
 }
 
 func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlanRequest, plan, state *tokenResourceModel, resp *resource.ModifyPlanResponse) {
