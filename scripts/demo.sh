@@ -61,9 +61,11 @@ api() {
 }
 
 # consumer_call SECRET: one API call authenticated by SECRET, as a consumer
-# of the token would make.
+# of the token would make: who-am-I, which any valid token may call whatever
+# its scopes (least privilege: the quickstart's tokens cannot read the audit
+# log), and which a revoked token gets a 401 for.
 consumer_call() {
-  api "$1" "/api/audit/events?limit=1" >/dev/null
+  api "$1" "/api/account" >/dev/null
 }
 
 # The CLI configuration comes first: every CLI call reads it, `version`

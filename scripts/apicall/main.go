@@ -3,7 +3,7 @@
 // read from the first line of standard input, never from the command line,
 // so that it shows up in no process listing.
 //
-//	printf '%s\n' "$CMDOP_TOKEN" | apicall "$CMDOP_API_BASE_URL/api/audit/events?limit=1"
+//	printf '%s\n' "$CMDOP_TOKEN" | apicall "$CMDOP_API_BASE_URL/api/account"
 //
 // It exits 1 on a connection error or an HTTP status of 400 or more.
 package main
