@@ -102,8 +102,8 @@ func (d *providerData) checkFleet(ctx context.Context, fleet string) error {
 	return err
 }
 
-// planCheckTimeout bounds the plan-time fleet check, so that a slow API
-// never holds a plan for long.
+// planCheckTimeout bounds each plan-time call (the fleet check, the clock,
+// who-am-I), so that a slow API never holds a plan for long.
 const planCheckTimeout = 10 * time.Second
 
 // isRefusal tells whether err is the API's definite answer about the
