@@ -81,6 +81,20 @@ func (e *Error) MissingScopes() []string {
 	return out
 }
 
+// IsRefusal tells whether err is the API's definite answer about the
+// request (401, 403, 404, 422), rather than a failure to get one.
+func IsRefusal(err error) bool {
+	apiErr, ok := AsError(err)
+	if !ok {
+		return false
+	}
+	switch apiErr.Code {
+	case cmdopapi.CodeAuth, cmdopapi.CodePermission, cmdopapi.CodeNotFound, cmdopapi.CodeValidation:
+		return true
+	}
+	return false
+}
+
 // AsError returns the API error wrapped in err, if any.
 func AsError(err error) (*Error, bool) {
 	var apiErr *Error

@@ -290,23 +290,10 @@ func (s *Server) serveAPI(w *bufferedResponse, r *http.Request, reqID string) (d
 	c.now = s.st.now(s.baseNow)
 	// Authenticate before routing, as the real API does: an unknown path
 	// tells nothing to a caller without a valid token.
-	switch err := s.authenticate(c); {
-	case err != nil:
+	if err := s.authenticate(c); err != nil {
 		writeError(w, err)
-	case rt == nil && len(allow) > 0:
-		writeError(w, methodNotAllowed(r.Method, allow...))
-		s.recordUse(c, w.statusCode())
-	case rt == nil:
-		writeError(w, errNotFound(cmdopapi.ReasonRouteNotFound,
-			"No API route matches %s %s; check the API base URL (it is the host, such as https://api.cmdop.com, without /api or a version) and the path.",
-			r.Method, cmdopapi.Redact(r.URL.EscapedPath())))
-		s.recordUse(c, w.statusCode())
-	default:
-		if err := authorize(c.caller, rt); err != nil {
-			writeError(w, err)
-		} else {
-			rt.handle(s, w, c)
-		}
+	} else {
+		s.route(w, c, rt, allow)
 		s.recordUse(c, w.statusCode())
 	}
 	if err := s.commitLocked(); err != nil {
@@ -315,6 +302,25 @@ func (s *Server) serveAPI(w *bufferedResponse, r *http.Request, reqID string) (d
 		writeError(w, errInternal("The server could not save its state; retry the request."))
 	}
 	return drop
+}
+
+// route answers an authenticated /api request: its operation once the
+// caller's scopes allow it, or why there is none.
+func (s *Server) route(w http.ResponseWriter, c *call, rt *route, allow []string) {
+	switch {
+	case rt == nil && len(allow) > 0:
+		writeError(w, methodNotAllowed(c.r.Method, allow...))
+	case rt == nil:
+		writeError(w, errNotFound(cmdopapi.ReasonRouteNotFound,
+			"No API route matches %s %s; check the API base URL (it is the host, such as https://api.cmdop.com, without /api or a version) and the path.",
+			c.r.Method, cmdopapi.Redact(c.r.URL.EscapedPath())))
+	default:
+		if err := authorize(c.caller, rt); err != nil {
+			writeError(w, err)
+			return
+		}
+		rt.handle(s, w, c)
+	}
 }
 
 // serveLocal handles the test controls under /_local/. They need the control

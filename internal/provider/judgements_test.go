@@ -119,8 +119,8 @@ func TestIsRefusal(t *testing.T) {
 		apiErr(429, cmdopapi.CodeRateLimit, ""):                          false,
 		errors.New("timeout"):                                            false,
 	} {
-		if got := isRefusal(err); got != want {
-			t.Errorf("isRefusal(%v) = %v, want %v", err, got, want)
+		if got := cmdop.IsRefusal(err); got != want {
+			t.Errorf("cmdop.IsRefusal(%v) = %v, want %v", err, got, want)
 		}
 	}
 }

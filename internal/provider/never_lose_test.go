@@ -212,6 +212,11 @@ resource "cmdop_fleet_token" "t" {
 					}
 				},
 				Config: api.config(""),
+				// The failed create left its placeholder in the state: this
+				// step destroys it, and the destroy must succeed.
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionDestroy),
+				}},
 				Check: func(s *terraform.State) error {
 					if _, err := attrs(s, "cmdop_fleet_token.t"); err == nil {
 						t.Error("the placeholder is still in the state")

@@ -106,20 +106,6 @@ func (d *providerData) checkFleet(ctx context.Context, fleet string) error {
 // who-am-I), so that a slow API never holds a plan for long.
 const planCheckTimeout = 10 * time.Second
 
-// isRefusal tells whether err is the API's definite answer about the
-// request (401, 403, 404, 422), rather than a failure to get one.
-func isRefusal(err error) bool {
-	apiErr, ok := cmdop.AsError(err)
-	if !ok {
-		return false
-	}
-	switch apiErr.Code {
-	case cmdopapi.CodeAuth, cmdopapi.CodePermission, cmdopapi.CodeNotFound, cmdopapi.CodeValidation:
-		return true
-	}
-	return false
-}
-
 // providerDataFrom unpacks what Configure handed over; nil before then.
 func providerDataFrom(v any, diags *diag.Diagnostics) *providerData {
 	if v == nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
@@ -153,7 +154,7 @@ func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlan
 		// working token and then fails.
 		// A new token can wait for apply to learn of an API that did not
 		// answer; a replacement, which revokes, cannot.
-		if err := r.data.checkFleet(ctx, fleet); err != nil && (moved || isRefusal(err)) {
+		if err := r.data.checkFleet(ctx, fleet); err != nil && (moved || cmdop.IsRefusal(err)) {
 			d := r.data.apiError("planning", r.describe(plan), fleet, err)
 			resp.Diagnostics.AddAttributeError(path.Root("fleet_id"), fmt.Sprintf("Fleet %q is not reachable", cmdopapi.Redact(fleet)), d.Detail())
 			return
