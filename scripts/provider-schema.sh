@@ -3,7 +3,7 @@
 # file named by $1, for tfplugindocs --providers-schema.
 #
 # The CLI that reads it is $SCHEMA_CLI: Terraform 1.14 or later
-# (make docs passes bin/terraform-1.15.0), the only CLI whose schema holds
+# (make docs passes bin/terraform-1.16.0), the only CLI whose schema holds
 # list resources and actions. Without SCHEMA_CLI it is OpenTofu (bin/tofu),
 # whose schema has ephemeral resources and identities but no list resources
 # or actions; Terraform 1.5.7 silently leaves out even ephemeral resources.

@@ -11,7 +11,7 @@
 #
 # Usage (make validate-examples sets these):
 #   TERRAFORM=bin/terraform TOFU=bin/tofu MIRROR=bin/mirror \
-#     TERRAFORM_LATEST=bin/terraform-1.15.0 scripts/validate-examples.sh [DIR...]
+#     TERRAFORM_LATEST=bin/terraform-1.16.0 scripts/validate-examples.sh [DIR...]
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,7 +22,7 @@ TERRAFORM="${TERRAFORM:-$root/bin/terraform}"
 TOFU="${TOFU:-$root/bin/tofu}"
 MIRROR="${MIRROR:-$root/bin/mirror}"
 # List resources and actions need Terraform 1.14+.
-TERRAFORM_LATEST="${TERRAFORM_LATEST:-$root/bin/terraform-1.15.0}"
+TERRAFORM_LATEST="${TERRAFORM_LATEST:-$root/bin/terraform-1.16.0}"
 # Absolute paths: each validation runs in another directory.
 abs() { case "$1" in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$PWD" "$1" ;; esac; }
 TERRAFORM="$(abs "$TERRAFORM")" TOFU="$(abs "$TOFU")" MIRROR="$(abs "$MIRROR")" TERRAFORM_LATEST="$(abs "$TERRAFORM_LATEST")"
