@@ -108,6 +108,9 @@ func New(cfg Config) (*Client, error) {
 	rc.Backoff = backoff
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	rc.RequestLogHook = func(_ retryablehttp.Logger, req *http.Request, attempt int) {
+		if n, ok := req.Context().Value(attemptsKey{}).(*int); ok {
+			*n = attempt + 1
+		}
 		if attempt > 0 {
 			tflog.Debug(req.Context(), "Retrying CMDOP API call", map[string]any{
 				"method": req.Method, "attempt": attempt + 1,
@@ -124,6 +127,10 @@ func New(cfg Config) (*Client, error) {
 }
 
 type retryKey struct{}
+
+// attemptsKey marks a request's context with an *int that counts its
+// attempts (RevokeTokenAttempts).
+type attemptsKey struct{}
 
 // checkRetry retries 429, 502, 503, 504 and connection errors, unless the
 // request is marked unsafe to repeat (a POST without an Idempotency-Key).

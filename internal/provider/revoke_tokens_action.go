@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/action"
@@ -31,7 +33,12 @@ type revokeTokensAction struct {
 var (
 	_ action.ActionWithConfigure      = (*revokeTokensAction)(nil)
 	_ action.ActionWithValidateConfig = (*revokeTokensAction)(nil)
+	_ action.ActionWithModifyPlan     = (*revokeTokensAction)(nil)
 )
+
+// defaultMaxRevocations bounds a selection that does not set
+// max_revocations: a targeted leak response rarely reaches it.
+const defaultMaxRevocations = 20
 
 // NewRevokeTokensAction returns the cmdop_revoke_tokens action.
 func NewRevokeTokensAction() action.Action { return &revokeTokensAction{} }
@@ -43,7 +50,10 @@ const (
 )
 
 type revokeTokensModel struct {
-	TokenIDs      types.Set         `tfsdk:"token_ids"`
+	TokenIDs       types.Set         `tfsdk:"token_ids"`
+	KeyPrefixes    types.Set         `tfsdk:"key_prefixes"`
+	Secrets        types.List        `tfsdk:"secrets"`
+	MaxRevocations types.Int64       `tfsdk:"max_revocations"`
 	FleetID       types.String      `tfsdk:"fleet_id"`
 	Kind          types.String      `tfsdk:"kind"`
 	NamePrefix    types.String      `tfsdk:"name_prefix"`
@@ -54,37 +64,72 @@ type revokeTokensModel struct {
 	DryRun        types.Bool        `tfsdk:"dry_run"`
 }
 
-var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+var (
+	uuidPattern      = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	keyPrefixPattern = regexp.MustCompile(`^cmdop_[0-9A-Za-z]{6}$`)
+)
 
 func (a *revokeTokensAction) Metadata(_ context.Context, req action.MetadataRequest, resp *action.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_revoke_tokens"
 }
 
 func (a *revokeTokensAction) Schema(_ context.Context, _ action.SchemaRequest, resp *action.SchemaResponse) {
+	resp.Schema = revokeTokensSchema()
+}
+
+func revokeTokensSchema() schema.Schema {
 	ts := func(desc string) schema.Attribute {
 		return schema.StringAttribute{MarkdownDescription: desc, Optional: true, CustomType: timetypes.RFC3339Type{}}
 	}
-	resp.Schema = schema.Schema{
+	return schema.Schema{
 		MarkdownDescription: "Revokes CMDOP tokens at once, for when a secret has leaked (Terraform 1.14 or later): run it with " +
 			"`terraform apply -invoke=action.cmdop_revoke_tokens.<name>`, or trigger it from a resource's `lifecycle.action_trigger`. " +
-			"It selects tokens by `token_ids` or by filters, which combine: every token that matches all of them is revoked. " +
-			"`kind` and `fleet_id` say where to look; without them it looks at the caller's personal tokens and the provider's " +
-			"default fleet. A selection with neither `token_ids` nor a filter (`name_prefix`, `created_before`, `used_since`) is " +
-			"refused at plan time, unless `all = true` asks for every token in those places. It never revokes the token the " +
-			"provider itself authenticates with unless `include_self = true`, and says so when it skips it. It reports each " +
-			"revocation as it happens and ends with a summary of what it revoked, what was already revoked and what failed, each " +
-			"with the request ID the audit log records it under. Tokens it revokes that are still in a Terraform state are " +
-			"replaced by that configuration's next apply, with the usual \"was revoked\" warning.",
+			"It selects tokens by name (`token_ids`, `key_prefixes`, or the leaked `secrets` themselves) or by filters, which " +
+			"combine: every token that matches all of them is revoked. `kind` and `fleet_id` say where to look; without them it " +
+			"looks at the caller's personal tokens and the provider's default fleet. A selection with no `token_ids`, " +
+			"`key_prefixes`, `secrets` or filter (`name_prefix`, `created_before`, `used_since`) is refused, unless `all = true` " +
+			"asks for every token in those places; `all = false` selects nothing. These rules are checked again with the final " +
+			"values when the action is planned and when it runs, so that a variable, a local or a trigger cannot get around them. " +
+			"A token, key prefix or secret that matches no token fails the action before anything is revoked, and a filter that " +
+			"matches nothing gets a warning. A selection of more than `max_revocations` tokens (default 20) fails before anything " +
+			"is revoked, unless `all = true`. It never revokes the token the provider itself authenticates with unless " +
+			"`include_self = true`, and then revokes it last. It reports each revocation as it happens and ends with a summary of " +
+			"what it revoked, what was already revoked and what failed, each with the request ID that the audit log records its " +
+			"`token.revoked` event under; a revocation whose answer was lost is read back before it is reported. Tokens it revokes " +
+			"that are still in a Terraform state are replaced by that configuration's next apply, with the usual \"was revoked\" warning.",
 		Attributes: map[string]schema.Attribute{
 			"token_ids": schema.SetAttribute{
 				MarkdownDescription: "The IDs (UUIDs) of the tokens to revoke, such as `cmdop_fleet_token.ci.id`. They are looked " +
-					"for where `kind` and `fleet_id` say; an ID found nowhere there is reported as failed.",
+					"for where `kind` and `fleet_id` say; an ID found nowhere there fails the action before anything is revoked.",
 				Optional:    true,
 				ElementType: types.StringType,
 				Validators: []validator.Set{
 					setvalidator.SizeAtLeast(1),
 					setvalidator.ValueStringsAre(stringvalidator.RegexMatches(uuidPattern, "must be a token ID (a UUID)")),
 				},
+			},
+			"key_prefixes": schema.SetAttribute{
+				MarkdownDescription: "The key prefixes of the tokens to revoke (`cmdop_` and six characters), as the CMDOP console, " +
+					"the audit log and this provider's `key_prefix` attributes show them. A prefix that matches no token where " +
+					"`kind` and `fleet_id` say fails the action before anything is revoked.",
+				Optional:    true,
+				ElementType: types.StringType,
+				Validators: []validator.Set{
+					setvalidator.SizeAtLeast(1),
+					setvalidator.ValueStringsAre(stringvalidator.RegexMatches(keyPrefixPattern, "must be a key prefix: cmdop_ and six letters or digits")),
+				},
+			},
+			"secrets": schema.ListAttribute{
+				MarkdownDescription: "The leaked secrets themselves, as a secret-scanning alert hands them over: each selects the token " +
+					"it authenticates as. Write-only: Terraform keeps it out of the plan and state, and the provider never prints " +
+					"or logs it. The provider finds each token with one who-am-I call made with that secret, which the API records " +
+					"as one use of the token (a `token.used` audit event, and its `last_used_at`). A secret that does not " +
+					"authenticate is reported as \"already revoked or not a CMDOP token\", not as a failure. Pass it from a " +
+					"variable (`-var` or `TF_VAR_…`), never written into a file.",
+				Optional:    true,
+				WriteOnly:   true,
+				ElementType: types.StringType,
+				Validators:  []validator.List{listvalidator.SizeAtLeast(1)}, // never a validator that quotes the value
 			},
 			"fleet_id": schema.StringAttribute{
 				MarkdownDescription: "Look for fleet tokens in this fleet, instead of the provider's `fleet_id` (or `CMDOP_FLEET_ID`, " +
@@ -101,16 +146,24 @@ func (a *revokeTokensAction) Schema(_ context.Context, _ action.SchemaRequest, r
 				Validators: []validator.String{stringvalidator.OneOf(kindFleet, kindPersonal)},
 			},
 			"name_prefix": schema.StringAttribute{
-				MarkdownDescription: "Only tokens whose name starts with this.",
+				MarkdownDescription: "Only tokens whose name starts with this. It must not be empty.",
 				Optional:            true,
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"created_before": ts("Only tokens issued before this time (RFC3339), such as when the leak was found."),
 			"used_since":     ts("Only tokens used at or after this time (RFC3339), such as when the secret leaked."),
 			"all": schema.BoolAttribute{
-				MarkdownDescription: "Revoke every token where `kind` and `fleet_id` say, with no other selection. Required for an " +
-					"unfiltered selection; conflicts with `token_ids` and the filters.",
+				MarkdownDescription: "`true` revokes every token where `kind` and `fleet_id` say, with no other selection. Required for an " +
+					"unfiltered selection; conflicts with the other selections. `false` is the same as leaving it out: it is not a filter, " +
+					"and selects nothing.",
 				Optional: true,
+			},
+			"max_revocations": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("The most tokens the action may revoke (default %d). A larger selection fails before "+
+					"anything is revoked, with the count and the tokens it selected, unless `all = true`; a dry run reports the same. "+
+					"Raise it when a response really needs more.", defaultMaxRevocations),
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.AtLeast(1)},
 			},
 			"include_self": schema.BoolAttribute{
 				MarkdownDescription: "Also revoke the token the provider authenticates with, if the selection includes it: it is " +
@@ -118,8 +171,9 @@ func (a *revokeTokensAction) Schema(_ context.Context, _ action.SchemaRequest, r
 				Optional: true,
 			},
 			"dry_run": schema.BoolAttribute{
-				MarkdownDescription: "Only report what would be revoked; revoke nothing.",
-				Optional:            true,
+				MarkdownDescription: "Only report what would be revoked; revoke nothing. Set it from a variable " +
+					"(`dry_run = var.dry_run`) to switch between a dry run and the real one with `-var dry_run=true`.",
+				Optional: true,
 			},
 		},
 	}
@@ -127,39 +181,6 @@ func (a *revokeTokensAction) Schema(_ context.Context, _ action.SchemaRequest, r
 
 func (a *revokeTokensAction) Configure(_ context.Context, req action.ConfigureRequest, resp *action.ConfigureResponse) {
 	a.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
-}
-
-// narrowed reports whether the configuration selects by ID or filter
-// (unknown values count: they are known by the time the action runs).
-func (m *revokeTokensModel) narrowed() bool {
-	return !m.TokenIDs.IsNull() || !m.NamePrefix.IsNull() || !m.CreatedBefore.IsNull() || !m.UsedSince.IsNull()
-}
-
-// ValidateConfig refuses, at plan time, a selection that selects nothing in
-// particular without all = true, all = true with a narrower selection, and
-// fleet_id with kind = "personal".
-func (a *revokeTokensAction) ValidateConfig(ctx context.Context, req action.ValidateConfigRequest, resp *action.ValidateConfigResponse) {
-	var m revokeTokensModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	switch {
-	case m.All.IsUnknown():
-	case m.All.ValueBool() && m.narrowed():
-		resp.Diagnostics.AddAttributeError(path.Root("all"), "Conflicting token selection in cmdop_revoke_tokens",
-			"all = true revokes every token where kind and fleet_id say, so it cannot be combined with token_ids, name_prefix, "+
-				"created_before or used_since. Remove all to revoke only the tokens those select, or remove them to revoke everything.")
-	case !m.All.ValueBool() && !m.narrowed():
-		resp.Diagnostics.AddAttributeError(path.Root("all"), "Empty token selection in cmdop_revoke_tokens",
-			"The action selects no tokens in particular: set token_ids, or at least one of name_prefix, created_before and "+
-				"used_since. To revoke every token where kind and fleet_id say (every fleet token of the fleet, every personal "+
-				"token, or both), set all = true.")
-	}
-	if m.Kind.ValueString() == kindPersonal && !m.FleetID.IsNull() {
-		resp.Diagnostics.AddAttributeError(path.Root("fleet_id"), "Conflicting token selection in cmdop_revoke_tokens",
-			"fleet_id selects fleet tokens, but kind = \"personal\" selects personal tokens only. Remove one of them.")
-	}
 }
 
 // revokeScope is one collection the action looks in.
@@ -185,24 +206,36 @@ func (s selected) describe() string {
 type outcome struct {
 	sel       selected
 	requestID string
+	unsure    bool // revoked, but the audit log could not say by which request
 	err       error
 }
 
 func (o outcome) line() string {
 	s := o.sel.describe()
-	if o.err != nil && o.requestID == "" {
+	switch {
+	case o.err != nil && o.requestID == "":
 		return fmt.Sprintf("%s: %s", s, cmdopapi.Redact(o.err.Error()))
-	}
-	if o.err != nil {
+	case o.err != nil:
 		return fmt.Sprintf("%s: %s (request ID %s)", s, cmdopapi.Redact(o.err.Error()), o.requestID)
+	case o.unsure:
+		return s + ", request ID unknown (the call was retried; its token.revoked event in the audit log has it)"
 	}
 	return fmt.Sprintf("%s, request ID %s", s, orNone(o.requestID))
 }
 
 func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
 	ctx = cmdop.MaskSecrets(ctx)
+	if req.Config.Raw.IsNull() {
+		missingConfig(&resp.Diagnostics)
+		return
+	}
+	// Every rule again, on the final values, before any API call.
 	var m revokeTokensModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	checkFinal(ctx, req.Config, &m, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	m.checkKnown(&resp.Diagnostics)
 	client := clientFrom(a.data, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
@@ -212,7 +245,7 @@ func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeReques
 	includeSelf := m.IncludeSelf.ValueBool()
 	acct, err := a.data.account(ctx) // memoised per provider process
 	if err != nil && !includeSelf {
-		resp.Diagnostics.AddError("Error identifying the provider's own token for cmdop_revoke_tokens",
+		resp.Diagnostics.AddError(summaryIdentifySelfFailed,
 			"cmdop_revoke_tokens never revokes the token the provider authenticates with unless include_self = true, but it "+
 				"could not ask the CMDOP API which token that is, so it revoked nothing. Run it again, or set include_self = true "+
 				"if revoking the provider's own token is acceptable.\n\n"+cmdopapi.Redact(err.Error()))
@@ -243,6 +276,9 @@ func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeReques
 		note = " (dry run: nothing is revoked)"
 	}
 	run.progress("cmdop_revoke_tokens: %d token(s) selected among %s%s.", len(sel), describeScopes(scopes), note)
+	if !m.All.ValueBool() && !run.withinBound(todo, &m) {
+		return
+	}
 	for _, s := range todo {
 		run.revoke(s)
 	}
@@ -256,52 +292,30 @@ func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeReques
 	run.summarize()
 }
 
-// selectTokens lists every scope afresh and keeps the tokens the
-// configuration selects. A token ID found in no scope is recorded as failed.
-func (a *revokeTokensAction) selectTokens(ctx context.Context, client *cmdop.Client, m *revokeTokensModel, acct *cmdopapi.Account,
-	run *revokeRun, diags *diag.Diagnostics,
-) ([]selected, []revokeScope) {
-	scopes := a.scopes(m, acct, diags)
-	filter := tokenFilter{
-		NamePrefix:    m.NamePrefix.ValueString(),
-		CreatedBefore: timeOrZero(m.CreatedBefore, diags),
-		UsedSince:     timeOrZero(m.UsedSince, diags),
+// withinBound enforces max_revocations: a selection that would revoke more
+// tokens fails, dry run or not, before anything is revoked, listing them.
+func (r *revokeRun) withinBound(todo []selected, m *revokeTokensModel) bool {
+	limit := int64(defaultMaxRevocations)
+	if !m.MaxRevocations.IsNull() {
+		limit = m.MaxRevocations.ValueInt64()
 	}
-	var ids []string
-	if !m.TokenIDs.IsNull() {
-		diags.Append(m.TokenIDs.ElementsAs(ctx, &ids, false)...)
-		filter.IDs = map[string]bool{}
-		for _, id := range ids {
-			filter.IDs[strings.ToLower(id)] = true
+	var active []string
+	for _, s := range todo {
+		if s.token.Status != cmdopapi.StatusRevoked && s.token.RevokedAt == nil {
+			active = append(active, "- "+s.describe())
 		}
 	}
-	if diags.HasError() {
-		return nil, nil
+	if int64(len(active)) <= limit {
+		return true
 	}
-	var sel []selected
-	found := map[string]bool{}
-	for _, sc := range scopes {
-		all, err := client.ListAllTokens(ctx, sc.fleet)
-		if err != nil {
-			diags.Append(a.data.apiError("listing", sc.kind.label+"s for cmdop_revoke_tokens", sc.fleet, err))
-			return nil, nil
-		}
-		for _, t := range all {
-			if filter.matches(&t) {
-				sel = append(sel, selected{scope: sc, token: t})
-				found[strings.ToLower(t.ID)] = true
-			}
-		}
-	}
-	for _, id := range ids {
-		if !found[strings.ToLower(id)] {
-			run.failed = append(run.failed, outcome{
-				sel: selected{token: cmdopapi.Token{ID: id}},
-				err: fmt.Errorf("not found among %s", describeScopes(scopes)),
-			})
-		}
-	}
-	return sel, scopes
+	r.progress("cmdop_revoke_tokens: %d token(s) to revoke, more than max_revocations = %d: nothing is revoked.\n%s",
+		len(active), limit, strings.Join(active, "\n"))
+	r.resp.Diagnostics.AddAttributeError(path.Root("max_revocations"), summaryTooMany,
+		fmt.Sprintf("The selection would revoke %d token(s), more than max_revocations = %d, so cmdop_revoke_tokens revoked "+
+			"nothing. Check that the selection is the one you meant. If it is, set max_revocations = %d (or more) in the action's "+
+			"config, or use all = true to revoke every token where kind and fleet_id say.\n\nSelected:\n%s",
+			len(active), limit, len(active), strings.Join(active, "\n")))
+	return false
 }
 
 // scopes resolves kind and fleet_id into the collections to look in. The

@@ -21,6 +21,7 @@ type revokeRun struct {
 	dryRun                   bool
 	resp                     *action.InvokeResponse
 	revoked, already, failed []outcome
+	notTokens                []int // indexes of secrets that do not authenticate
 }
 
 func (r *revokeRun) progress(format string, args ...any) {
@@ -43,7 +44,8 @@ func (r *revokeRun) revoke(s selected) {
 	}
 	// Through the provider's token cache, so that any resource of the same
 	// run that reads the token afterwards sees it revoked.
-	requestID, err := r.tokens.RevokeTokenRequestID(r.ctx, s.scope.fleet, s.token.ID)
+	res, err := r.tokens.RevokeTokenAttempts(r.ctx, s.scope.fleet, s.token.ID)
+	requestID := res.RequestID
 	if apiErr, ok := cmdop.AsError(err); ok && requestID == "" {
 		requestID = apiErr.RequestID
 	}
@@ -53,17 +55,57 @@ func (r *revokeRun) revoke(s selected) {
 		o.err = nil
 		r.already = append(r.already, o)
 		r.progress("Already revoked: %s", o.line())
-	case err != nil:
+	case err != nil && cmdop.IsRefusal(err): // the API's definite no
 		r.failed = append(r.failed, o)
 		r.progress("Failed to revoke %s", o.line())
+	case err != nil: // no answer, or one that says nothing about the token
+		r.readBack(o)
 	default:
+		if res.Attempts > 1 {
+			// An earlier attempt may have revoked it, its answer lost: the
+			// audit log knows which request did.
+			o.requestID = r.revocationRequestID(s)
+			o.unsure = o.requestID == ""
+		}
 		r.revoked = append(r.revoked, o)
 		r.progress("Revoked %s", o.line())
 	}
 }
 
+// readBack settles a revocation whose outcome is unknown by reading the
+// token: revoked (by this call, its request ID from the audit log), still
+// active (failed), or unknown (may not be revoked).
+func (r *revokeRun) readBack(o outcome) {
+	s := o.sel
+	t, err := r.client.GetToken(r.ctx, s.scope.fleet, s.token.ID)
+	switch {
+	case err == nil && (t.Status == cmdopapi.StatusRevoked || t.RevokedAt != nil):
+		o.err = nil
+		o.requestID = r.revocationRequestID(s)
+		o.unsure = o.requestID == ""
+		r.revoked = append(r.revoked, o)
+		r.progress("Revoked %s (the API's answer was lost: read back as revoked)", o.line())
+	case errors.Is(err, cmdop.ErrTokenNotFound):
+		o.err = nil
+		o.requestID = ""
+		r.already = append(r.already, o)
+		r.progress("Already revoked: %s", o.line())
+	case err == nil:
+		o.err = fmt.Errorf("still active after the revocation failed: %w", o.err)
+		r.failed = append(r.failed, o)
+		r.progress("Failed to revoke %s", o.line())
+	default:
+		o.err = fmt.Errorf("may not be revoked: check it with the cmdop_%ss data source or in the CMDOP console, and run the "+
+			"action again (a revoked token is reported, not revoked twice). The revocation failed (%s), and reading the token "+
+			"back failed too (%s)", s.scope.kind.typeSuffix, cmdopapi.Redact(o.err.Error()), cmdopapi.Redact(err.Error()))
+		o.requestID = ""
+		r.failed = append(r.failed, o)
+		r.progress("May not have revoked %s", o.line())
+	}
+}
+
 // revocationRequestID finds the request ID under which the audit log
-// recorded an earlier revocation; "" when it cannot tell.
+// recorded the token's revocation; "" when it cannot tell.
 func (r *revokeRun) revocationRequestID(s selected) string {
 	events, _, err := r.client.AuditEvents(r.ctx, cmdop.AuditQuery{
 		FleetID: s.scope.fleet, TokenID: s.token.ID, Actions: []string{cmdopapi.ActionTokenRevoked},
@@ -81,9 +123,17 @@ func (r *revokeRun) summarize() {
 	if r.dryRun {
 		verb = "Would revoke"
 	}
-	r.progress("cmdop_revoke_tokens summary: %s %d, already revoked %d, failed %d.%s%s%s",
+	notTokens := ""
+	if len(r.notTokens) > 0 {
+		idx := make([]string, len(r.notTokens))
+		for i, n := range r.notTokens {
+			idx[i] = fmt.Sprintf("secrets[%d]", n)
+		}
+		notTokens = fmt.Sprintf("\nAlready revoked or not a CMDOP token (it does not authenticate): %s", strings.Join(idx, ", "))
+	}
+	r.progress("cmdop_revoke_tokens summary: %s %d, already revoked %d, failed %d.%s%s%s%s",
 		strings.ToLower(verb), len(r.revoked), len(r.already), len(r.failed),
-		summaryLines(verb, r.revoked), summaryLines("Already revoked", r.already), summaryLines("Failed", r.failed))
+		summaryLines(verb, r.revoked), summaryLines("Already revoked", r.already), summaryLines("Failed", r.failed), notTokens)
 	if len(r.failed) == 0 {
 		return
 	}
@@ -92,9 +142,9 @@ func (r *revokeRun) summarize() {
 		lines[i] = "- " + o.line()
 	}
 	r.resp.Diagnostics.AddError("Error revoking tokens with cmdop_revoke_tokens",
-		fmt.Sprintf("%d of the selected token(s) could not be revoked (%d were, %d already had been). Check the IDs and the "+
-			"provider token's permissions, then run the action again: tokens already revoked are reported, not revoked twice.\n\n%s",
-			len(r.failed), len(r.revoked), len(r.already), strings.Join(lines, "\n")))
+		fmt.Sprintf("%d of the selected token(s) could not be revoked, or may not have been (%d were, %d already had been). Check "+
+			"the provider token's permissions and the API, then run the action again: tokens already revoked are reported, not "+
+			"revoked twice.\n\n%s", len(r.failed), len(r.revoked), len(r.already), strings.Join(lines, "\n")))
 }
 
 func summaryLines(what string, outcomes []outcome) string {
