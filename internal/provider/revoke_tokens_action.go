@@ -54,14 +54,14 @@ type revokeTokensModel struct {
 	KeyPrefixes    types.Set         `tfsdk:"key_prefixes"`
 	Secrets        types.List        `tfsdk:"secrets"`
 	MaxRevocations types.Int64       `tfsdk:"max_revocations"`
-	FleetID       types.String      `tfsdk:"fleet_id"`
-	Kind          types.String      `tfsdk:"kind"`
-	NamePrefix    types.String      `tfsdk:"name_prefix"`
-	CreatedBefore timetypes.RFC3339 `tfsdk:"created_before"`
-	UsedSince     timetypes.RFC3339 `tfsdk:"used_since"`
-	All           types.Bool        `tfsdk:"all"`
-	IncludeSelf   types.Bool        `tfsdk:"include_self"`
-	DryRun        types.Bool        `tfsdk:"dry_run"`
+	FleetID        types.String      `tfsdk:"fleet_id"`
+	Kind           types.String      `tfsdk:"kind"`
+	NamePrefix     types.String      `tfsdk:"name_prefix"`
+	CreatedBefore  timetypes.RFC3339 `tfsdk:"created_before"`
+	UsedSince      timetypes.RFC3339 `tfsdk:"used_since"`
+	All            types.Bool        `tfsdk:"all"`
+	IncludeSelf    types.Bool        `tfsdk:"include_self"`
+	DryRun         types.Bool        `tfsdk:"dry_run"`
 }
 
 var (

@@ -191,11 +191,19 @@ func (m *revokeTokensModel) checkSelection(diags *diag.Diagnostics) {
 		if !m.All.IsNull() {
 			why = "all = false selects nothing (it is not a filter), and nothing else selects any token"
 		}
-		diags.AddAttributeError(path.Root("all"), summaryEmptySelection,
-			why+": set token_ids, key_prefixes or secrets, or at least one of name_prefix, created_before and used_since. "+
+		detail := why + ": set token_ids, key_prefixes or secrets, or at least one of name_prefix, created_before and used_since. "+
 				"Values from variables, locals and resources count once they are known: one that turned out null counts as unset. "+
 				"To revoke every token where kind and fleet_id say (every fleet token of the fleet, every personal token, or both), "+
-				"set all = true.")
+				"set all = true."
+		if m.blank() {
+			// No config block, or an empty one: Terraform 1.16 sends an
+			// object of nulls for a missing block, and 1.15.0 crashes on an
+			// attribute diagnostic there, so this one has no path.
+			diags.AddError(summaryEmptySelection, "The action has no config block, or an empty one. Add one that says what to "+
+				"revoke.\n\n"+detail)
+		} else {
+			diags.AddAttributeError(path.Root("all"), summaryEmptySelection, detail)
+		}
 	}
 	if m.Kind.ValueString() == kindPersonal && !m.FleetID.IsNull() && !m.FleetID.IsUnknown() {
 		diags.AddAttributeError(path.Root("fleet_id"), summaryConflictSelection,
@@ -203,13 +211,27 @@ func (m *revokeTokensModel) checkSelection(diags *diag.Diagnostics) {
 	}
 }
 
+// blank tells whether no argument is set at all (every value null).
+func (m *revokeTokensModel) blank() bool {
+	for _, s := range m.all() {
+		if !s.v.IsNull() {
+			return false
+		}
+	}
+	return true
+}
+
+// all is every argument's value.
+func (m *revokeTokensModel) all() []namedValue {
+	return append(m.selectors(), namedValue{"all", m.All}, namedValue{"kind", m.Kind}, namedValue{"fleet_id", m.FleetID},
+		namedValue{"max_revocations", m.MaxRevocations}, namedValue{"include_self", m.IncludeSelf}, namedValue{"dry_run", m.DryRun})
+}
+
 // checkKnown fails an invocation on any value still unknown: Terraform
 // resolves every value before it invokes an action, so this does not
 // happen, and if it did the action must not guess.
 func (m *revokeTokensModel) checkKnown(diags *diag.Diagnostics) {
-	all := append(m.selectors(), namedValue{"all", m.All}, namedValue{"kind", m.Kind}, namedValue{"fleet_id", m.FleetID},
-		namedValue{"max_revocations", m.MaxRevocations}, namedValue{"include_self", m.IncludeSelf}, namedValue{"dry_run", m.DryRun})
-	for _, s := range all {
+	for _, s := range m.all() {
 		if s.v.IsUnknown() {
 			diags.AddAttributeError(path.Root(s.name), summaryUnknownAtInvoke,
 				s.name+" is still unknown when the action runs, so cmdop_revoke_tokens revoked nothing. Make it depend only on values "+

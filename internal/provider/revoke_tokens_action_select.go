@@ -20,11 +20,11 @@ var secretShape = regexp.MustCompile(`^cmdop_[0-9A-Za-z]{32,}$`)
 // named is what the selection names one by one: token IDs, key prefixes,
 // and the token IDs that the secrets authenticate as.
 type named struct {
-	ids      map[string]bool // lower case
-	prefixes map[string]bool
-	secrets  map[string][]int // token ID (lower case) → indexes in secrets
-	matched  map[string]bool  // "id:…", "prefix:…", "secret:N"
-	elsewhere map[int]string  // secret index → where its token lives, when outside the scopes
+	ids       map[string]bool // lower case
+	prefixes  map[string]bool
+	secrets   map[string][]int // token ID (lower case) → indexes in secrets
+	matched   map[string]bool  // "id:…", "prefix:…", "secret:N"
+	elsewhere map[int]string   // secret index → where its token lives, when outside the scopes
 }
 
 // hit tells whether t is named, and records what named it.
