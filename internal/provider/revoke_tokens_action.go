@@ -121,13 +121,13 @@ func revokeTokensSchema() schema.Schema {
 			},
 			"secrets": schema.ListAttribute{
 				MarkdownDescription: "The leaked secrets themselves, as a secret-scanning alert hands them over: each selects the token " +
-					"it authenticates as. Write-only: Terraform keeps it out of the plan and state, and the provider never prints " +
-					"or logs it. The provider finds each token with one who-am-I call made with that secret, which the API records " +
-					"as one use of the token (a `token.used` audit event, and its `last_used_at`). A secret that does not " +
-					"authenticate is reported as \"already revoked or not a CMDOP token\", not as a failure. Pass it from a " +
-					"variable (`-var` or `TF_VAR_…`), never written into a file.",
+					"it authenticates as. Pass them from a variable declared `sensitive = true` (`TF_VAR_…`), never written into a " +
+					"file: Terraform then shows them as `(sensitive value)`, and the provider never prints or logs them (an action " +
+					"argument cannot be sensitive or write-only yet: terraform-plugin-framework v1.19.0 refuses any write-only action " +
+					"argument that has a value). The provider finds each token with one who-am-I call made with that secret, which " +
+					"the API records as one use of the token (a `token.used` audit event, and its `last_used_at`). A secret that does " +
+					"not authenticate is reported as \"already revoked or not a CMDOP token\", not as a failure.",
 				Optional:    true,
-				WriteOnly:   true,
 				ElementType: types.StringType,
 				Validators:  []validator.List{listvalidator.SizeAtLeast(1)}, // never a validator that quotes the value
 			},
