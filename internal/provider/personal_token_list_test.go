@@ -2,6 +2,9 @@ package provider_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"regexp"
 	"testing"
 
@@ -14,7 +17,8 @@ import (
 
 // The personal token list resource finds the caller's personal tokens, one
 // issued by Terraform and one outside it, each with an {id} identity, and
-// with include_resource the state an import would produce.
+// with include_resource the state an import would produce. The provider's
+// own token is listed only with include_self = true.
 func TestAccPersonalTokenList_query(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
@@ -22,6 +26,7 @@ func TestAccPersonalTokenList_query(t *testing.T) {
 	laptop := api.createToken("", "laptop", []string{"machines:read"})
 	api.createToken(api.FleetID(), "laptop-fleet", nil) // a fleet token: never listed here
 	laptopIdentity := map[string]knownvalue.Check{"id": knownvalue.StringExact(laptop.ID)}
+	adminID := api.adminTokenID(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		TerraformVersionChecks:   queryVersionChecks,
@@ -38,6 +43,12 @@ resource "cmdop_personal_token" "tf" {
 list "cmdop_personal_token" "mine" {
   provider = cmdop
 }
+list "cmdop_personal_token" "with_self" {
+  provider = cmdop
+  config {
+    include_self = true
+  }
+}
 list "cmdop_personal_token" "laptops" {
   provider         = cmdop
   include_resource = true
@@ -48,8 +59,11 @@ list "cmdop_personal_token" "laptops" {
 }
 `,
 				QueryResultChecks: []querycheck.QueryResultCheck{
-					// The seeded admin token, laptop and laptop-tf.
-					querycheck.ExpectLength("cmdop_personal_token.mine", 3),
+					// laptop and laptop-tf: the seeded admin token, which the
+					// provider authenticates with, only with include_self.
+					querycheck.ExpectLength("cmdop_personal_token.mine", 2),
+					querycheck.ExpectLength("cmdop_personal_token.with_self", 3),
+					querycheck.ExpectIdentity("cmdop_personal_token.with_self", map[string]knownvalue.Check{"id": knownvalue.StringExact(adminID)}),
 					querycheck.ExpectLength("cmdop_personal_token.laptops", 2),
 					querycheck.ExpectIdentity("cmdop_personal_token.laptops", laptopIdentity),
 					querycheck.ExpectResourceDisplayName("cmdop_personal_token.laptops", queryfilter.ByResourceIdentity(laptopIdentity),
@@ -71,4 +85,42 @@ list "cmdop_personal_token" "laptops" {
 			},
 		},
 	})
+}
+
+// Adoption never takes the caller's own token: `terraform query
+// -generate-config-out` of every personal token writes no block for the
+// token the provider authenticates with, so a later destroy cannot revoke
+// it; with include_self = true it does.
+func TestAccPersonalTokenList_generateConfigLeavesOutSelf(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	skipUnlessQuery(t)
+	laptop := api.createToken("", "laptop", nil)
+	adminID := api.adminTokenID(t)
+	for _, includeSelf := range []bool{false, true} {
+		run := newCLIRun(t, api, map[string]string{
+			"main.tf": "provider \"cmdop\" {}\n",
+			"adopt.tfquery.hcl": fmt.Sprintf(`
+list "cmdop_personal_token" "all" {
+  provider         = cmdop
+  include_resource = true
+  config {
+    include_self = %t
+  }
+}
+`, includeSelf),
+		})
+		out := run.must("query", "-no-color", "-generate-config-out=adopt.tf")
+		generated, err := os.ReadFile(filepath.Join(run.dir, "adopt.tf"))
+		if err != nil {
+			t.Fatalf("terraform query wrote no adopt.tf: %v\n%s", err, out)
+		}
+		gen := string(generated)
+		if !strings.Contains(gen, laptop.ID) {
+			t.Fatalf("adopt.tf lacks the laptop token:\n%s", gen)
+		}
+		if strings.Contains(gen, adminID) != includeSelf {
+			t.Fatalf("include_self = %t: adopt.tf holds the provider's own token %s: %t\n%s", includeSelf, adminID, !includeSelf, gen)
+		}
+	}
 }

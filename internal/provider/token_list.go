@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
@@ -36,6 +37,12 @@ var (
 // fleet_id and are read through the embedded filter alone.
 type tokenListModel struct {
 	FleetID types.String `tfsdk:"fleet_id"`
+	tokenListCommon
+}
+
+// tokenListCommon is the config both list resources share.
+type tokenListCommon struct {
+	IncludeSelf types.Bool `tfsdk:"include_self"`
 	tokenFilterModel
 }
 
@@ -52,6 +59,12 @@ func (l *tokenListResource) ListResourceConfigSchema(_ context.Context, _ list.L
 			return listschema.StringAttribute{MarkdownDescription: desc, Optional: true, CustomType: timetypes.RFC3339Type{}}
 		},
 	)
+	attrs["include_self"] = listschema.BoolAttribute{
+		MarkdownDescription: "Also list the token the provider authenticates with. By default it is left out, so that " +
+			"`-generate-config-out` never adopts it (a later `destroy` would revoke the credential the run is using), as " +
+			"`cmdop_revoke_tokens` leaves it out unless its `include_self` is set.",
+		Optional: true,
+	}
 	what := "the calling user's personal tokens"
 	if l.kind.fleet {
 		what = "a fleet's tokens"
@@ -78,7 +91,7 @@ func (l *tokenListResource) List(ctx context.Context, req list.ListRequest, stre
 	ctx = cmdop.MaskSecrets(ctx)
 	var diags diag.Diagnostics
 	var m tokenListModel
-	diags.Append(req.Config.Get(ctx, l.kind.target(&m, &m.tokenFilterModel))...)
+	diags.Append(req.Config.Get(ctx, l.kind.target(&m, &m.tokenListCommon))...)
 	client := clientFrom(l.data, &diags)
 	if diags.HasError() {
 		stream.Results = list.ListResultsStreamDiagnostics(diags)
@@ -90,6 +103,22 @@ func (l *tokenListResource) List(ctx context.Context, req list.ListRequest, stre
 		stream.Results = list.ListResultsStreamDiagnostics(diags)
 		return
 	}
+	// The provider's own token is left out unless include_self: adopting
+	// it would let a later destroy revoke the credential the run is using.
+	includeSelf := m.IncludeSelf.ValueBool()
+	selfID := ""
+	if !includeSelf {
+		acct, err := l.data.account(ctx)
+		if err != nil {
+			diags.AddError("Error identifying the provider's own token for the "+l.kind.label+" list",
+				"The list leaves out the token the provider authenticates with unless include_self = true, but it could not ask "+
+					"the CMDOP API which token that is. Run the query again, or set include_self = true in the list block's config.\n\n"+
+					cmdopapi.Redact(err.Error()))
+			stream.Results = list.ListResultsStreamDiagnostics(diags)
+			return
+		}
+		selfID = acct.TokenID
+	}
 	stream.Results = func(push func(list.ListResult) bool) {
 		sent := int64(0)
 		for offset := 0; ; {
@@ -99,7 +128,7 @@ func (l *tokenListResource) List(ctx context.Context, req list.ListRequest, stre
 				return
 			}
 			for i := range page.Items {
-				if !filter.matches(&page.Items[i]) {
+				if !filter.matches(&page.Items[i]) || (selfID != "" && strings.EqualFold(page.Items[i].ID, selfID)) {
 					continue
 				}
 				if !push(l.result(ctx, req, &page.Items[i])) {
