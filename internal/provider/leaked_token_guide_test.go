@@ -57,8 +57,25 @@ func TestAccLeakedTokenGuide(t *testing.T) {
 		t.Fatalf("leaked_tokens = %+v, want only %s, active, used once since the leak", found, leaked.ID)
 	}
 
-	// 2. Revoke it.
-	out := run.must(append([]string{"apply", "-invoke=action.cmdop_revoke_tokens.leak", "-auto-approve", "-no-color", "-input=false"}, vars...)...)
+	// 2. Revoke it: a typo in the key prefix fails and revokes nothing, a
+	// dry run revokes nothing, then the real run.
+	typo := leaked.KeyPrefix[:len(leaked.KeyPrefix)-1] + "0"
+	if typo == leaked.KeyPrefix || typo == bystander.KeyPrefix {
+		typo = leaked.KeyPrefix[:len(leaked.KeyPrefix)-1] + "1"
+	}
+	api.srv.ResetStats()
+	out, err := run.run("apply", "-invoke=action.cmdop_revoke_tokens.leak", "-auto-approve", "-no-color", "-input=false",
+		"-var", "leaked_key_prefix="+typo, "-var", "leaked_at="+leakedAt.Format(time.RFC3339))
+	if err == nil {
+		t.Fatalf("a mistyped key prefix succeeded:\n%s", out)
+	}
+	expectContains(t, out, "No token matched the cmdop_revoke_tokens selection", "- key_prefixes: "+typo)
+	out = run.must(append([]string{"apply", "-invoke=action.cmdop_revoke_tokens.leak", "-auto-approve", "-no-color", "-input=false", "-var", "dry_run=true"}, vars...)...)
+	expectContains(t, out, "(dry run: nothing is revoked)", "summary: would revoke 1, already revoked 0, failed 0.", `fleet token "ci-agents"`)
+	if n := api.writes(); n != 0 {
+		t.Fatalf("the typo and the dry run made %d write calls, want 0", n)
+	}
+	out = run.must(append([]string{"apply", "-invoke=action.cmdop_revoke_tokens.leak", "-auto-approve", "-no-color", "-input=false"}, vars...)...)
 	expectContains(t, out, "summary: revoked 1, already revoked 0, failed 0.")
 	if err := api.expectStatus(map[*cmdopapi.Token]string{leaked: cmdopapi.StatusRevoked, bystander: cmdopapi.StatusActive}); err != nil {
 		t.Fatal(err)

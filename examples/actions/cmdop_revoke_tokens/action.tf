@@ -4,12 +4,46 @@
 #
 #   terraform apply -invoke=action.cmdop_revoke_tokens.ci_leak
 #
-# Try it first with dry_run = true, which only reports what it would revoke.
+# Try it first with -var dry_run=true, which only reports what it would
+# revoke, then run it again without.
+variable "dry_run" {
+  type    = bool
+  default = false
+}
+
 action "cmdop_revoke_tokens" "ci_leak" {
   config {
     kind        = "fleet"
     name_prefix = "ci-"
     used_since  = "2026-11-30T18:00:00Z"
+    dry_run     = var.dry_run
+  }
+}
+
+# By the leaked value itself, as a secret-scanning alert hands it over:
+#
+#   TF_VAR_leaked='["cmdop_…"]' terraform apply -invoke=action.cmdop_revoke_tokens.leaked
+#
+# A sensitive variable keeps the secret out of the CLI's output; the
+# provider never prints or logs it.
+variable "leaked" {
+  type      = list(string)
+  sensitive = true
+  default   = null
+}
+
+action "cmdop_revoke_tokens" "leaked" {
+  config {
+    secrets = var.leaked
+  }
+}
+
+# By the key prefix that the console and the audit log show. A prefix
+# (or token ID, or secret) that matches no token fails the action before
+# anything is revoked.
+action "cmdop_revoke_tokens" "by_key_prefix" {
+  config {
+    key_prefixes = ["cmdop_1HPoJL"]
   }
 }
 
@@ -34,6 +68,17 @@ action "cmdop_revoke_tokens" "all_personal" {
     kind         = "personal"
     all          = true
     include_self = true
+  }
+}
+
+# A large, deliberate selection: raise the bound (default 20) rather than
+# reach for all = true.
+action "cmdop_revoke_tokens" "old_ci" {
+  config {
+    kind            = "fleet"
+    name_prefix     = "ci-"
+    created_before  = "2026-06-01T00:00:00Z"
+    max_revocations = 200
   }
 }
 

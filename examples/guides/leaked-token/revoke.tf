@@ -1,11 +1,20 @@
-# Revoke the leaked token now, without planning the whole configuration:
+# Revoke the leaked token now, without planning the whole configuration
+# (Terraform 1.14 or later):
 #
+#   terraform apply -invoke=action.cmdop_revoke_tokens.leak -var dry_run=true
 #   terraform apply -invoke=action.cmdop_revoke_tokens.leak
 #
-# (run it once with dry_run = true to see what it would revoke).
+# The first run only reports what it would revoke. A key prefix that
+# matches no token (a typo) fails the action, and nothing is revoked.
+variable "dry_run" {
+  type    = bool
+  default = false
+}
+
 action "cmdop_revoke_tokens" "leak" {
   config {
-    token_ids = [for t in local.leaked : t.id]
+    key_prefixes = [var.leaked_key_prefix]
+    dry_run      = var.dry_run
   }
 }
 
@@ -17,5 +26,6 @@ action "cmdop_revoke_tokens" "ci_wide" {
     kind        = "fleet"
     name_prefix = "ci-"
     used_since  = var.leaked_at
+    dry_run     = var.dry_run
   }
 }
