@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
 )
@@ -40,5 +41,42 @@ func TestClient_revokeTokenRequestID(t *testing.T) {
 	var apiErr *cmdop.Error
 	if !errors.As(err, &apiErr) || apiErr.RequestID != "req_DELETE" || id != "req_DELETE" {
 		t.Fatalf("got %q, %v; want the request ID on the error too", id, err)
+	}
+}
+
+// RevokeTokenAttempts counts the attempts of one revocation: one when the
+// first answer is a success, more after a 503 that is retried, with the
+// request ID of the last answer. WithToken calls the same API with another
+// token.
+func TestClient_revokeTokenAttempts(t *testing.T) {
+	fail := 0
+	var auth string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth = r.Header.Get("Authorization")
+		if fail > 0 {
+			fail--
+			w.Header().Set("X-Request-Id", "req_503")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("X-Request-Id", "req_ok")
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	c, err := cmdop.New(cmdop.Config{BaseURL: srv.URL, Token: "first", MaxRetries: 3, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.RevokeTokenAttempts(t.Context(), "f1", "k1")
+	if err != nil || res.Attempts != 1 || res.RequestID != "req_ok" {
+		t.Fatalf("got %+v, %v; want 1 attempt, req_ok", res, err)
+	}
+	fail = 2
+	res, err = c.WithToken("second").RevokeTokenAttempts(t.Context(), "f1", "k1")
+	if err != nil || res.Attempts != 3 || res.RequestID != "req_ok" {
+		t.Fatalf("got %+v, %v; want 3 attempts, req_ok", res, err)
+	}
+	if auth != "Bearer second" {
+		t.Fatalf("WithToken sent %q", auth)
 	}
 }
