@@ -191,10 +191,10 @@ func (m *revokeTokensModel) checkSelection(diags *diag.Diagnostics) {
 		if !m.All.IsNull() {
 			why = "all = false selects nothing (it is not a filter), and nothing else selects any token"
 		}
-		detail := why + ": set token_ids, key_prefixes or secrets, or at least one of name_prefix, created_before and used_since. "+
-				"Values from variables, locals and resources count once they are known: one that turned out null counts as unset. "+
-				"To revoke every token where kind and fleet_id say (every fleet token of the fleet, every personal token, or both), "+
-				"set all = true."
+		detail := why + ": set token_ids, key_prefixes or secrets, or at least one of name_prefix, created_before and used_since. " +
+			"Values from variables, locals and resources count once they are known: one that turned out null counts as unset. " +
+			"To revoke every token where kind and fleet_id say (every fleet token of the fleet, every personal token, or both), " +
+			"set all = true."
 		if m.blank() {
 			// No config block, or an empty one: Terraform 1.16 sends an
 			// object of nulls for a missing block, and 1.15.0 crashes on an
