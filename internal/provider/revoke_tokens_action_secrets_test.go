@@ -86,6 +86,32 @@ action "cmdop_revoke_tokens" "leak" {
 	if len(trace) == 0 {
 		t.Fatal("the TRACE log is empty: the test proves nothing")
 	}
+
+	// A secret whose token lives outside the places searched (another
+	// fleet) matches no token: the action fails, names the fleet, and
+	// revokes nothing, not even the secret beside it that does match.
+	otherFleet, err := api.srv.AddFleet("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := api.createToken(otherFleet, "ci-elsewhere", nil)
+	api.srv.ResetStats()
+	leaked = `["` + elsewhere.RawToken + `","` + keep.RawToken + `"]`
+	out, err = run.runEnv([]string{"TF_VAR_leaked=" + leaked}, "apply", "-invoke=action.cmdop_revoke_tokens.leak", "-auto-approve", "-input=false", "-no-color")
+	if err == nil {
+		t.Fatalf("a secret of a token outside the selection's places succeeded:\n%s", out)
+	}
+	expectContains(t, out, "No token matched the cmdop_revoke_tokens selection", "- secrets[0]: it authenticates as a token among the fleet tokens of fleet "+otherFleet)
+	if strings.Contains(out, elsewhere.RawToken) || strings.Contains(out, keep.RawToken) {
+		t.Fatal("a secret appears in the output")
+	}
+	if n := api.deletes(); n != 0 {
+		t.Fatalf("%d DELETEs, want 0", n)
+	}
+	api.expectAllActive(t, keep)
+	if got := api.token(otherFleet, elsewhere.ID).Status; got != cmdopapi.StatusActive {
+		t.Fatalf("the other fleet's token is %s", got)
+	}
 }
 
 // key_prefixes as the console shows them: a typo matches no token and fails
