@@ -36,9 +36,8 @@ const (
 	summaryIdentifySelfFailed = "Error identifying the provider's own token for cmdop_revoke_tokens"
 )
 
-// missingConfig reports an action block without a config block. The
-// diagnostic has no attribute path: Terraform 1.15.0 crashes (exit 11)
-// placing an attribute diagnostic on an action that has no config body.
+// missingConfig reports, from Invoke, an action whose configuration is
+// null. The diagnostic has no attribute path.
 func missingConfig(diags *diag.Diagnostics) {
 	diags.AddError(summaryMissingConfig,
 		"The action block has no config block, so it selects no tokens. Add one that says what to revoke, such as\n\n"+
@@ -50,14 +49,17 @@ func missingConfig(diags *diag.Diagnostics) {
 // ValidateConfig checks what the validate walk knows. Terraform validates
 // action configuration only there, where every variable is unknown, so
 // ModifyPlan and Invoke check again.
+//
+// An action block without a config block (which Terraform 1.15 and 1.16
+// send as an object of nulls, like an empty one) gets no diagnostic here or
+// in ModifyPlan: Terraform 1.15.0 crashes (exit 11, a nil body in
+// tfdiags ElaborateFromConfigBody) on any diagnostic, with an attribute
+// path or without, that ValidateActionConfig or PlanAction returns for
+// such a block. Invoke refuses it, before any API call, through a path
+// that places diagnostics on the action's declaration instead.
 func (a *revokeTokensAction) ValidateConfig(ctx context.Context, req action.ValidateConfigRequest, resp *action.ValidateConfigResponse) {
-	if req.Config.Raw.IsNull() {
-		missingConfig(&resp.Diagnostics)
-		return
-	}
 	var m revokeTokensModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
+	if blankConfig(ctx, req.Config, &m, &resp.Diagnostics) {
 		return
 	}
 	m.checkSelection(&resp.Diagnostics)
@@ -66,11 +68,21 @@ func (a *revokeTokensAction) ValidateConfig(ctx context.Context, req action.Vali
 // ModifyPlan (PlanAction) checks again with the values the plan knows:
 // variables are known here, values from resources not yet created are not.
 func (a *revokeTokensAction) ModifyPlan(ctx context.Context, req action.ModifyPlanRequest, resp *action.ModifyPlanResponse) {
-	if req.Config.Raw.IsNull() {
-		missingConfig(&resp.Diagnostics)
+	var m revokeTokensModel
+	if blankConfig(ctx, req.Config, &m, &resp.Diagnostics) {
 		return
 	}
 	checkFinal(ctx, req.Config, nil, &resp.Diagnostics)
+}
+
+// blankConfig decodes the configuration into m and tells whether it sets
+// nothing at all (no config block, or an empty one), or could not be read.
+func blankConfig(ctx context.Context, cfg tfsdk.Config, m *revokeTokensModel, diags *diag.Diagnostics) bool {
+	if cfg.Raw.IsNull() {
+		return true
+	}
+	diags.Append(cfg.Get(ctx, m)...)
+	return diags.HasError() || m.blank()
 }
 
 // checkFinal applies every schema validator and selection rule to the
@@ -196,9 +208,9 @@ func (m *revokeTokensModel) checkSelection(diags *diag.Diagnostics) {
 			"To revoke every token where kind and fleet_id say (every fleet token of the fleet, every personal token, or both), " +
 			"set all = true."
 		if m.blank() {
-			// No config block, or an empty one: Terraform 1.16 sends an
-			// object of nulls for a missing block, and 1.15.0 crashes on an
-			// attribute diagnostic there, so this one has no path.
+			// No config block, or an empty one (Terraform sends an object of
+			// nulls for a missing block): reported by Invoke only, without
+			// a path (see ValidateConfig).
 			diags.AddError(summaryEmptySelection, "The action has no config block, or an empty one. Add one that says what to "+
 				"revoke.\n\n"+detail)
 		} else {

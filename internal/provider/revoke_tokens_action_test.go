@@ -213,7 +213,8 @@ func TestAccRevokeTokensAction_badSelections(t *testing.T) {
 		name, config string
 		want         []string
 	}{
-		{"empty", ``, []string{"Empty token selection", "set all = true"}},
+		// An empty config block, like a missing one, is refused when the
+		// action runs, not here: TestAccRevokeTokensAction_noConfigBlock.
 		{"only_scope", `kind = "fleet"`, []string{"Empty token selection"}},
 		{"all_false", `all = false`, []string{"Empty token selection"}},
 		{"all_and_filter", "all = true\n    name_prefix = \"a\"", []string{"Conflicting token selection", "cannot be combined"}},
