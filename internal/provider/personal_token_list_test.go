@@ -90,7 +90,8 @@ list "cmdop_personal_token" "laptops" {
 // Adoption never takes the caller's own token: `terraform query
 // -generate-config-out` of every personal token writes no block for the
 // token the provider authenticates with, so a later destroy cannot revoke
-// it; with include_self = true it does.
+// it; with include_self = true it does. Each block says whose token it is
+// (owner_id).
 func TestAccPersonalTokenList_generateConfigLeavesOutSelf(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
@@ -118,6 +119,10 @@ list "cmdop_personal_token" "all" {
 		gen := string(generated)
 		if !strings.Contains(gen, laptop.ID) {
 			t.Fatalf("adopt.tf lacks the laptop token:\n%s", gen)
+		}
+		// The generated configuration says whose token it is.
+		if !regexp.MustCompile(`owner_id\s*=\s*"` + regexp.QuoteMeta(api.srv.OwnerUserID()) + `"`).MatchString(gen) {
+			t.Fatalf("adopt.tf does not say whose token it is (owner_id):\n%s", gen)
 		}
 		if strings.Contains(gen, adminID) != includeSelf {
 			t.Fatalf("include_self = %t: adopt.tf holds the provider's own token %s: %t\n%s", includeSelf, adminID, !includeSelf, gen)

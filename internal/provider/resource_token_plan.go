@@ -113,6 +113,9 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		}
 		r.checkOwner(ctx, m, "planning", &resp.Diagnostics)
 	}
+	if !r.kind.fleet {
+		checkOwnerUnchanged(plan, state, &resp.Diagnostics)
+	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -274,4 +277,20 @@ func (r *tokenResource) planReplacements(plan, state *tokenResourceModel, now ti
 
 func roundDuration(d time.Duration) time.Duration {
 	return d.Round(time.Second)
+}
+
+// checkOwnerUnchanged refuses a configured owner_id that differs from the
+// owner the state records: a token never changes owner, and replacing it
+// would issue the new one to whoever runs the plan.
+func checkOwnerUnchanged(plan, state *tokenResourceModel, diags *diag.Diagnostics) {
+	if state == nil || !isKnown(plan.OwnerID) || !isKnown(state.OwnerID) || plan.OwnerID.IsNull() || state.OwnerID.IsNull() {
+		return
+	}
+	if plan.OwnerID.ValueString() != state.OwnerID.ValueString() {
+		diags.AddAttributeError(path.Root("owner_id"), "Personal token owner cannot change",
+			fmt.Sprintf("The personal token %s belongs to user %s, but owner_id says %s. A token never changes owner: set owner_id "+
+				"to %s, or remove it. To issue a token for another user, run Terraform with that user's personal token in a "+
+				"configuration of its own.", plan.ID.ValueString(), state.OwnerID.ValueString(), plan.OwnerID.ValueString(),
+				state.OwnerID.ValueString()))
+	}
 }

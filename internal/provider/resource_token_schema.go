@@ -217,7 +217,10 @@ func tokenSchema(ctx context.Context, kind tokenKind) schema.Schema {
 	} else {
 		attrs["owner_id"] = schema.StringAttribute{
 			MarkdownDescription: "The ID of the user who owns the token. The provider refuses to read, replace or revoke " +
-				"it with another user's credentials.",
+				"it with another user's credentials. Optional: when set, it says in the configuration whose token this is " +
+				"(`terraform query -generate-config-out` writes it), and a plan with another user's credentials fails before " +
+				"anything is issued; it cannot change, since a token never changes owner. Left out, it is the calling user's.",
+			Optional:      true,
 			Computed:      true,
 			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 		}
