@@ -295,6 +295,7 @@ action "cmdop_revoke_tokens" "b" {
 	}
 	api.expectAllActive(t, tok)
 }
+
 // filepathRepoBin is the repository's bin/, where the CLIs are built.
 func filepathRepoBin() string { return filepath.Join(localtest.RepoRoot(), "bin") }
 
