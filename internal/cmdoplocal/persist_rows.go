@@ -108,7 +108,8 @@ func (d *stateDB) load() (*store, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := eachRow(d.db, `SELECT caller_token_id, key, request_sha256, token_id, created_at FROM idempotency`, func(r *sql.Rows) error {
+	// In the order they expire (idempotency_by_time), for the expiry queue.
+	if err := eachRow(d.db, `SELECT caller_token_id, key, request_sha256, token_id, created_at FROM idempotency ORDER BY created_at, caller_token_id, key`, func(r *sql.Rows) error {
 		rec := &idemRecord{}
 		var created string
 		if err := r.Scan(&rec.CallerTokenID, &rec.Key, &rec.RequestHash, &rec.TokenID, &created); err != nil {
@@ -118,7 +119,7 @@ func (d *stateDB) load() (*store, error) {
 		if rec.CreatedAt, err = parseTime(created); err != nil {
 			return err
 		}
-		st.idem[idemKey{caller: rec.CallerTokenID, key: rec.Key}] = rec
+		st.addIdem(rec)
 		return nil
 	}); err != nil {
 		return nil, err

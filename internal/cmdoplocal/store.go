@@ -121,6 +121,8 @@ type store struct {
 	fleets map[string]*fleet
 	tokens map[string]*tokenRecord
 	idem   map[idemKey]*idemRecord
+	// idemOrder holds the records of idem in the order they expire.
+	idemOrder idemQueue
 
 	// The audit log lives in the database only (it is the table that
 	// grows). Its sequence numbers are contiguous from firstSeq to eventSeq,
