@@ -88,6 +88,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	evs1 := e1.events(e1.admin, "")
 	e1.api.Close()
 	// No Close: every acknowledged write must already be on disk.
+	cmdoplocal.Crash(srv1)
 
 	noSecretOnDisk(t, filepath.Dir(path), testAdminToken, kept.RawToken, gone.RawToken, short.RawToken, memberTok)
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
@@ -140,6 +141,8 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	mustf(t, fleetTotal(e2) == 3, "the replay created a token")
 
 	// Without the admin token (or with another one) the secret is unknown.
+	e2.api.Close()
+	mustf(t, srv2.Close() == nil, "closing srv2")
 	for _, tok := range []string{"", "cmdop_" + strings.Repeat("Q", 40)} {
 		srv3, err := cmdoplocal.New(cmdoplocal.Options{StatePath: path, AdminToken: tok})
 		if err != nil {
@@ -349,6 +352,7 @@ func TestStateIsAlwaysComplete(t *testing.T) {
 	t.Logf("%d concurrent reads", <-done)
 
 	// Each acknowledged create is in the database.
+	cmdoplocal.Crash(e.srv)
 	srv2, err := cmdoplocal.New(cmdoplocal.Options{StatePath: path, AdminToken: testAdminToken})
 	if err != nil {
 		t.Fatal(err)
