@@ -1,8 +1,10 @@
 package cmdoplocal
 
 import (
+	"database/sql"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +152,25 @@ func TestAuditQueriesUseIndexes(t *testing.T) {
 	if !strings.Contains(detail, "INTEGER PRIMARY KEY (rowid>? AND rowid<?)") {
 		t.Errorf("plan for pruning: %s", detail)
 	}
+	// Trimming a collection reads only its oldest events, through its index.
+	for _, q := range []string{trimmedUsesSQL, `SELECT seq FROM events WHERE collection = ? ORDER BY seq LIMIT 1 OFFSET ?`, `DELETE FROM events WHERE collection = ? AND seq <= ?`} {
+		rows, err := d.db.Query("EXPLAIN QUERY PLAN "+q, "fleet:f", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if joined := strings.Join(plan, "; "); !strings.Contains(joined, "INDEX events_by_collection (collection=? AND seq<?)") &&
+			!strings.Contains(joined, "INDEX events_by_collection (collection=?)") {
+			t.Errorf("plan for trimming, %s: %s", q, joined)
+		}
+	}
 }
 
 func TestTimeAndIDFormats(t *testing.T) {
@@ -175,5 +196,63 @@ func TestTimeAndIDFormats(t *testing.T) {
 		if got := eventID(seq); got != want || eventSeqOf(got) != seq {
 			t.Errorf("eventID(%d) = %q", seq, got)
 		}
+	}
+}
+
+func TestFairLevel(t *testing.T) {
+	for _, c := range []struct {
+		counts      []int
+		total, want int
+	}{
+		{[]int{1000, 10, 5}, 100, 85},    // only the largest is trimmed
+		{[]int{50, 50, 2}, 62, 30},       // the two largest share what is left
+		{[]int{10, 10}, 20, 10},          // nothing to trim
+		{[]int{100, 1}, 0, 0},            // a cap of nothing
+		{[]int{7, 7, 7}, 10, 3},          // an even split, rounded down
+		{[]int{300, 3, 1, 1, 1}, 60, 54}, // the flood test's shape
+	} {
+		if got := fairLevel(slices.Clone(c.counts), c.total); got != c.want {
+			t.Errorf("fairLevel(%v, %d) = %d, want %d", c.counts, c.total, got, c.want)
+		}
+	}
+}
+
+// TestMigrationToCollections: a database of schema version 1 gets each
+// event's collection from its fleet, or from its personal token's user.
+func TestMigrationToCollections(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		migrations[0],
+		`CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1)`,
+		`INSERT INTO tokens (id, user_id, name, key_prefix, scopes, created_at, secret_sha256) VALUES ('p1', 'u1', 'p', 'cmdop_aaaaaa', '[]', '2030-01-01T00:00:00.000000000Z', 'h1')`,
+		`INSERT INTO events (seq, time, action, actor_id, token_id, fleet_id, doc) VALUES
+			(1, '2030-01-01T00:00:00.000000000Z', 'token.used', 'p1', 'p1', '', '{}'),
+			(2, '2030-01-01T00:00:01.000000000Z', 'token.used', 'f1tok', 'f1tok', 'f1', '{}'),
+			(3, '2030-01-01T00:00:02.000000000Z', 'token.revoked', 'system', 'gone', '', '{}')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	d, err := openDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	var got []string
+	if err := eachRow(d.db, `SELECT collection FROM events ORDER BY seq`, func(r *sql.Rows) error {
+		var c string
+		got = append(got, c)
+		return r.Scan(&got[len(got)-1])
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"user:u1", "fleet:f1", ""}; !slices.Equal(got, want) {
+		t.Errorf("collections %q, want %q", got, want)
 	}
 }

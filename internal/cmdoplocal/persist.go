@@ -82,6 +82,14 @@ var migrations = []string{
 	CREATE INDEX events_by_fleet ON events (fleet_id, time, seq);
 	CREATE INDEX events_by_token ON events (token_id, time, seq);
 	CREATE INDEX events_by_action ON events (action, time, seq);`,
+	// 2: each event's collection (a fleet, or a user's personal tokens),
+	// which retention counts per collection.
+	`ALTER TABLE events ADD COLUMN collection TEXT NOT NULL DEFAULT '';
+	UPDATE events SET collection = CASE
+		WHEN fleet_id != '' THEN 'fleet:' || fleet_id
+		ELSE coalesce((SELECT 'user:' || tokens.user_id FROM tokens WHERE tokens.id = events.token_id AND tokens.user_id != ''), '')
+	END;
+	CREATE INDEX events_by_collection ON events (collection, seq);`,
 }
 
 // dbTimeFormat is fixed-width, so that text order is time order.
