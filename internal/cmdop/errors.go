@@ -114,7 +114,7 @@ func codeForStatus(status int) string {
 		return cmdopapi.CodeNotFound
 	case http.StatusConflict:
 		return cmdopapi.CodeConflict
-	case http.StatusUnprocessableEntity, http.StatusBadRequest:
+	case http.StatusUnprocessableEntity, http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 		return cmdopapi.CodeValidation
 	case http.StatusTooManyRequests:
 		return cmdopapi.CodeRateLimit

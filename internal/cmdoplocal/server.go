@@ -282,7 +282,7 @@ func (s *Server) serveAPI(w *bufferedResponse, r *http.Request, reqID string) (d
 
 	c := &call{r: r, requestID: reqID, params: params}
 	if rt != nil && (r.Method == http.MethodPost || r.Method == http.MethodPatch) {
-		c.body, c.bodyErr = readBody(r)
+		c.body, c.bodyErr = readBody(w, r)
 	}
 
 	s.mu.Lock()
@@ -344,7 +344,7 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, reqID string
 	}
 	c := &call{r: r, requestID: reqID, params: params}
 	if r.Method == http.MethodPost {
-		if c.body, c.bodyErr = readBody(r); c.bodyErr != nil {
+		if c.body, c.bodyErr = readBody(w, r); c.bodyErr != nil {
 			writeError(w, c.bodyErr)
 			return
 		}
