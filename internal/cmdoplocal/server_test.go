@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,3 +102,56 @@ func TestOversizeBodyKeepsConnection(t *testing.T) {
 	stats := e.srv.Stats()
 	mustf(t, stats.ByStatus["201"] == 0, "a create succeeded: %v", stats.ByStatus)
 }
+
+// TestLogMasksSecretShapedPathSegments: a secret pasted into a base URL ends
+// up in request paths; cmdop-local's request log, and the 404 that echoes
+// the path of an unknown route, mask every segment shaped like one: with or without its cmdop_
+// prefix, in any case, percent-encoded once or twice. Token IDs (UUIDs) and
+// plain segments stay readable.
+func TestLogMasksSecretShapedPathSegments(t *testing.T) {
+	t.Parallel()
+	var logs syncLog
+	e := newEnv(t, cmdoplocal.Options{Logger: logs.logger()})
+	const body = "Zq8Xw3RtYb5NcVd7LmKp2HsJf9GaUe4TiOo6PyQr" // 40 base62: a secret without its prefix
+	tok := e.createFleetToken("kept", "files:read")
+	for _, p := range []string{
+		"/api/fleets/" + body + "/api-keys",
+		"/api/cmdop%5F" + body + "/api-keys",
+		"/api/CMDOP_" + body[:20],
+		"/api/cmdop%255F" + body,
+		"/api/x-" + body + "-y/api-keys",
+	} {
+		r := e.do("GET", p, e.admin, nil)
+		mustf(t, r.status == 404, "GET %s: %d", p, r.status)
+		if r.errBody(t).Reason == cmdopapi.ReasonRouteNotFound { // it echoes the path
+			mustf(t, !strings.Contains(string(r.body), body[:16]), "the 404 of %s echoes the secret: %s", p, r.body)
+		}
+	}
+	e.do("GET", fleetPath(e.fleet)+"/"+tok.ID, e.admin, nil).expect(t, 200, "")
+	out := logs.String()
+	mustf(t, !strings.Contains(out, body[:16]) && !strings.Contains(out, body[20:36]), "the log shows the secret:\n%s", out)
+	mustf(t, strings.Count(out, "/***") >= 5, "the log masks fewer than 5 paths:\n%s", out)
+	mustf(t, strings.Contains(out, "/api/fleets/***/api-keys status=404"), "the masked path lost its shape:\n%s", out)
+	mustf(t, strings.Contains(out, fleetPath(e.fleet)+"/"+tok.ID+" status=200"), "a token ID was masked:\n%s", out)
+	mustf(t, strings.Contains(out, "/api/audit/events") || strings.Contains(out, fleetPath(e.fleet)+" status=201"), "plain paths were masked:\n%s", out)
+}
+
+// syncLog collects a server's log lines.
+type syncLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *syncLog) logger() *log.Logger { return log.New(l, "", 0) }
