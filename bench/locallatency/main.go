@@ -22,6 +22,16 @@
 // times `terraform apply` of one cmdop_audit_events data source reading them
 // all (median of -repeat runs, alternating before and after). "after,
 // --state" repeats it with this tree's cmdop-local on a state database.
+//
+// Part 3 (creates.go) builds cmdop-local from the -before ref and from this
+// tree, runs each binary in its own process, in memory and with --state, and
+// makes -creates (20,000) creates with distinct Idempotency-Keys, one at a
+// time, all inside one idempotency window. For the first and the last
+// -creates-window (1,000) it prints the median and p99 latency and the
+// cmdop-local process's CPU per create (utime+stime from /proc/<pid>/stat),
+// and the last ÷ first ratios. -creates-cpuprofile FILE also profiles this
+// tree's cmdoplocal in-process, with --state, over -creates keyed creates.
+// -parts selects the parts to run.
 package main
 
 import (
