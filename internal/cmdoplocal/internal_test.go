@@ -256,3 +256,16 @@ func TestMigrationToCollections(t *testing.T) {
 		t.Errorf("collections %q, want %q", got, want)
 	}
 }
+
+func TestParseRetentionTotal(t *testing.T) {
+	for in, want := range map[string]int{"500000": 500000, " 60 ": 60, "off": -1} {
+		if got, err := ParseRetentionTotal(in); err != nil || got != want {
+			t.Errorf("ParseRetentionTotal(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "-5", "1.5", "30d"} {
+		if _, err := ParseRetentionTotal(in); err == nil {
+			t.Errorf("ParseRetentionTotal(%q) succeeded", in)
+		}
+	}
+}
