@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -268,4 +269,49 @@ func TestParseRetentionTotal(t *testing.T) {
 			t.Errorf("ParseRetentionTotal(%q) succeeded", in)
 		}
 	}
+}
+
+// TestIdemQueueBookkeeping: expiry pops only what has expired, oldest
+// first, and leaves the pending writes exact: an expired key is a delete
+// and not a put, a key made again is a put and not a delete, and a record
+// that was replaced is not dropped with the old one.
+func TestIdemQueueBookkeeping(t *testing.T) {
+	st := newStore()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, k := range []string{"a", "b", "c"} {
+		st.rememberIdem(t0.Add(time.Duration(i)*time.Minute), "caller", k, "h", "tok-"+k, []byte("{}"))
+	}
+	st.pending.reset() // saved
+	key := func(k string) idemKey { return idemKey{caller: "caller", key: k} }
+
+	end := t0.Add(idempotencyWindow) // a's window ends; b's and c's not yet
+	mustBe := func(ok bool, format string, args ...any) {
+		t.Helper()
+		if !ok {
+			t.Fatalf(format, args...)
+		}
+	}
+	mustBe(st.lookupIdem(end.Add(-time.Nanosecond), "caller", "a") != nil, "a dropped before its window's end")
+	mustBe(len(st.pending.idemDel) == 0, "deletes before any expiry: %v", st.pending.idemDel)
+	mustBe(st.lookupIdem(end, "caller", "a") == nil, "a kept at its window's end")
+	mustBe(st.pending.idemDel[key("a")] && len(st.pending.idemDel) == 1 && len(st.pending.idemPut) == 0, "after a's expiry: put %v, del %v", st.pending.idemPut, st.pending.idemDel)
+	mustBe(st.idemOrder.len() == 2 && st.lookupIdem(end, "caller", "b") != nil, "b or c went with a")
+
+	st.rememberIdem(end, "caller", "a", "h2", "tok-a2", []byte("{}")) // a again
+	mustBe(st.pending.idemPut[key("a")] && !st.pending.idemDel[key("a")], "a made again: put %v, del %v", st.pending.idemPut, st.pending.idemDel)
+	st.pending.reset()
+
+	// b and c expire; the new a lives on to its own window's end.
+	later := end.Add(2 * time.Minute)
+	mustBe(st.lookupIdem(later, "caller", "a").TokenID == "tok-a2", "the new a is gone")
+	mustBe(st.pending.idemDel[key("b")] && st.pending.idemDel[key("c")] && len(st.pending.idemDel) == 2, "deletes %v", st.pending.idemDel)
+	mustBe(st.lookupIdem(end.Add(idempotencyWindow), "caller", "a") == nil && st.idemOrder.len() == 0 && len(st.idem) == 0, "the new a outlived its window")
+
+	// Many records: the queue compacts, and stays in order.
+	for i := range 1000 {
+		st.rememberIdem(later.Add(time.Duration(i)*time.Second), "caller", strconv.Itoa(i), "h", "t", nil)
+	}
+	st.expireIdem(later.Add(idempotencyWindow + 500*time.Second))
+	mustBe(st.idemOrder.len() == 499 && len(st.idem) == 499 && st.idemOrder.front().Key == "501", "after expiring 501 of 1000: %d queued, front %q", st.idemOrder.len(), st.idemOrder.front().Key)
+	mustBe(len(st.idemOrder.recs) < 1000, "the queue never compacted: %d slots", len(st.idemOrder.recs))
 }
