@@ -362,15 +362,22 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	if grace > 0 {
 		revoke = func(ctx context.Context, fleet, id string) error { return shortenExpiry(ctx, tokens, fleet, id, grace) }
 	}
-	err := revoke(ctx, fleet, id)
-	if errors.Is(err, cmdop.ErrTokenNotFound) && r.ownerUnknown(state) {
-		resp.Diagnostics.AddError(fmt.Sprintf("Cannot tell whether the %s was revoked", r.describe(state)),
-			fmt.Sprintf("The state does not record who owns %s, and the CMDOP API at %s has no such token among the personal tokens "+
-				"of the provider's token's user, who may not be its owner. Nothing was revoked, and the token stays in the state. Run the "+
-				"destroy with a personal token of its owner (the provider's token argument or CMDOP_TOKEN); or, if the token is gone, "+
-				"run terraform state rm <this resource's address>.", r.describe(state), r.data.baseURL))
-		return
+	if r.ownerUnknown(state) {
+		// Read it first: on a personal route, "not found" may only mean
+		// that the caller is not its owner, and then nothing is sent.
+		if _, err := tokens.RefreshToken(ctx, fleet, id); errors.Is(err, cmdop.ErrTokenNotFound) {
+			resp.Diagnostics.AddError(fmt.Sprintf("Cannot tell whether the %s was revoked", r.describe(state)),
+				fmt.Sprintf("The state does not record who owns %s, and the CMDOP API at %s has no such token among the personal tokens "+
+					"of the provider's token's user, who may not be its owner. Nothing was revoked, and the token stays in the state. Run the "+
+					"destroy with a personal token of its owner (the provider's token argument or CMDOP_TOKEN); or, if the token is gone, "+
+					"run terraform state rm <this resource's address>.", r.describe(state), r.data.baseURL))
+			return
+		} else if err != nil {
+			resp.Diagnostics.Append(r.data.apiError("revoking", r.describe(state), fleet, err))
+			return
+		}
 	}
+	err := revoke(ctx, fleet, id)
 	if err != nil && !errors.Is(err, cmdop.ErrTokenNotFound) {
 		resp.Diagnostics.Append(r.data.apiError("revoking", r.describe(state), fleet, err))
 	}

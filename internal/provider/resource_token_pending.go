@@ -78,6 +78,12 @@ func mayHaveCreated(err error) bool {
 	return false
 }
 
+// isFleetGone: the API says that the addressed fleet does not exist.
+func isFleetGone(err error) bool {
+	apiErr, ok := cmdop.AsError(err)
+	return ok && apiErr.Code == cmdopapi.CodeNotFound && apiErr.Reason == cmdopapi.ReasonFleetNotFound
+}
+
 func isPending(m *tokenResourceModel) bool { _, ok := parsePending(m.ID.ValueString()); return ok }
 
 // recordPending saves the placeholder; Terraform keeps it as tainted,
@@ -114,6 +120,8 @@ func (r *tokenResource) findPending(ctx context.Context, tokens *cmdop.TokenCach
 		return tok, true, nil
 	case errors.Is(err, cmdop.ErrTokenNotFound):
 		return nil, tokens.ServerNow().Sub(p.Started) <= replayWindow, nil
+	case isFleetGone(err):
+		return nil, true, nil // a fleet's tokens go with it
 	default:
 		return nil, false, err
 	}
@@ -124,16 +132,13 @@ func (r *tokenResource) findPending(ctx context.Context, tokens *cmdop.TokenCach
 // next apply replaces it and revokes it), and no second token is ever
 // issued beside it. A placeholder whose token is not found stays as it is.
 func (r *tokenResource) readPending(ctx context.Context, tokens *cmdop.TokenCache, m *tokenResourceModel, resp *resource.ReadResponse) {
+	// A refresh never fails on a placeholder: whatever the lookup meets,
+	// the placeholder stays, and its replacement or destroy decides.
 	if _, err := r.data.account(ctx); err != nil { // the server's clock, and a validated API
-		resp.Diagnostics.Append(r.data.apiError("reading", r.describe(m), r.collectionOf(m), err))
 		return
 	}
 	tok, _, err := r.findPending(ctx, tokens, m)
-	if err != nil {
-		resp.Diagnostics.Append(r.data.apiError("reading", r.describe(m), r.collectionOf(m), err))
-		return
-	}
-	if tok == nil {
+	if err != nil || tok == nil {
 		return
 	}
 	placeholder := m.ID.ValueString()
