@@ -335,7 +335,7 @@ func decodeError(cl call, status int, requestID string, raw []byte) *Error {
 		e.fromEnvelope = true
 		e.Code = env.Error.Code
 		e.Reason = env.Error.Reason
-		e.Message = cmdopapi.Redact(env.Error.Message)
+		e.Message = cmdopapi.RedactEcho(env.Error.Message) // it may quote the path, base URL included
 		e.Details = env.Error.Details
 	} else {
 		e.Code = codeForStatus(status)

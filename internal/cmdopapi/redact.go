@@ -24,6 +24,14 @@ func Redact(s string) string {
 	return SecretPattern.ReplaceAllString(s, "cmdop_***")
 }
 
+// RedactEcho is Redact, and also masks any run of base62 characters as
+// long as a token's body: for text that may echo a request's path, such as
+// an API error quoting a base URL into which a secret was pasted without
+// its cmdop_ prefix. (UUIDs and key prefixes are far shorter runs.)
+func RedactEcho(s string) string {
+	return bareSecret.ReplaceAllString(Redact(s), "***")
+}
+
 // KeyPrefix is the public prefix of a token (cmdop_ and 6 characters), which
 // the API shows in every token's key_prefix; "" for a string not shaped like
 // a token.
