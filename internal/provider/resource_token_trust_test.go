@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
 
 // editState rewrites the state through terraform state pull and push, as a
@@ -241,4 +243,201 @@ func TestAccNeverLose_serverThatSays200ToEverything(t *testing.T) {
 	if n := len(liveTokens(t, api)); n != 0 {
 		t.Fatalf("%d tokens still active after the destroy on the right URL", n)
 	}
+}
+
+// activeNamed counts the active tokens of a collection with this name.
+func activeNamed(api *testAPI, fleet, name string) []cmdopapi.Token {
+	var out []cmdopapi.Token
+	for _, tok := range api.activeTokens(fleet) {
+		if tok.Name == name {
+			out = append(out, tok)
+		}
+	}
+	return out
+}
+
+const lostCreate = `
+provider "cmdop" {
+  max_retries = 0
+}
+resource "cmdop_fleet_token" "t" {
+  name   = "lost"
+  scopes = ["machines:read"]
+}`
+
+// leaveLostCreate applies with every answer lost after the API acted: the
+// create issued its token, and the state holds a placeholder.
+func leaveLostCreate(t *testing.T, api *testAPI, run *cliRun) cmdopapi.Token {
+	t.Helper()
+	api.setFaults(cmdoplocal.FaultConfig{FailRate: 1, Modes: []string{cmdoplocal.FaultDrop}})
+	out, err := run.run("apply", "-auto-approve", "-no-color")
+	api.setFaults(cmdoplocal.FaultConfig{})
+	if err == nil {
+		t.Fatalf("the apply with every answer lost succeeded:\n%s", out)
+	}
+	expectContains(t, out, "The token may exist without Terraform knowing its ID")
+	if id, _ := run.stateAttr("cmdop_fleet_token.t", "id").(string); !strings.HasPrefix(id, "pending-") {
+		t.Fatalf("the state holds %q, want a placeholder", id)
+	}
+	lost := activeNamed(api, api.FleetID(), "lost")
+	if len(lost) != 1 {
+		t.Fatalf("the lost create issued %d tokens, want 1", len(lost))
+	}
+	return lost[0]
+}
+
+// A lost create never becomes a second token: the next apply finds the
+// token that the create issued by its idempotency key (the designed
+// lookup), adopts it, and replaces it, so that one token is active.
+func TestAccFleetToken_lostCreateIsAdopted(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	run := newCLIRun(t, api, map[string]string{"main.tf": lostCreate})
+	lost := leaveLostCreate(t, api, run)
+
+	out := run.must("plan", "-no-color")
+	expectContains(t, out, "Found the token of the failed create", "1 to add, 0 to change, 1 to destroy")
+	out = run.must("apply", "-auto-approve", "-no-color")
+	expectContains(t, out, "1 added, 0 changed, 1 destroyed")
+	active := activeNamed(api, api.FleetID(), "lost")
+	if len(active) != 1 || active[0].ID == lost.ID {
+		t.Fatalf("active tokens named lost: %v, want one, not the lost create's %s", active, lost.ID)
+	}
+	if got := run.stateAttr("cmdop_fleet_token.t", "id"); got != active[0].ID {
+		t.Fatalf("the state holds %v, want the active token %s", got, active[0].ID)
+	}
+	if tok := api.token(api.FleetID(), lost.ID); tok.Status != cmdopapi.StatusRevoked {
+		t.Fatalf("the lost create's token is %s, want revoked", tok.Status)
+	}
+	expectContains(t, run.must("plan", "-no-color"), "No changes.")
+}
+
+// Once the API no longer remembers the create's key, a token of the same
+// name issued around the failure may be the create's: the provider issues
+// no second token, and says which tokens to check.
+func TestAccFleetToken_lostCreatePastTheWindow(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	run := newCLIRun(t, api, map[string]string{"main.tf": lostCreate})
+	lost := leaveLostCreate(t, api, run)
+	api.advance(11 * time.Minute) // past the 10 minutes the API keeps keys
+
+	out, err := run.run("apply", "-auto-approve", "-no-color")
+	if err == nil {
+		t.Fatalf("the apply issued a token beside the lost create's:\n%s", out)
+	}
+	expectContains(t, out, "may have issued a token", lost.ID, "Terraform issues no second token", "terraform state rm")
+	if active := activeNamed(api, api.FleetID(), "lost"); len(active) != 1 || active[0].ID != lost.ID {
+		t.Fatalf("active tokens named lost: %v, want only the lost create's %s", active, lost.ID)
+	}
+	if id, _ := run.stateAttr("cmdop_fleet_token.t", "id").(string); !strings.HasPrefix(id, "pending-") {
+		t.Fatalf("the state holds %q, want the placeholder kept", id)
+	}
+	// With the lost token revoked by hand, the placeholder goes and one
+	// token is issued.
+	if err := api.admin.RevokeToken(t.Context(), api.FleetID(), lost.ID); err != nil {
+		t.Fatal(err)
+	}
+	out = run.must("apply", "-auto-approve", "-no-color")
+	expectContains(t, out, "Nothing to revoke for the failed create", "1 added")
+	if active := activeNamed(api, api.FleetID(), "lost"); len(active) != 1 {
+		t.Fatalf("%d active tokens named lost, want 1", len(active))
+	}
+}
+
+// A timeout stored in state never blocks a destroy: a delete timeout of
+// 1ns written by an older provider falls back to the default once the
+// configuration's timeouts are gone.
+func TestAccFleetToken_stateOnlyTimeoutNeverBlocksDestroy(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	run := newCLIRun(t, api, map[string]string{"main.tf": `
+resource "cmdop_fleet_token" "t" {
+  name   = "timed"
+  scopes = ["machines:read"]
+  timeouts {
+    delete = "5m"
+  }
+}`})
+	run.must("apply", "-auto-approve", "-no-color")
+	id := run.stateAttr("cmdop_fleet_token.t", "id").(string)
+	run.editState("cmdop_fleet_token.t", func(a map[string]any) {
+		a["timeouts"] = map[string]any{"create": nil, "read": nil, "delete": "1ns"} // what an older provider accepted
+	})
+	if err := os.WriteFile(filepath.Join(run.dir, "main.tf"), []byte(`
+resource "cmdop_fleet_token" "t" {
+  name   = "timed"
+  scopes = ["machines:read"]
+}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run.must("destroy", "-auto-approve", "-no-color")
+	if tok := api.token(api.FleetID(), id); tok.Status != cmdopapi.StatusRevoked {
+		t.Fatalf("the token is %s after destroy, want revoked", tok.Status)
+	}
+}
+
+// A fleet change says so: switching the provider's default fleet moves no
+// existing token, and setting fleet_id to another fleet is a replacement
+// that a warning naming both fleets explains.
+func TestAccFleetToken_fleetChangeSaysSo(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	if _, err := api.srv.AddFleet("staging"); err != nil {
+		t.Fatal(err)
+	}
+	run := newCLIRun(t, api, map[string]string{"main.tf": `
+resource "cmdop_fleet_token" "t" {
+  name   = "ci"
+  scopes = ["machines:read"]
+}`})
+	run.must("apply", "-auto-approve", "-no-color")
+	id := run.stateAttr("cmdop_fleet_token.t", "id").(string)
+	writes := api.writes()
+	staging := []string{"CMDOP_FLEET_ID=staging"}
+	for _, args := range [][]string{{"plan", "-no-color"}, {"apply", "-auto-approve", "-no-color"}} {
+		out, err := run.runEnv(staging, args...)
+		if err != nil {
+			t.Fatalf("terraform %v: %v\n%s", args, err, out)
+		}
+		expectContains(t, out, "No changes.")
+		expectNotContains(t, out, "forces replacement")
+	}
+	if w := api.writes() - writes; w != 0 {
+		t.Fatalf("switching CMDOP_FLEET_ID made %d writes, want 0", w)
+	}
+	if tok := api.token(api.FleetID(), id); tok.Status != cmdopapi.StatusActive {
+		t.Fatalf("the token in the original fleet is %s, want active", tok.Status)
+	}
+	if got := run.stateAttr("cmdop_fleet_token.t", "fleet_id"); got != api.FleetID() {
+		t.Fatalf("fleet_id in state is %v, want %s", got, api.FleetID())
+	}
+
+	// A new token takes the provider's default fleet.
+	if err := os.WriteFile(filepath.Join(run.dir, "more.tf"), []byte(`
+resource "cmdop_fleet_token" "n" {
+  name   = "new"
+  scopes = ["machines:read"]
+}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run.runEnv(staging, "apply", "-auto-approve", "-no-color"); err != nil {
+		t.Fatal(err)
+	}
+	if got := run.stateAttr("cmdop_fleet_token.n", "fleet_id"); got != "staging" {
+		t.Fatalf("the new token's fleet_id is %v, want staging", got)
+	}
+
+	// A configured move is a replacement, with a warning naming both fleets.
+	if err := os.WriteFile(filepath.Join(run.dir, "main.tf"), []byte(`
+resource "cmdop_fleet_token" "t" {
+  fleet_id = "staging"
+  name     = "ci"
+  scopes   = ["machines:read"]
+}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := run.must("plan", "-no-color")
+	expectContains(t, out, "moves to another fleet and will be replaced",
+		`fleet_id changes from "`+api.FleetID()+`" to "staging"`, "forces replacement")
 }
