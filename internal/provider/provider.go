@@ -88,7 +88,10 @@ func (p *cmdopProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				MarkdownDescription: "The CMDOP API token the provider authenticates with (`cmdop_…`). When unset, the first source " +
 					"that supplies one wins: the `" + envToken + "` environment variable, `" + envAPIKey + "`, the active workspace's " +
 					"`api_key` in `<config_dir>/ssh_workspaces.json`, then the `access_token` in `<config_dir>/token_<mode>.json` " +
-					"(the CMDOP CLI's stores). Needed only when the provider calls the API, so `terraform validate` works without it. " +
+					"(the CMDOP CLI's stores). The CLI's login, which carries its user's full rights, is used only with its own mode's " +
+					"API (`prod` with `https://api.cmdop.com`, `dev` with `https://api-dev.cmdop.com`); every other source works with " +
+					"any `api_base_url`. A value not shaped like a CMDOP token is refused and never sent. Needed whenever Terraform " +
+					"configures the provider for a plan or apply; `terraform validate` works without it. " +
 					"Managing tokens and reading the audit log need `permissions:manage`; fleet tokens also need a personal token of a " +
 					"fleet owner or admin, or a fleet token of that fleet; personal tokens need a personal token.",
 				Optional:   true,
