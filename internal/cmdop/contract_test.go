@@ -9,6 +9,8 @@ import (
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
 )
 
 // A server that answers 200 with the same JSON body to every path (a
@@ -75,5 +77,31 @@ func TestClient_serverThatSays200ToEverything(t *testing.T) {
 				t.Errorf("the server saw %d calls, want 6 (none retried)", calls)
 			}
 		})
+	}
+}
+
+// The designed lookup finds the token that a create with a key issued,
+// through cmdop-local and the contract checker, and creates nothing.
+func TestClient_findTokenByIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	api := localtest.Start(t, cmdoplocal.Options{})
+	ctx := t.Context()
+	in := cmdopapi.CreateTokenRequest{Name: "ci", Scopes: []string{"machines:read"}}
+	for _, fleet := range []string{api.FleetID, ""} {
+		created, err := api.Admin.CreateToken(ctx, fleet, in, "key-"+fleet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writes := api.Server.Stats().Writes
+		found, err := api.Admin.FindTokenByIdempotencyKey(ctx, fleet, "key-"+fleet)
+		if err != nil || found.ID != created.ID || found.RawToken != "" {
+			t.Fatalf("collection %q: found %+v, %v; want %s without its secret", fleet, found, err, created.ID)
+		}
+		if _, err := api.Admin.FindTokenByIdempotencyKey(ctx, fleet, "never-used"); !errors.Is(err, cmdop.ErrTokenNotFound) {
+			t.Fatalf("an unused key: %v, want ErrTokenNotFound", err)
+		}
+		if w := api.Server.Stats().Writes - writes; w != 0 {
+			t.Fatalf("the lookups made %d writes", w)
+		}
 	}
 }
