@@ -26,7 +26,7 @@ const (
 	// The lookup by Idempotency-Key is designed (x-designed in the contract).
 	routeFleetTokenByKey    = "/api/fleets/{fleet_id}/api-keys/by-idempotency-key/{idempotency_key}"
 	routePersonalTokenByKey = "/api/account/api-tokens/by-idempotency-key/{idempotency_key}"
-	routeAccount        = "/api/account"
+	routeAccount            = "/api/account"
 )
 
 // Account returns who the client's token belongs to: the who-am-I call.
