@@ -22,6 +22,9 @@ type Error struct {
 	// ("/api/fleets/{fleet_id}/api-keys"), never with a secret in it.
 	Method string
 	Route  string
+	// fromEnvelope: the body was the API's error envelope (checked against
+	// the contract), not a proxy's page.
+	fromEnvelope bool
 }
 
 // Sentinels for every error code of the contract.

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -67,9 +68,9 @@ func (r *tokenResource) ValidateConfig(ctx context.Context, req resource.Validat
 	}
 }
 
-// checkPositiveTimeouts refuses a zero or negative value in the timeouts
-// block: an operation that may not wait at all fails before it starts, and
-// a failed create would leave a placeholder behind.
+// checkPositiveTimeouts refuses a value below 1 s in the timeouts block: an
+// operation that may not wait fails before it can finish, and a failed
+// create would leave a placeholder behind.
 func checkPositiveTimeouts(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics, ops ...string) {
 	for _, op := range ops {
 		p := path.Root("timeouts").AtName(op)
@@ -77,9 +78,10 @@ func checkPositiveTimeouts(ctx context.Context, cfg tfsdk.Config, diags *diag.Di
 		if cfg.GetAttribute(ctx, p, &v).HasError() || v.IsNull() || v.IsUnknown() {
 			continue
 		}
-		if d, err := time.ParseDuration(v.ValueString()); err == nil && d <= 0 {
+		if d, err := time.ParseDuration(v.ValueString()); err == nil && d < minTimeout {
 			diags.AddAttributeError(p, "Invalid timeout",
-				fmt.Sprintf("timeouts.%s is %q, but an operation needs time to run: use a positive duration such as \"5m\", or remove it for the default.", op, v.ValueString()))
+				fmt.Sprintf("timeouts.%s is %q, but an operation needs time to run, and a create that gives up at once leaves a placeholder: "+
+					"use a positive duration of at least 1s, such as \"5m\", or remove it for the default.", op, v.ValueString()))
 		}
 	}
 }
@@ -142,26 +144,43 @@ func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlan
 		plan.FleetID = types.StringUnknown()
 		return
 	}
-	fleet := r.data.resolveFleet(configured, "the resource", &resp.Diagnostics)
-	if fleet == "" {
+	if state != nil && !r.checkFleetKnown(state, &resp.Diagnostics) {
+		return
+	}
+	var fleet string
+	if configured.IsNull() && state != nil && !isPending(state) {
+		// The provider's default fleet applies when a token is created:
+		// an existing token keeps its own, so switching CMDOP_FLEET_ID
+		// moves nothing.
+		fleet = state.FleetID.ValueString()
+	} else if fleet = r.data.resolveFleet(configured, "the resource", &resp.Diagnostics); fleet == "" {
 		return
 	}
 	plan.FleetID = types.StringValue(fleet)
-	moved := state != nil && !state.FleetID.Equal(plan.FleetID)
+	moved := state != nil && !state.FleetID.IsNull() && !state.FleetID.Equal(plan.FleetID)
 	if (state == nil || moved) && r.data.client != nil && !r.data.configUnknown {
 		// A token is about to be issued into this fleet: make sure it is
 		// there before anything is planned, so that a typo never revokes a
 		// working token and then fails.
 		// A new token can wait for apply to learn of an API that did not
 		// answer; a replacement, which revokes, cannot.
-		if err := r.data.checkFleet(ctx, fleet); err != nil && (moved || cmdop.IsRefusal(err)) {
+		if err := r.data.checkFleet(ctx, fleet); err != nil && (moved || cmdop.IsRefusal(err) || errors.Is(err, cmdop.ErrNotCMDOPAPI)) {
 			d := r.data.apiError("planning", r.describe(plan), fleet, err)
+			if errors.Is(err, cmdop.ErrAuth) || errors.Is(err, cmdop.ErrNotCMDOPAPI) {
+				resp.Diagnostics.Append(d) // about the provider's token or URL, not the fleet
+				return
+			}
 			resp.Diagnostics.AddAttributeError(path.Root("fleet_id"), fmt.Sprintf("Fleet %q is not reachable", cmdopapi.Redact(fleet)), d.Detail())
 			return
 		}
 	}
 	if moved {
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("fleet_id"))
+		resp.Diagnostics.AddAttributeWarning(path.Root("fleet_id"), fmt.Sprintf("The %s moves to another fleet and will be replaced", r.describe(state)),
+			fmt.Sprintf("fleet_id changes from %q to %q. A token cannot change fleets, so Terraform will issue a new token in fleet %q and "+
+				"revoke %s in fleet %q: every consumer of the old secret loses access to fleet %q. If this is not intended, set fleet_id = %q "+
+				"on the resource.", cmdopapi.Redact(state.FleetID.ValueString()), cmdopapi.Redact(fleet), cmdopapi.Redact(fleet), r.describe(state),
+				cmdopapi.Redact(state.FleetID.ValueString()), cmdopapi.Redact(state.FleetID.ValueString()), cmdopapi.Redact(state.FleetID.ValueString())))
 	}
 }
 

@@ -207,9 +207,10 @@ func tokenSchema(ctx context.Context, kind tokenKind) schema.Schema {
 	}
 	if kind.fleet {
 		attrs["fleet_id"] = schema.StringAttribute{
-			MarkdownDescription: "The fleet the token belongs to. Defaults to the provider's `fleet_id` (or `CMDOP_FLEET_ID`); " +
-				"one of the two must be set. Changing it replaces the token. A fleet that does not exist, or that the provider's " +
-				"token cannot reach, fails the plan.",
+			MarkdownDescription: "The fleet the token belongs to. Defaults to the provider's `fleet_id` (or `CMDOP_FLEET_ID`) " +
+				"when the token is created; one of the two must be set. An existing token keeps its fleet when this is not set, so " +
+				"changing the provider's default moves nothing. Setting it to another fleet replaces the token, with a warning that " +
+				"names both fleets. A fleet that does not exist, or that the provider's token cannot reach, fails the plan.",
 			Optional:   true,
 			Computed:   true,
 			Validators: fleetIDValidators(),
