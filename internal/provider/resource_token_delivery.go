@@ -590,6 +590,7 @@ func runDeliveryCommand(ctx context.Context, argv, env []string, secret string, 
 	cmd.Stdin = strings.NewReader(secret + "\n")
 	out := &tailBuffer{max: outputKeepBytes}
 	cmd.Stdout, cmd.Stderr = out, out
+	ownProcessGroup(cmd)
 	cmd.WaitDelay = 5 * time.Second // a child that keeps the pipes open does not hold the apply
 	err := cmd.Run()
 	var exitErr *exec.ExitError
