@@ -302,6 +302,9 @@ func validateDelivery(ctx context.Context, d *deliveryModel, onDisk bool, diags 
 		return
 	}
 	p := path.Root("secret_delivery")
+	if d.Command.IsUnknown() || d.File.IsUnknown() {
+		return // which sink it is shows once both are known: ModifyPlan checks again, at apply if need be
+	}
 	hasCommand, hasFile := !d.Command.IsNull(), !d.File.IsNull()
 	switch {
 	case hasCommand && hasFile:
@@ -317,7 +320,8 @@ func validateDelivery(ctx context.Context, d *deliveryModel, onDisk bool, diags 
 		return
 	}
 	only := func(name, sink, other string, v knowable) {
-		if !v.IsNull() {
+		if !v.IsNull() && !v.IsUnknown() { // an unknown value may turn out null: checked again once known
+
 			diags.AddAttributeError(p.AtName(name), fmt.Sprintf("secret_delivery.%s is only for the %s sink", name, sink),
 				fmt.Sprintf("secret_delivery.%s applies to the %s sink, but this block uses %s. Remove %s, or use the %s sink.",
 					name, sink, other, name, sink))
@@ -336,9 +340,6 @@ func validateDelivery(ctx context.Context, d *deliveryModel, onDisk bool, diags 
 
 func validateCommand(ctx context.Context, d *deliveryModel, onDisk bool, diags *diag.Diagnostics) {
 	p := path.Root("secret_delivery").AtName("command")
-	if d.Command.IsUnknown() {
-		return
-	}
 	elems := d.Command.Elements()
 	if len(elems) == 0 {
 		diags.AddAttributeError(p, "Empty delivery command",

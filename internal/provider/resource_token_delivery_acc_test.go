@@ -792,28 +792,34 @@ func TestAccTokenDelivery_badInputStopsAtPlan(t *testing.T) {
 			})
 		})
 	}
-	// A path known only at apply: checked there, before the token is issued.
-	t.Run("missing directory known at apply", func(t *testing.T) {
-		t.Parallel()
-		resource.Test(t, resource.TestCase{
-			ProtoV6ProviderFactories: protoV6ProviderFactories,
-			Steps: []resource.TestStep{{
-				Config: api.config(`
-resource "terraform_data" "dir" {
-  input = "/no/such/dir"
+	// Values known only at apply: checked there, before the token is issued.
+	for _, tc := range []struct{ name, input, block, want string }{
+		{"missing directory known at apply", "/no/such/dir", `file = "${terraform_data.v.output}/x.token"`, "does not exist"},
+		{"mode with a command known at apply", "0600", "command = [\"true\"]\n    mode = terraform_data.v.output", "secret_delivery.mode is only for the file sink"},
+		{"program known at apply", "cmdop-no-such-program", "command = [terraform_data.v.output]", "Delivery command not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: protoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config: api.config(fmt.Sprintf(`
+resource "terraform_data" "v" {
+  input = %q
 }
 resource "cmdop_fleet_token" "x" {
   name   = "x"
   scopes = ["machines:read"]
   secret_delivery {
-    file = "${terraform_data.dir.output}/x.token"
+    %s
   }
 }
-`),
-				ExpectError: phrases("Invalid delivery file", "/no/such/dir", "does not exist"),
-			}},
+`, tc.input, tc.block)),
+					ExpectError: phrases(tc.want),
+				}},
+			})
 		})
-	})
+	}
 }
 
 // The guide "Keeping secrets out of state": its GitHub Actions and dotenv
