@@ -878,3 +878,78 @@ func TestAccKeepingSecretsGuide(t *testing.T) {
 		t.Fatalf("the plan after apply is not empty: %v\n%s", err, out)
 	}
 }
+
+// Rotation by rotation_triggers and by rotate_before, with
+// create_before_destroy: each delivers the new secret, then revokes the old
+// token, whose secret then fails with 401.
+func TestAccTokenDelivery_rotation(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	file := filepath.Join(t.TempDir(), "ci.token")
+	cfg := func(trigger string) string {
+		return api.config(fmt.Sprintf(`
+resource "cmdop_fleet_token" "ci" {
+  name              = "ci"
+  scopes            = ["machines:read"]
+  expiry            = "30d"
+  rotate_before     = "7d"
+  rotation_triggers = { v = %q }
+  secret_delivery {
+    file = %q
+  }
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+`, trigger, file))
+	}
+	var secrets []string
+	delivered := func(st *terraform.State) error {
+		// secret_delivered_at is on the API's clock, which the last step
+		// moves 24 days ahead of this machine's: just after created_at.
+		a, err := attrs(st, "cmdop_fleet_token.ci")
+		if err != nil {
+			return err
+		}
+		created, err1 := time.Parse(time.RFC3339Nano, a["created_at"])
+		at, err2 := time.Parse(time.RFC3339Nano, a["secret_delivered_at"])
+		if err := errors.Join(err1, err2); err != nil {
+			return err
+		}
+		if at.Before(created.Add(-time.Second)) || at.After(created.Add(time.Minute)) {
+			return fmt.Errorf("secret_delivered_at %s is not on the API's clock (created_at %s)", at, created)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		s := string(b)
+		if err := secretWorks(api.URL, s); err != nil {
+			return fmt.Errorf("the file's secret does not work: %w", err)
+		}
+		for _, old := range secrets {
+			if old == s {
+				return errors.New("the file still holds an earlier secret")
+			}
+			if err := secretRejected(api.URL, old); err != nil {
+				return fmt.Errorf("an earlier token: %w", err)
+			}
+		}
+		secrets = append(secrets, s)
+		return nil
+	}
+	rotated := resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+		plancheck.ExpectResourceAction("cmdop_fleet_token.ci", plancheck.ResourceActionCreateBeforeDestroy),
+	}}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: cfg("1"), Check: delivered},
+			{Config: cfg("2"), ConfigPlanChecks: rotated, Check: delivered},
+			{PreConfig: func() { api.advance(24 * 24 * time.Hour) }, Config: cfg("2"), ConfigPlanChecks: rotated, Check: delivered},
+		},
+	})
+	if len(secrets) != 3 {
+		t.Fatalf("%d deliveries, want 3", len(secrets))
+	}
+}
