@@ -25,6 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
 )
 
@@ -38,6 +39,9 @@ import (
 const (
 	sinkEnv     = "CMDOP_TEST_SINK"
 	sinkExitEnv = "CMDOP_TEST_SINK_EXIT"
+	// CMDOP_TEST_SINK_HANDSHAKE names a directory: the sink creates "ready"
+	// in it, and waits for the test to create "go".
+	sinkHandshakeEnv = "CMDOP_TEST_SINK_HANDSHAKE"
 )
 
 // sinkRecord is what one run of the sink saw.
@@ -90,6 +94,16 @@ func runTestSink() int {
 	}
 	_, _ = f.Write(append(b, '\n'))
 	_ = f.Close()
+	// A handshake with the test, which changes the API's faults meanwhile.
+	if dir := os.Getenv(sinkHandshakeEnv); dir != "" {
+		_ = os.WriteFile(filepath.Join(dir, "ready"), nil, 0o600)
+		for range 6000 {
+			if _, err := os.Stat(filepath.Join(dir, "go")); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	if code := os.Getenv(sinkExitEnv); code != "" {
 		for i := 1; i < 25; i++ {
 			fmt.Printf("sink line %d\n", i)
@@ -952,4 +966,89 @@ resource "cmdop_fleet_token" "ci" {
 	if len(secrets) != 3 {
 		t.Fatalf("%d deliveries, want 3", len(secrets))
 	}
+}
+
+// A delivery fails and so does the revocation: the undelivered token stays
+// in state as tainted (its secret nowhere), so that the next apply revokes
+// it and issues a new one, rather than being left live and unknown.
+func TestAccTokenDelivery_revocationFailsToo(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	dir := t.TempDir()
+	rec, handshake, file := filepath.Join(dir, "sink.jsonl"), filepath.Join(dir, "hs"), filepath.Join(dir, "t.token")
+	if err := os.Mkdir(handshake, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// While the failing command runs, the API starts failing: the
+	// revocation that follows gets a 503, and max_retries = 0 gives up.
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			if _, err := os.Stat(filepath.Join(handshake, "ready")); err == nil {
+				_ = api.srv.SetFaults(cmdoplocal.FaultConfig{Script: []string{"unavailable", "unavailable", "unavailable"}})
+				_ = os.WriteFile(filepath.Join(handshake, "go"), nil, 0o600)
+				return
+			}
+		}
+	}()
+	provider := api.providerWith("", "max_retries = 0")
+	failing := provider + fmt.Sprintf(`
+resource "cmdop_fleet_token" "x" {
+  name   = "x"
+  scopes = ["machines:read"]
+  secret_delivery {
+    command = [%q]
+    env     = { CMDOP_TEST_SINK = %q, CMDOP_TEST_SINK_EXIT = "1", CMDOP_TEST_SINK_HANDSHAKE = %q }
+  }
+}
+`, sinkBinary(t), rec, handshake)
+	working := provider + fmt.Sprintf(`
+resource "cmdop_fleet_token" "x" {
+  name   = "x"
+  scopes = ["machines:read"]
+  secret_delivery {
+    file = %q
+  }
+}
+`, file)
+	var undelivered string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: failing, ExpectError: phrases("Error delivering the secret of the", "exited with status 1", "Revoking token", "failed too", "tainted")},
+			{
+				PreConfig: func() {
+					api.setFaults(cmdoplocal.FaultConfig{})
+					recs := sinkRecords(t, rec)
+					if len(recs) != 1 {
+						t.Fatalf("the command ran %d times, want once", len(recs))
+					}
+					undelivered = recs[0].Env["CMDOP_TOKEN_ID"]
+					if st := api.token(api.FleetID(), undelivered).Status; st != cmdopapi.StatusActive {
+						t.Fatalf("the undelivered token is %s; the test needs its revocation to have failed", st)
+					}
+				},
+				Config: working,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("cmdop_fleet_token.x", plancheck.ResourceActionReplace),
+				}},
+				Check: func(s *terraform.State) error {
+					if st := api.token(api.FleetID(), undelivered).Status; st != cmdopapi.StatusRevoked {
+						return fmt.Errorf("the undelivered token is %s after the next apply, want revoked", st)
+					}
+					b, err := os.ReadFile(file)
+					if err != nil {
+						return err
+					}
+					return secretWorks(api.URL, string(b))
+				},
+			},
+		},
+	})
 }
