@@ -188,3 +188,28 @@ func TestDeliverySinkChanged(t *testing.T) {
 		}
 	}
 }
+
+// The cost of a delivery, beside the API calls of a create: writing the
+// file sink, and starting the command sink (true(1), which does nothing).
+func BenchmarkWriteDeliveryFile(b *testing.B) {
+	name := filepath.Join(b.TempDir(), "t.token")
+	data := deliveryFileContent(formatJSON, fakeToken(true))
+	for b.Loop() {
+		if err := writeDeliveryFile(name, data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRunDeliveryCommand(b *testing.B) {
+	prog, err := exec.LookPath("true")
+	if err != nil {
+		b.Skip("no true(1)")
+	}
+	env := deliveryEnv(fleetToken, &deliveryModel{}, fakeToken(true))
+	for b.Loop() {
+		if _, err := runDeliveryCommand(context.Background(), []string{prog}, env, fakeSecret, time.Minute); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
