@@ -75,6 +75,7 @@ func (r *tokenResource) getModel(ctx context.Context, src getter, diags *diag.Di
 }
 
 func (r *tokenResource) setModel(ctx context.Context, dst setter, m *tokenResourceModel, diags *diag.Diagnostics) {
+	m.normaliseDelivery(dst)
 	if r.kind.fleet {
 		diags.Append(setObject(ctx, dst, &fleetTokenState{FleetID: m.FleetID, commonTokenModel: m.commonTokenModel})...)
 		return
@@ -160,7 +161,9 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 		}
 		return
 	}
-	plan.Secret = types.StringValue(tok.RawToken)
+	if !r.deliverSecret(ctx, tokens, plan, tok, resp) { // the secret, or its fingerprint (resource_token_delivery.go)
+		return
+	}
 	plan.applyToken(tok)
 	r.setModel(ctx, &resp.State, plan, &resp.Diagnostics)
 	r.setIdentity(ctx, resp.Identity, plan, &resp.Diagnostics)
@@ -332,6 +335,7 @@ func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	state.RotateBefore = plan.RotateBefore
 	state.RotationTriggers = plan.RotationTriggers
 	state.Timeouts = plan.Timeouts
+	state.SecretDelivery = plan.SecretDelivery // env and timeout: a changed sink replaces the token
 	r.setModel(ctx, &resp.State, state, &resp.Diagnostics)
 	r.setIdentity(ctx, resp.Identity, state, &resp.Diagnostics)
 }

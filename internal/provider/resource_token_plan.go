@@ -26,6 +26,7 @@ func (r *tokenResource) ValidateConfig(ctx context.Context, req resource.Validat
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	r.validateDeliveryConfig(ctx, cfg, &resp.Diagnostics) // resource_token_delivery.go
 	if !cfg.Timeouts.IsNull() {
 		checkPositiveTimeouts(ctx, req.Config, &resp.Diagnostics, "create", "read", "delete")
 	}
@@ -103,6 +104,9 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		return
 	}
 	planned := *plan
+	if r.planDelivery(ctx, plan, state, &resp.Diagnostics); resp.Diagnostics.HasError() { // resource_token_delivery.go
+		return
+	}
 
 	if r.kind.fleet {
 		r.planFleetID(ctx, req, plan, state, resp)
@@ -282,7 +286,7 @@ func (r *tokenResource) planReplacements(plan, state *tokenResourceModel, now ti
 	// Once per plan: Terraform's cost grows with the square of the number
 	// of warnings, and a configuration that adopted 300 tokens would spend
 	// 15 s of every plan on this one alone (4 s without it).
-	if state.Secret.IsNull() && r.data.firstNullSecret() {
+	if state.Secret.IsNull() && state.SecretSHA256.IsNull() && plan.SecretDelivery.IsNull() && r.data.firstNullSecret() {
 		resp.Diagnostics.AddWarning(
 			fmt.Sprintf("The secret of the %s cannot be recovered", what),
 			"The CMDOP API shows a token's secret only once, when it is issued, so an imported token has a null secret. "+
