@@ -53,6 +53,7 @@ type providerModel struct {
 	RequestTimeout timetypes.GoDuration `tfsdk:"request_timeout"`
 	Mode           types.String         `tfsdk:"mode"`
 	ConfigDir      types.String         `tfsdk:"config_dir"`
+	TokenPolicy    types.Object         `tfsdk:"token_policy"`
 }
 
 // Environment variables the provider reads.
@@ -126,6 +127,7 @@ func (p *cmdopProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				CustomType: timetypes.GoDurationType{},
 			},
 		},
+		Blocks: map[string]schema.Block{"token_policy": tokenPolicyBlock()},
 	}
 }
 
@@ -136,11 +138,15 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	policy := loadTokenPolicy(ctx, cfg.TokenPolicy, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	for _, v := range []types.String{cfg.APIBaseURL, cfg.Token, cfg.FleetID, cfg.Mode, cfg.ConfigDir} {
 		if v.IsUnknown() {
 			// Known only during apply (another resource's output, say):
 			// falling back to the environment would use the wrong settings.
-			data := &providerData{configUnknown: true, clientErr: "The provider's configuration (api_base_url, token, fleet_id, " +
+			data := &providerData{configUnknown: true, policy: policy, clientErr: "The provider's configuration (api_base_url, token, fleet_id, " +
 				"mode or config_dir) depends on values Terraform knows only during apply, so the provider cannot call the API yet. " +
 				"Run terraform apply, or target the resources those values come from first."}
 			resp.ResourceData, resp.DataSourceData, resp.EphemeralResourceData = data, data, data
@@ -191,7 +197,7 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	}
 
-	data := &providerData{fleetID: fleetID}
+	data := &providerData{fleetID: fleetID, policy: policy}
 	if token == "" {
 		data.clientErr = "No CMDOP API token is configured. Set the provider's token argument or the " + envToken +
 			" (or " + envAPIKey + ") environment variable to a CMDOP API token, or log in with the CMDOP CLI (`cmdop login`) " +

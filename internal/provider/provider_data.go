@@ -30,6 +30,8 @@ type providerData struct {
 	configUnknown bool
 	// baseURL is the API base URL, redacted, for error messages.
 	baseURL string
+	// policy is the token policy (token_policy.go); nil when there is none.
+	policy *tokenPolicies
 
 	// Facts fetched once per provider process: who the provider's token
 	// belongs to, and which fleets it can reach.
