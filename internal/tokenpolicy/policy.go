@@ -404,7 +404,7 @@ func (e *Effective) Check(t Token, ephemeral bool) []Violation {
 				}
 				out = append(out, Violation{
 					Rule: RuleAllowedScopes, Source: strings.Join(sources, "; "), Attribute: "scopes",
-					Allowed: allowedText, Got: "asking for " + quoteList(extra),
+					Allowed: allowedText, Got: quoteList(t.Scopes),
 					Fix: "Remove " + quoteList(extra) + " from scopes.",
 				})
 			}
@@ -419,7 +419,7 @@ func (e *Effective) Check(t Token, ephemeral bool) []Violation {
 			if len(hit) > 0 {
 				out = append(out, Violation{
 					Rule: RuleForbiddenScopes, Source: f.source, Attribute: "scopes",
-					Allowed: "any scope except " + quoteList(f.scopes), Got: "asking for " + quoteList(hit),
+					Allowed: "any scope except " + quoteList(f.scopes), Got: quoteList(t.Scopes),
 					Fix: "Remove " + quoteList(hit) + " from scopes.",
 				})
 			}
