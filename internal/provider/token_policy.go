@@ -134,7 +134,9 @@ func (policyRuleValidator) Description(context.Context) string {
 	return "must be a valid token policy rule"
 }
 
-func (v policyRuleValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v policyRuleValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
 
 func (policyRuleValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
