@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
 )
 
 // The token policy, through the real CLI: every rule from the provider's
@@ -617,9 +619,37 @@ func TestAccTokenPolicy_badPolicy(t *testing.T) {
 	}
 	expectContains(t, out, "Invalid token policy", `token_policy.max_expiry: "never" is not a limit`,
 		`token_policy.name_pattern: "(ci" is not a valid regular expression`,
-		`token_policy.max_ephemeral_ttl: "30m" is shorter than "1h"`, "machine:read")
+		`token_policy.max_ephemeral_ttl: "30m" leaves no token able to meet it: use at least "1h"`, "machine:read")
 	if n := len(regexp.MustCompile(`Error: `).FindAllString(out, -1)); n != 4 {
 		t.Fatalf("%d errors, want 4:\n%s", n, out)
 	}
 	noWrites(t, api, before, "the refused plans")
+}
+
+// The guide's examples plan as they stand, under the guide's platform
+// file: each meets both its block and the file.
+func TestAccTokenPolicy_guideExamples(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	dir := filepath.Join(localtest.RepoRoot(), "examples", "guides", "token-policy")
+	file := filepath.Join(dir, "token-policy.json")
+	before := api.writes()
+	for _, name := range []string{"ci-fleet.tf", "personal.tf"} {
+		src, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := policyRun(t, api, file, string(src)).must("plan", "-no-color")
+		expectContains(t, out, "Plan: 1 to add, 0 to change, 0 to destroy.")
+		expectNotContains(t, out, "token policy")
+		// The same example breaks the policy once its token does.
+		bad := strings.Replace(string(src), `name                = "ci-deploy"`, `name                = "deploy"`, 1)
+		bad = strings.Replace(bad, `name              = "dev-alice-laptop"`, `name              = "alice-laptop"`, 1)
+		out, err = policyRun(t, api, file, bad).run("plan", "-no-color")
+		if err == nil {
+			t.Fatalf("%s with a name outside the policy planned:\n%s", name, out)
+		}
+		expectContains(t, out, "breaks the token policy's name_pattern rule")
+	}
+	noWrites(t, api, before, "the plans")
 }

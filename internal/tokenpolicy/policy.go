@@ -44,6 +44,10 @@ var RuleNames = []string{
 // smaller max_ephemeral_ttl would refuse every ephemeral token.
 const minEphemeralTTL = time.Hour
 
+// minLifetime is the shortest lifetime a token can have (a custom expiry
+// at least an hour ahead): a smaller max_expiry would refuse every token.
+const minLifetime = validators.MinCustomExpiryLead
+
 // RawRules is one level of a policy as written: nil means "not set".
 type RawRules struct {
 	MaxExpiry       *string
@@ -147,14 +151,14 @@ func parseRules(prefix string, raw RawRules, errs *[]FieldError) rules {
 			bad(rule, "%s", err)
 			return nil
 		case d < min:
-			bad(rule, "%q is shorter than %s, so no token could meet it: use %s or more", *s, minText, minText)
+			bad(rule, "%q leaves no token able to meet it: use at least %s", *s, minText)
 			return nil
 		}
 		return &Limit{Text: *s, D: d}
 	}
-	r.maxExpiry = limit(RuleMaxExpiry, raw.MaxExpiry, time.Nanosecond, "a positive duration")
-	r.maxGrace = limit(RuleMaxGracePeriod, raw.MaxGracePeriod, 0, "0s")
-	r.maxTTL = limit(RuleMaxEphemeralTTL, raw.MaxEphemeralTTL, minEphemeralTTL, `"1h" (the shortest ephemeral ttl)`)
+	r.maxExpiry = limit(RuleMaxExpiry, raw.MaxExpiry, minLifetime, `"1h", the shortest lifetime a token can have`)
+	r.maxGrace = limit(RuleMaxGracePeriod, raw.MaxGracePeriod, 0, `"0s"`)
+	r.maxTTL = limit(RuleMaxEphemeralTTL, raw.MaxEphemeralTTL, minEphemeralTTL, `"1h", the shortest ttl an ephemeral token can have`)
 	r.requireRotation = raw.RequireRotation
 	scopes := func(rule string, v *[]string) []string {
 		if v == nil {
