@@ -395,16 +395,20 @@ func TestAccTokenPolicy_compliantPlansAsWithout(t *testing.T) {
 func TestAccTokenPolicy_existingTokens(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
-	body := func(grace, scopes string) string {
+	body := func(grace, scopes string, rotate ...string) string {
+		if len(rotate) == 0 {
+			rotate = []string{`rotate_before = "7d"`}
+		}
 		return strings.Join([]string{
 			fleetToken("legacy_a", `name = "legacy-a"`, `expiry = "never"`, `rotation_triggers = -`),
 			fleetToken("legacy_b", `name = "legacy-b"`, `expiry = "never"`, `rotation_triggers = -`, "revoke_grace_period = "+grace),
-			fleetToken("rotating", "scopes = "+scopes, `rotation_triggers = -`, `rotate_before = "7d"`),
+			fleetToken("rotating", "scopes = "+scopes, `rotation_triggers = -`, rotate[0]),
 		}, "\n")
 	}
 	policy := `provider "cmdop" {
   token_policy {
     max_expiry       = "90d"
+    require_rotation = true
     name_pattern     = "^ci-"
     forbidden_scopes = ["files:write"]
     max_grace_period = "24h"
@@ -426,8 +430,8 @@ func TestAccTokenPolicy_existingTokens(t *testing.T) {
 	before := api.writes()
 	out := run.must("plan", "-no-color", "-detailed-exitcode")
 	expectContains(t, out, "No changes.",
-		fmt.Sprintf(`Warning: The fleet token "legacy-a" (%s) breaks the token policy (max_expiry, name_pattern)`, idA),
-		fmt.Sprintf(`Warning: The fleet token "legacy-b" (%s) breaks the token policy (max_expiry, name_pattern)`, idB),
+		fmt.Sprintf(`Warning: The fleet token "legacy-a" (%s) breaks the token policy (max_expiry, require_rotation, name_pattern)`, idA),
+		fmt.Sprintf(`Warning: The fleet token "legacy-b" (%s) breaks the token policy (max_expiry, require_rotation, name_pattern)`, idB),
 		fmt.Sprintf(`Warning: The fleet token "ci-rotating-prod" (%s) breaks the token policy (forbidden_scopes)`, idR),
 		"Terraform does not replace it for this",
 		"token_policy.max_expiry in the provider block")
@@ -447,6 +451,14 @@ func TestAccTokenPolicy_existingTokens(t *testing.T) {
 		t.Fatalf("the plan succeeded:\n%s", out)
 	}
 	expectContains(t, out, `The fleet token "legacy-b" (`+idB+`) breaks the token policy's max_grace_period rule`, `allows a grace period of at most "24h"`)
+	if err := os.WriteFile(filepath.Join(run.dir, "main.tf"), []byte(policy+body(`"0s"`, `["machines:read", "files:write"]`, `rotate_before = -`)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run.run("plan", "-no-color")
+	if err == nil {
+		t.Fatalf("the plan succeeded:\n%s", out)
+	}
+	expectContains(t, out, `The fleet token "ci-rotating-prod" (`+idR+`) breaks the token policy's require_rotation rule`)
 	if err := os.WriteFile(filepath.Join(run.dir, "main.tf"), []byte(policy+old), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -458,6 +470,7 @@ func TestAccTokenPolicy_existingTokens(t *testing.T) {
 	}
 	expectViolations(t, out, []violation{
 		{"cmdop_fleet_token.legacy_a", "max_expiry", "token_policy.max_expiry in the provider block", "expiry", `a lifetime of at most "90d"`},
+		{"cmdop_fleet_token.legacy_a", "require_rotation", "token_policy.require_rotation in the provider block", "rotate_before", "only tokens that rotate"},
 		{"cmdop_fleet_token.legacy_a", "name_pattern", "token_policy.name_pattern in the provider block", "name", `only names that match "^ci-"`},
 	})
 
@@ -482,6 +495,17 @@ func TestAccTokenPolicy_existingTokens(t *testing.T) {
 	}
 	out = run.must("apply", "-auto-approve", "-no-color")
 	expectContains(t, out, "1 added, 0 changed, 1 destroyed")
+
+	// An imported token is an existing token: imported, not replaced, and
+	// warned about.
+	imported := api.createToken(api.FleetID(), "imported", nil)
+	run2 := policyRun(t, api, "", policy+fmt.Sprintf("import {\n  to = cmdop_fleet_token.imported\n  id = \"%s/%s\"\n}\n", api.FleetID(), imported.ID)+
+		fleetToken("imported", `name = "imported"`, `expiry = "never"`, `rotation_triggers = -`))
+	before = api.writes()
+	out = run2.must("apply", "-auto-approve", "-no-color")
+	expectContains(t, out, "1 imported, 0 added, 0 changed, 0 destroyed",
+		fmt.Sprintf(`Warning: The fleet token "imported" (%s) breaks the token policy (max_expiry, require_rotation, name_pattern)`, imported.ID))
+	noWrites(t, api, before, "the import")
 }
 
 // A value known only at apply is judged then, when Terraform plans the
