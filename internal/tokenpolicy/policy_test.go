@@ -152,3 +152,54 @@ func TestUnknownValuesAreNotJudged(t *testing.T) {
 		t.Fatalf("a token of unknown values broke %s", broken(vs))
 	}
 }
+
+func TestScopeRules(t *testing.T) {
+	e := Merge(Fleet, mustParse(t, BlockOrigin, Raw{RawRules: RawRules{
+		AllowedScopes: &[]string{"machines:read", "files:read"}, ForbiddenScopes: &[]string{"files:write"},
+	}}))
+	if vs := e.Check(Token{Scopes: []string{"machines:read", "files:read"}}, true); len(vs) != 0 {
+		t.Fatalf("allowed scopes broke %s", broken(vs))
+	}
+	vs := e.Check(Token{Scopes: []string{"files:write"}}, true)
+	if broken(vs) != "allowed_scopes@token_policy.allowed_scopes in the provider block forbidden_scopes@token_policy.forbidden_scopes in the provider block" {
+		t.Fatalf("files:write broke %s", broken(vs))
+	}
+	// Two allowed lists with nothing in common allow nothing, and say so.
+	disjoint := Merge(Fleet,
+		mustParse(t, BlockOrigin, Raw{RawRules: RawRules{AllowedScopes: &[]string{"machines:read"}}}),
+		mustParse(t, FileOrigin("p.json"), Raw{RawRules: RawRules{AllowedScopes: &[]string{"files:read"}}}))
+	vs = disjoint.Check(Token{Scopes: []string{"machines:read"}}, false)
+	if len(vs) != 1 || !strings.Contains(vs[0].Allowed, "no scope at all") || !strings.Contains(vs[0].Source, "p.json") || strings.Contains(vs[0].Source, "provider block") {
+		t.Fatalf("disjoint allowed lists: %+v", vs)
+	}
+}
+
+func TestEphemeralTTLIsInclusive(t *testing.T) {
+	e := Merge(Personal, mustParse(t, BlockOrigin, Raw{RawRules: RawRules{MaxEphemeralTTL: ptr("4h")}}))
+	if vs := e.Check(Token{TTL: &Duration{D: 4 * time.Hour}}, true); len(vs) != 0 {
+		t.Fatalf("a ttl at the limit broke %s", broken(vs))
+	}
+	if vs := e.Check(Token{TTL: &Duration{D: 4*time.Hour + time.Second}}, false); len(vs) != 0 {
+		t.Fatalf("max_ephemeral_ttl judged a token resource: %s", broken(vs))
+	}
+}
+
+func TestMessages(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		24 * time.Hour: "1 day", 90 * 24 * time.Hour: "90 days", 60 * time.Hour: "2.5 days", 36 * time.Hour: "36h0m0s",
+	} {
+		if got := humanDuration(d); got != want {
+			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+	for d, want := range map[time.Duration]string{
+		29 * 24 * time.Hour: "an RFC3339 date", 30 * 24 * time.Hour: `"30d"`, 364 * 24 * time.Hour: `"90d"`, 365 * 24 * time.Hour: `"1y"`,
+	} {
+		if got := expiryFix(d); !strings.Contains(got, want) {
+			t.Errorf("expiryFix(%v) = %q, want %s", d, got, want)
+		}
+	}
+	if l, c := position([]byte("{\n  \"a\": 1,\n}"), 12); l != 3 || c != 1 {
+		t.Errorf("position = %d:%d, want 3:1", l, c)
+	}
+}
