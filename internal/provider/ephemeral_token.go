@@ -194,6 +194,9 @@ func (r *ephemeralTokenResource) Open(ctx context.Context, req ephemeral.OpenReq
 		resp.Diagnostics.AddAttributeError(path.Root("ttl"), "Invalid ephemeral token ttl", "ttl: "+err.Error()+".")
 		return
 	}
+	if r.ephemeralPolicyRefuses(ctx, m, ttl, &resp.Diagnostics) {
+		return
+	}
 	in := cmdopapi.CreateTokenRequest{Name: m.Name.ValueString()}
 	resp.Diagnostics.Append(m.Scopes.ElementsAs(ctx, &in.Scopes, false)...)
 	if resp.Diagnostics.HasError() {

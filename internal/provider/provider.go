@@ -54,6 +54,7 @@ type providerModel struct {
 	RequestTimeout timetypes.GoDuration `tfsdk:"request_timeout"`
 	Mode           types.String         `tfsdk:"mode"`
 	ConfigDir      types.String         `tfsdk:"config_dir"`
+	TokenPolicy    types.Object         `tfsdk:"token_policy"`
 }
 
 // Environment variables the provider reads.
@@ -130,6 +131,7 @@ func (p *cmdopProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				CustomType: timetypes.GoDurationType{},
 			},
 		},
+		Blocks: map[string]schema.Block{"token_policy": tokenPolicyBlock()},
 	}
 }
 
@@ -140,11 +142,15 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	policy := loadTokenPolicy(ctx, cfg.TokenPolicy, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	for _, v := range []types.String{cfg.APIBaseURL, cfg.Token, cfg.FleetID, cfg.Mode, cfg.ConfigDir} {
 		if v.IsUnknown() {
 			// Known only during apply (another resource's output, say):
 			// falling back to the environment would use the wrong settings.
-			data := &providerData{configUnknown: true, clientErr: "The provider's configuration (api_base_url, token, fleet_id, " +
+			data := &providerData{configUnknown: true, policy: policy, clientErr: "The provider's configuration (api_base_url, token, fleet_id, " +
 				"mode or config_dir) depends on values Terraform knows only during apply, so the provider cannot call the API yet. " +
 				"Run terraform apply, or target the resources those values come from first."}
 			resp.ResourceData, resp.DataSourceData, resp.EphemeralResourceData = data, data, data
@@ -228,7 +234,7 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	}
 	data := &providerData{
 		client: client, baseURL: client.BaseURL(), tokens: cmdop.NewTokenCache(client), fleetID: fleetID,
-		keyPrefix: cmdopapi.KeyPrefix(token), tokenSource: cmdopapi.Redact(creds.Source),
+		keyPrefix: cmdopapi.KeyPrefix(token), tokenSource: cmdopapi.Redact(creds.Source), policy: policy,
 	}
 	// Any of these settings could hold a pasted secret: log them redacted.
 	tflog.Debug(ctx, "Configured the CMDOP provider", map[string]any{

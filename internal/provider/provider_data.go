@@ -33,6 +33,8 @@ type providerData struct {
 	// keyPrefix is the public prefix of the provider's token and
 	// tokenSource where it came from, for a 401.
 	keyPrefix, tokenSource string
+	// policy is the token policy (token_policy.go); nil when there is none.
+	policy *tokenPolicies
 
 	// Facts fetched once per provider process: who the provider's token
 	// belongs to, and which fleets it can reach.

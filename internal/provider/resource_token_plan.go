@@ -136,6 +136,7 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	} else {
 		r.planReplacements(plan, state, now, resp)
 	}
+	r.enforcePolicy(ctx, plan, state, now, resp)
 	if !sameValues(plan, &planned) { // else resp.Plan, a copy of req.Plan, is right already
 		r.setModel(ctx, &resp.Plan, plan, &resp.Diagnostics)
 	}
