@@ -223,6 +223,9 @@ func (r *ephemeralTokenResource) Open(ctx context.Context, req ephemeral.OpenReq
 		}
 		return
 	}
+	// Revoked by Close, or, should Terraform never call it (a failed
+	// plan or apply), when the plugin stops.
+	r.data.ephemeral.opened(client, fleet, tok.ID)
 	tflog.Debug(ctx, "Opened an ephemeral CMDOP token", map[string]any{
 		"token_id": tok.ID, "fleet_id": fleet, "expires_at": m.ExpiresAt.ValueString(),
 	})
@@ -274,6 +277,7 @@ func (r *ephemeralTokenResource) Close(ctx context.Context, req ephemeral.CloseR
 		resp.Diagnostics.Append(r.data.apiError("revoking", r.describe("", ref.ID), ref.FleetID, err))
 		return
 	}
+	r.data.ephemeral.closed(ref.FleetID, ref.ID)
 	tflog.Debug(ctx, "Closed an ephemeral CMDOP token", map[string]any{"token_id": ref.ID, "fleet_id": ref.FleetID})
 }
 

@@ -38,11 +38,15 @@ var (
 
 // New returns a constructor for the provider at version.
 func New(version string) func() provider.Provider {
-	return func() provider.Provider { return &cmdopProvider{version: version} }
+	return func() provider.Provider { return &cmdopProvider{version: version, ephemeral: newEphemeralLedger()} }
 }
 
 type cmdopProvider struct {
 	version string
+	// ephemeral holds the ephemeral tokens opened and not yet closed, for
+	// every configuration of the provider in this process: Serve revokes
+	// what is left when the plugin stops (ephemeral_ledger.go).
+	ephemeral *ephemeralLedger
 }
 
 type providerModel struct {
@@ -140,7 +144,7 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		if v.IsUnknown() {
 			// Known only during apply (another resource's output, say):
 			// falling back to the environment would use the wrong settings.
-			data := &providerData{configUnknown: true, clientErr: "The provider's configuration (api_base_url, token, fleet_id, " +
+			data := &providerData{ephemeral: p.ephemeral, configUnknown: true, clientErr: "The provider's configuration (api_base_url, token, fleet_id, " +
 				"mode or config_dir) depends on values Terraform knows only during apply, so the provider cannot call the API yet. " +
 				"Run terraform apply, or target the resources those values come from first."}
 			resp.ResourceData, resp.DataSourceData, resp.EphemeralResourceData = data, data, data
@@ -191,7 +195,7 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	}
 
-	data := &providerData{fleetID: fleetID}
+	data := &providerData{fleetID: fleetID, ephemeral: p.ephemeral}
 	if token == "" {
 		data.clientErr = "No CMDOP API token is configured. Set the provider's token argument or the " + envToken +
 			" (or " + envAPIKey + ") environment variable to a CMDOP API token, or log in with the CMDOP CLI (`cmdop login`) " +

@@ -30,6 +30,8 @@ type providerData struct {
 	configUnknown bool
 	// baseURL is the API base URL, redacted, for error messages.
 	baseURL string
+	// ephemeral is the provider's ledger of open ephemeral tokens.
+	ephemeral *ephemeralLedger
 
 	// Facts fetched once per provider process: who the provider's token
 	// belongs to, and which fleets it can reach.
