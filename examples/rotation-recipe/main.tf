@@ -82,10 +82,15 @@ data "cmdop_fleet_tokens" "deploy" {
   depends_on  = [terraform_data.rollout]
 }
 
+# Only this configuration's previous tokens: of the same name, and in the
+# grace period that this rotation gave them (they expire within about an hour
+# of the rollout). Another configuration's "deploy" token, even one in use,
+# expires months later and is never counted.
 locals {
   previous_token_ids = [
     for t in data.cmdop_fleet_tokens.deploy.tokens : t.id
-    if t.name == cmdop_fleet_token.deploy.name && t.id != cmdop_fleet_token.deploy.id
+    if t.name == cmdop_fleet_token.deploy.name && t.id != cmdop_fleet_token.deploy.id &&
+    try(timecmp(t.expires_at, timeadd(terraform_data.rollout.output, "65m")) <= 0, false)
   ]
 }
 

@@ -1,3 +1,5 @@
+# List resources need Terraform 1.14+ (not OpenTofu).
+#
 # In a file ending in .tfquery.hcl, beside the configuration that holds the
 # provider block. `terraform query` lists the matching tokens; with
 # `-generate-config-out=adopt.tf` it also writes a resource and an
