@@ -132,8 +132,11 @@ var (
 func claimOf(content string) cliClaim {
 	var comments []string
 	for _, line := range strings.Split(content, "\n") {
-		if l := strings.TrimSpace(line); strings.HasPrefix(l, "#") || strings.HasPrefix(l, "//") {
-			comments = append(comments, l)
+		l := strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(l, "#"); ok {
+			comments = append(comments, strings.TrimSpace(rest))
+		} else if rest, ok := strings.CutPrefix(l, "//"); ok {
+			comments = append(comments, strings.TrimSpace(rest))
 		}
 	}
 	text := strings.Join(comments, " ")
