@@ -129,6 +129,7 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		r.checkNewExpiry(ctx, plan, now, resp)
 	} else {
 		r.planReplacements(plan, state, now, resp)
+		keepComputedInPlace(plan, state, resp)
 	}
 	if !sameValues(plan, &planned) { // else resp.Plan, a copy of req.Plan, is right already
 		r.setModel(ctx, &resp.Plan, plan, &resp.Diagnostics)
@@ -201,6 +202,9 @@ func (r *tokenResource) checkWithinProviderToken(ctx context.Context, plan *toke
 	if err != nil || acct.ExpiresAt == nil {
 		return
 	}
+	// The who-am-I call has set the client's view of the API server's
+	// clock: measure "30d from now" by it, as the message says.
+	now = r.data.client.ServerNow()
 	limit := acct.ExpiresAt.UTC()
 	asked := "never expires"
 	switch {
@@ -269,6 +273,28 @@ func (r *tokenResource) planReplacements(plan, state *tokenResourceModel, now ti
 			"The CMDOP API shows a token's secret only once, when it is issued, so an imported token has a null secret. "+
 				"To have Terraform manage a secret, issue a new token with: terraform apply -replace=<this resource's address>. "+
 				"This warning is shown once per plan: other imported tokens of this configuration may have no secret either.")
+	}
+}
+
+// keepComputedInPlace: an in-place update changes only the settings that
+// live in the configuration alone (Update makes no API call), so the values
+// the API holds stay as they are. The framework would plan status,
+// last_used_at and revoked_at as "known after apply" for every update, such
+// as the first plan after an import that sets rotate_before: plan them as
+// the state has them. A replacement plans a new token, and keeps them
+// unknown.
+func keepComputedInPlace(plan, state *tokenResourceModel, resp *resource.ModifyPlanResponse) {
+	if len(resp.RequiresReplace) > 0 {
+		return
+	}
+	if plan.Status.IsUnknown() {
+		plan.Status = state.Status
+	}
+	if plan.LastUsedAt.IsUnknown() {
+		plan.LastUsedAt = state.LastUsedAt
+	}
+	if plan.RevokedAt.IsUnknown() {
+		plan.RevokedAt = state.RevokedAt
 	}
 }
 
