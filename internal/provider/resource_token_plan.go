@@ -183,8 +183,8 @@ func (r *tokenResource) checkNewExpiry(ctx context.Context, plan *tokenResourceM
 	}
 	if lead := e.At.Sub(now); lead < validators.MinCustomExpiryLead {
 		resp.Diagnostics.AddAttributeError(path.Root("expiry"), "Token expiry is too soon",
-			fmt.Sprintf("expiry %s is %s from now (%s by the API server's clock); a custom expiry must be at least one hour ahead. Use a later date, or a preset such as \"30d\".",
-				plan.Expiry.ValueString(), roundDuration(lead), now.Format(time.RFC3339)))
+			fmt.Sprintf("expiry %s is %s (%s by the API server's clock); a custom expiry must be at least one hour ahead. Use a later date, or a preset such as \"30d\".",
+				plan.Expiry.ValueString(), describeLead(lead), now.Format(time.RFC3339)))
 	}
 }
 
@@ -296,6 +296,23 @@ func keepComputedInPlace(plan, state *tokenResourceModel, resp *resource.ModifyP
 	if plan.RevokedAt.IsUnknown() {
 		plan.RevokedAt = state.RevokedAt
 	}
+}
+
+// describeLead says how far ahead, or back, an instant is: "in 30m0s",
+// "12 days ago".
+func describeLead(d time.Duration) string {
+	ago := d < 0
+	if ago {
+		d = -d
+	}
+	s := roundDuration(d).String()
+	if d >= 48*time.Hour {
+		s = fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+	if ago {
+		return "in the past, " + s + " ago"
+	}
+	return "only " + s + " from now"
 }
 
 func roundDuration(d time.Duration) time.Duration {
