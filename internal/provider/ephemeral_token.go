@@ -104,8 +104,8 @@ func (r *ephemeralTokenResource) Schema(_ context.Context, _ ephemeral.SchemaReq
 		},
 		"ttl": schema.StringAttribute{
 			MarkdownDescription: fmt.Sprintf("How long the token lives, from %s to %s, as a duration such as `\"90m\"` or `\"2h\"`; "+
-				"default `\"%s\"`. It only bounds the token's life should Terraform be killed before it can revoke the token: "+
-				"Terraform revokes it at the end of the run. The token expires `ttl` plus one minute after it is issued, by the API "+
+				"default `\"%s\"`. It only bounds the token's life should the provider be killed (SIGKILL) before it can revoke the token: "+
+				"the provider revokes it when the run ends, a failed or interrupted run included. The token expires `ttl` plus one minute after it is issued, by the API "+
 				"server's clock: the API wants an expiry at least an hour ahead, and the minute absorbs the request's latency.",
 				"`\"1h\"`", "`\"24h\"`", defaultEphemeralTTL),
 			Optional:   true,

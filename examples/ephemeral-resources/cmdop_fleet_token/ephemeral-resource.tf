@@ -26,9 +26,10 @@ provider "cmdop" {
 data "cmdop_fleet_tokens" "idle_ci" {
   provider = cmdop.auditor
 
-  name_prefix  = "ci-"
-  status       = "active"
-  unused_since = timeadd(plantimestamp(), "-720h")
+  name_prefix    = "ci-"
+  status         = "active"
+  unused_since   = timeadd(plantimestamp(), "-720h")
+  created_before = timeadd(plantimestamp(), "-720h") # not the tokens made since
 }
 
 output "idle_ci_tokens" {

@@ -22,9 +22,10 @@ provider "cmdop" {
 data "cmdop_personal_tokens" "stale" {
   provider = cmdop.reader
 
-  name_prefix  = "ci-"
-  status       = "active"
-  unused_since = timeadd(plantimestamp(), "-2160h")
+  name_prefix    = "ci-"
+  status         = "active"
+  unused_since   = timeadd(plantimestamp(), "-2160h")
+  created_before = timeadd(plantimestamp(), "-2160h") # not the tokens made since
 }
 
 output "stale_token_names" {
