@@ -61,6 +61,30 @@ var exampleSkipFiles = map[string]string{
 	"import-by-identity.tf":  "imports a token ID that only the reader's API has (make validate-examples checks it)",
 }
 
+// examplePromise is what a page says its configuration does, checked
+// through the API on top of the checks every example gets.
+type examplePromise struct {
+	// issued: how many tokens of each resource type the apply issues (and
+	// the destroy revokes).
+	issued map[string]int
+	// ephemeral: the names of the ephemeral tokens the run issues; each
+	// must have been issued and, once every command has exited, revoked.
+	ephemeral []string
+}
+
+// examplePromises, by example directory. A page that is not listed gets
+// the checks every example gets.
+var examplePromises = map[string]examplePromise{
+	"examples/quickstart":                               {issued: map[string]int{"cmdop_fleet_token": 1, "cmdop_personal_token": 1}},
+	"examples/resources/cmdop_fleet_token":              {issued: map[string]int{"cmdop_fleet_token": 2}},
+	"examples/resources/cmdop_personal_token":           {issued: map[string]int{"cmdop_personal_token": 1}},
+	"examples/guides/rotating-tokens":                   {issued: map[string]int{"cmdop_fleet_token": 4}},
+	"examples/guides/secrets-and-state":                 {issued: map[string]int{"cmdop_fleet_token": 1}},
+	"examples/rotation-recipe":                          {issued: map[string]int{"cmdop_fleet_token": 1}},
+	"examples/ephemeral-resources/cmdop_fleet_token":    {ephemeral: []string{"terraform-auditor"}},
+	"examples/ephemeral-resources/cmdop_personal_token": {ephemeral: []string{"terraform-reader"}},
+}
+
 // exampleUnits collects every configuration under examples/ and every HCL
 // block of docs/guides/*.md that none of them holds.
 func exampleUnits(t *testing.T) []exampleUnit {
@@ -281,8 +305,21 @@ func runExample(t *testing.T, u exampleUnit, files map[string]string, varsFile s
 	if out, err := run.run("apply", "-auto-approve", "-input=false", "-no-color", vars); err != nil {
 		t.Fatalf("terraform apply: %v\n%s", err, out)
 	}
-	managed := exampleStateTokens(t, run)
+	managed, byType := exampleStateTokens(t, run)
 	checkExampleTokens(t, api, "apply", baseline, managed, true)
+	promise, promised := examplePromises[u.name]
+	if promised && promise.issued != nil {
+		for typ, want := range promise.issued {
+			if byType[typ] != want {
+				t.Errorf("the page promises %d %s after the apply; the state holds %d", want, typ, byType[typ])
+			}
+		}
+		for typ, n := range byType {
+			if _, ok := promise.issued[typ]; !ok {
+				t.Errorf("the state holds %d %s, which the page does not promise", n, typ)
+			}
+		}
+	}
 
 	out, err := run.run("plan", "-detailed-exitcode", "-input=false", "-no-color", vars)
 	code := 0
@@ -300,10 +337,25 @@ func runExample(t *testing.T, u exampleUnit, files map[string]string, varsFile s
 		t.Fatalf("terraform destroy: %v\n%s", err, out)
 	}
 	checkExampleTokens(t, api, "destroy", baseline, managed, false)
+	for _, name := range promise.ephemeral {
+		var toks []cmdopapi.Token
+		for _, fleet := range []string{"", api.FleetID(), stagingFleetID} {
+			toks = append(toks, api.tokensNamed(fleet, name)...)
+		}
+		if len(toks) == 0 {
+			t.Errorf("the page promises an ephemeral token named %q; the API never issued one", name)
+		}
+		for _, tok := range toks {
+			if tok.Status != cmdopapi.StatusRevoked {
+				t.Errorf("ephemeral token %s (%q) is %s after the run, want revoked", tok.ID, name, tok.Status)
+			}
+		}
+	}
 }
 
-// exampleStateTokens lists the tokens in the state: ID → collection.
-func exampleStateTokens(t *testing.T, run *cliRun) map[string]string {
+// exampleStateTokens lists the tokens in the state (ID → collection), and
+// counts them by resource type.
+func exampleStateTokens(t *testing.T, run *cliRun) (map[string]string, map[string]int) {
 	t.Helper()
 	out := run.must("show", "-json")
 	var st struct {
@@ -315,8 +367,9 @@ func exampleStateTokens(t *testing.T, run *cliRun) map[string]string {
 		t.Fatalf("parsing terraform show -json: %v", err)
 	}
 	toks := map[string]string{}
-	st.Values.Root.collect(toks)
-	return toks
+	byType := map[string]int{}
+	st.Values.Root.collect(toks, byType)
+	return toks, byType
 }
 
 type exampleModule struct {
@@ -328,7 +381,7 @@ type exampleModule struct {
 	Children []exampleModule `json:"child_modules"`
 }
 
-func (m exampleModule) collect(toks map[string]string) {
+func (m exampleModule) collect(toks map[string]string, byType map[string]int) {
 	for _, r := range m.Resources {
 		if r.Mode != "managed" || (r.Type != "cmdop_fleet_token" && r.Type != "cmdop_personal_token") {
 			continue
@@ -336,9 +389,10 @@ func (m exampleModule) collect(toks map[string]string) {
 		id, _ := r.Values["id"].(string)
 		fleet, _ := r.Values["fleet_id"].(string)
 		toks[id] = fleet
+		byType[r.Type]++
 	}
 	for _, c := range m.Children {
-		c.collect(toks)
+		c.collect(toks, byType)
 	}
 }
 
