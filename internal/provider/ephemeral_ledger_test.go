@@ -1,7 +1,12 @@
 package provider_test
 
 import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
@@ -69,6 +74,75 @@ data "cmdop_fleet_tokens" "all" {
 			if _, err := firstEvent(api, cmdopapi.ActionTokenRevoked, tok.ID); err != nil {
 				t.Error(err)
 			}
+		}
+	}
+}
+
+// Ctrl-C during an apply that holds an ephemeral token open (a provisioner
+// that uses its secret is still running): once the CLI has exited, the
+// token is revoked.
+func TestAccEphemeralTokens_interruptRevokes(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	if !cliVersionAtLeast(t, 1, 10) {
+		t.Skip("ephemeral resources need Terraform 1.10+ or OpenTofu 1.11+")
+	}
+	run := newCLIRun(t, api, map[string]string{
+		"main.tf": `
+provider "cmdop" {}
+
+ephemeral "cmdop_fleet_token" "job" {
+  name   = "interrupted-job"
+  scopes = ["machines:read"]
+}
+
+resource "terraform_data" "job" {
+  provisioner "local-exec" {
+    command     = "touch started && sleep 120"
+    environment = { CMDOP_TOKEN = ephemeral.cmdop_fleet_token.job.secret }
+  }
+}
+`,
+	})
+	cmd := exec.Command(os.Getenv("TF_ACC_TERRAFORM_PATH"), "apply", "-auto-approve", "-no-color", "-input=false")
+	cmd.Dir = run.dir
+	cmd.Env = append(os.Environ(), run.env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	started := filepath.Join(run.dir, "started")
+	for {
+		if fileExists(started) {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the apply ended before its provisioner started: %v\n%s", err, out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	open := 0
+	for _, tok := range api.tokensNamed(api.FleetID(), "interrupted-job") {
+		if tok.Status == cmdopapi.StatusActive {
+			open++
+		}
+	}
+	if open == 0 {
+		t.Fatalf("no ephemeral token is open while the provisioner runs: the test proves nothing\n%s", out.String())
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil {
+		t.Fatalf("the interrupted apply succeeded:\n%s", out.String())
+	}
+	for _, tok := range api.tokensNamed(api.FleetID(), "interrupted-job") {
+		if tok.Status != cmdopapi.StatusRevoked {
+			t.Errorf("ephemeral token %s is %s after the interrupted apply exited, want revoked\n%s", tok.ID, tok.Status, out.String())
 		}
 	}
 }
