@@ -68,7 +68,8 @@ func main() {
 const usage = `Usage: cmdop-local [flags]
 
 Serves a local CMDOP token and audit API. On start it prints, on standard
-output, four lines to eval:
+output, four export lines: redirect them to a file and source it once they
+are there (eval "$(cmdop-local)" would wait for the server to exit):
 
   export CMDOP_API_BASE_URL=http://127.0.0.1:PORT
   export CMDOP_TOKEN=cmdop_...      (the admin token: all scopes, fleet owner)

@@ -79,6 +79,9 @@ func apiErrorDiag(op, what string, at apiTarget, err error) diag.Diagnostic {
 		missing := apiErr.MissingScopes()
 		_, byOperation := apiErr.Details["operation"] // the operation's own x-required-scopes, not the new token's
 		switch {
+		case apiErr.Details["required_token_type"] == "personal":
+			todo += " Personal tokens can be listed, issued and revoked only with a personal token: configure the provider with " +
+				"a personal token (the token argument or CMDOP_TOKEN), not a fleet token."
 		case len(missing) > 0 && byOperation:
 			todo += fmt.Sprintf(" It lacks the scope(s) %s, which this operation needs whatever the token's owner may do. Use a provider token that holds them.", strings.Join(missing, ", "))
 		case len(missing) > 0:

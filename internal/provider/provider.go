@@ -39,11 +39,15 @@ var (
 
 // New returns a constructor for the provider at version.
 func New(version string) func() provider.Provider {
-	return func() provider.Provider { return &cmdopProvider{version: version} }
+	return func() provider.Provider { return &cmdopProvider{version: version, ephemeral: newEphemeralLedger()} }
 }
 
 type cmdopProvider struct {
 	version string
+	// ephemeral holds the ephemeral tokens opened and not yet closed, for
+	// every configuration of the provider in this process: Serve revokes
+	// what is left when the plugin stops (ephemeral_ledger.go).
+	ephemeral *ephemeralLedger
 }
 
 type providerModel struct {
@@ -150,7 +154,7 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		if v.IsUnknown() {
 			// Known only during apply (another resource's output, say):
 			// falling back to the environment would use the wrong settings.
-			data := &providerData{configUnknown: true, policy: policy, clientErr: "The provider's configuration (api_base_url, token, fleet_id, " +
+			data := &providerData{ephemeral: p.ephemeral, configUnknown: true, policy: policy, clientErr: "The provider's configuration (api_base_url, token, fleet_id, " +
 				"mode or config_dir) depends on values Terraform knows only during apply, so the provider cannot call the API yet. " +
 				"Run terraform apply, or target the resources those values come from first."}
 			resp.ResourceData, resp.DataSourceData, resp.EphemeralResourceData = data, data, data
@@ -235,6 +239,7 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	data := &providerData{
 		client: client, baseURL: client.BaseURL(), tokens: cmdop.NewTokenCache(client), fleetID: fleetID,
 		keyPrefix: cmdopapi.KeyPrefix(token), tokenSource: cmdopapi.Redact(creds.Source), policy: policy,
+		ephemeral: p.ephemeral,
 	}
 	// Any of these settings could hold a pasted secret: log them redacted.
 	tflog.Debug(ctx, "Configured the CMDOP provider", map[string]any{

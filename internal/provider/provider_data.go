@@ -35,6 +35,8 @@ type providerData struct {
 	keyPrefix, tokenSource string
 	// policy is the token policy (token_policy.go); nil when there is none.
 	policy *tokenPolicies
+	// ephemeral is the provider's ledger of open ephemeral tokens.
+	ephemeral *ephemeralLedger
 
 	// Facts fetched once per provider process: who the provider's token
 	// belongs to, and which fleets it can reach.

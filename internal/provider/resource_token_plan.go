@@ -135,6 +135,7 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		r.checkNewExpiry(ctx, plan, now, resp)
 	} else {
 		r.planReplacements(plan, state, now, resp)
+		keepComputedInPlace(plan, state, resp)
 	}
 	r.enforcePolicy(ctx, plan, state, now, resp)
 	if !sameValues(plan, &planned) { // else resp.Plan, a copy of req.Plan, is right already
@@ -206,8 +207,8 @@ func (r *tokenResource) checkNewExpiry(ctx context.Context, plan *tokenResourceM
 	}
 	if lead := e.At.Sub(now); lead < validators.MinCustomExpiryLead {
 		resp.Diagnostics.AddAttributeError(path.Root("expiry"), "Token expiry is too soon",
-			fmt.Sprintf("expiry %s is %s from now (%s by the API server's clock); a custom expiry must be at least one hour ahead. Use a later date, or a preset such as \"30d\".",
-				plan.Expiry.ValueString(), roundDuration(lead), now.Format(time.RFC3339)))
+			fmt.Sprintf("expiry %s is %s (%s by the API server's clock); a custom expiry must be at least one hour ahead. Use a later date, or a preset such as \"30d\".",
+				plan.Expiry.ValueString(), describeLead(lead), now.Format(time.RFC3339)))
 	}
 }
 
@@ -225,6 +226,9 @@ func (r *tokenResource) checkWithinProviderToken(ctx context.Context, plan *toke
 	if err != nil || acct.ExpiresAt == nil {
 		return
 	}
+	// The who-am-I call has set the client's view of the API server's
+	// clock: measure "30d from now" by it, as the message says.
+	now = r.data.client.ServerNow()
 	limit := acct.ExpiresAt.UTC()
 	asked := "never expires"
 	switch {
@@ -294,6 +298,45 @@ func (r *tokenResource) planReplacements(plan, state *tokenResourceModel, now ti
 				"To have Terraform manage a secret, issue a new token with: terraform apply -replace=<this resource's address>. "+
 				"This warning is shown once per plan: other imported tokens of this configuration may have no secret either.")
 	}
+}
+
+// keepComputedInPlace: an in-place update changes only the settings that
+// live in the configuration alone (Update makes no API call), so the values
+// the API holds stay as they are. The framework would plan status,
+// last_used_at and revoked_at as "known after apply" for every update, such
+// as the first plan after an import that sets rotate_before: plan them as
+// the state has them. A replacement plans a new token, and keeps them
+// unknown.
+func keepComputedInPlace(plan, state *tokenResourceModel, resp *resource.ModifyPlanResponse) {
+	if len(resp.RequiresReplace) > 0 {
+		return
+	}
+	if plan.Status.IsUnknown() {
+		plan.Status = state.Status
+	}
+	if plan.LastUsedAt.IsUnknown() {
+		plan.LastUsedAt = state.LastUsedAt
+	}
+	if plan.RevokedAt.IsUnknown() {
+		plan.RevokedAt = state.RevokedAt
+	}
+}
+
+// describeLead says how far ahead, or back, an instant is: "in 30m0s",
+// "12 days ago".
+func describeLead(d time.Duration) string {
+	ago := d < 0
+	if ago {
+		d = -d
+	}
+	s := roundDuration(d).String()
+	if d >= 48*time.Hour {
+		s = fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+	if ago {
+		return "in the past, " + s + " ago"
+	}
+	return "only " + s + " from now"
 }
 
 func roundDuration(d time.Duration) time.Duration {
