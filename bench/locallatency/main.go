@@ -22,6 +22,16 @@
 // times `terraform apply` of one cmdop_audit_events data source reading them
 // all (median of -repeat runs, alternating before and after). "after,
 // --state" repeats it with this tree's cmdop-local on a state database.
+//
+// Part 3 (creates.go) builds cmdop-local from the -before ref and from this
+// tree, runs each binary in its own process, in memory and with --state, and
+// makes -creates (20,000) creates with distinct Idempotency-Keys, one at a
+// time, all inside one idempotency window. For the first and the last
+// -creates-window (1,000) it prints the median and p99 latency and the
+// cmdop-local process's CPU per create (utime+stime from /proc/<pid>/stat),
+// and the last ÷ first ratios. -creates-cpuprofile FILE also profiles this
+// tree's cmdoplocal in-process, with --state, over -creates keyed creates.
+// -parts selects the parts to run.
 package main
 
 import (
@@ -53,7 +63,20 @@ func main() {
 	auditEvents := flag.Int("audit-events", 10000, "events the data source reads")
 	repeat := flag.Int("repeat", 3, "terraform applies per variant")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements at the largest size to this file")
+	parts := flag.String("parts", "latency,datasource,creates", "the parts to run, comma-separated: latency, datasource, creates")
+	creates := flag.Int("creates", 20000, "keyed creates per variant in the creates part")
+	createsWindow := flag.Int("creates-window", 1000, "the first and the last this many creates are compared")
+	createsProfile := flag.String("creates-cpuprofile", "", "also write a CPU profile of -creates keyed creates (this tree, in-process, --state) to this file")
 	flag.Parse()
+	run := map[string]bool{}
+	for _, p := range strings.Split(*parts, ",") {
+		switch p = strings.TrimSpace(p); p {
+		case "latency", "datasource", "creates":
+			run[p] = true
+		default:
+			fail(fmt.Errorf("bad -parts %q: latency, datasource or creates", *parts))
+		}
+	}
 
 	var ns []int
 	for _, f := range strings.Split(*sizes, ",") {
@@ -69,11 +92,18 @@ func main() {
 	}
 	defer os.RemoveAll(work)
 
-	if err := latency(work, ns, *samples); err != nil {
-		fail(err)
+	if run["latency"] {
+		if err := latency(work, ns, *samples); err != nil {
+			fail(err)
+		}
 	}
-	if *tfBin != "" && *auditEvents > 0 {
+	if run["datasource"] && *tfBin != "" && *auditEvents > 0 {
 		if err := dataSourceRead(work, *tfBin, *before, *auditEvents, *repeat); err != nil {
+			fail(err)
+		}
+	}
+	if run["creates"] && *creates > 0 {
+		if err := keyedCreates(work, *before, *creates, *createsWindow, *createsProfile); err != nil {
 			fail(err)
 		}
 	}
@@ -89,6 +119,7 @@ func fail(err error) {
 // client is a sequential API client with one kept-alive connection.
 type client struct {
 	base, token string
+	key         string // the Idempotency-Key of the next request, if any
 	http        *http.Client
 }
 
@@ -107,6 +138,9 @@ func (c *client) do(method, path string, body any, out any) (time.Duration, erro
 		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
+	if c.key != "" {
+		req.Header.Set("Idempotency-Key", c.key)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

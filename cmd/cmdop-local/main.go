@@ -68,7 +68,8 @@ func main() {
 const usage = `Usage: cmdop-local [flags]
 
 Serves a local CMDOP token and audit API. On start it prints, on standard
-output, four lines to eval:
+output, four export lines: redirect them to a file and source it once they
+are there (eval "$(cmdop-local)" would wait for the server to exit):
 
   export CMDOP_API_BASE_URL=http://127.0.0.1:PORT
   export CMDOP_TOKEN=cmdop_...      (the admin token: all scopes, fleet owner)
@@ -110,7 +111,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	adminTokenFile := fs.String("admin-token-file", "", "file holding the admin token's secret")
 	controlToken := fs.String("control-token", "", "the token of the test controls under /_local/ (32 to 256 of A-Z a-z 0-9 _ -); shows in ps, so prefer --control-token-file or CMDOP_LOCAL_CONTROL_TOKEN; generated if none is given")
 	controlTokenFile := fs.String("control-token-file", "", "file holding the control token")
-	retentionFlag := fs.String("audit-retention", "100000", `audit events kept: a count, an age in server time such as 30d, both as "100000,30d", or "off"`)
+	retentionFlag := fs.String("audit-retention", "100000", `audit events kept: a count per collection (each fleet, and each user's personal tokens), an age in server time such as 30d, both as "100000,30d", or "off"`)
+	retentionTotal := fs.String("audit-retention-total", "500000", `audit events kept over all collections, for disk: beyond it the largest collections are trimmed first; "off" for no cap`)
 	fleetID := fs.String("fleet-id", "", "id of the seeded fleet; a UUID is generated if empty; only used when seeding")
 	statePath := fs.String("state", "", "SQLite state database to open or create; empty keeps everything in memory")
 	failRate := fs.Float64("fail-rate", 0, "probability in [0,1] of injecting a fault (unavailable, drop, rate_limit) into an /api request")
@@ -140,6 +142,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	retention, err := cmdoplocal.ParseRetention(*retentionFlag)
 	if err != nil {
+		return err
+	}
+	if retention.MaxTotal, err = cmdoplocal.ParseRetentionTotal(*retentionTotal); err != nil {
 		return err
 	}
 

@@ -158,6 +158,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"--nope"}, {"extra"}, {"--admin-token", "short"}, {"--fail-rate", "2"},
 		{"--control-token", "short"}, {"--admin-token-file", "/nonexistent"},
 		{"--admin-token", "x", "--admin-token-file", "y"}, {"--audit-retention", "soon"}, {"--audit-retention", "0"},
+		{"--audit-retention-total", "0"}, {"--audit-retention-total", "many"},
 	} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%v) succeeded", args)

@@ -82,22 +82,38 @@ data "cmdop_fleet_tokens" "deploy" {
   depends_on  = [terraform_data.rollout]
 }
 
+# Only this configuration's previous tokens: of the same name, and in the
+# grace period that this configuration's last rotation gave them. Such a
+# token was revoked after its replacement was issued, so it expires from one
+# hour (revoke_grace_period) to a few minutes more after the current token's
+# created_at, both by the API server's clock. Another configuration's
+# "deploy" tokens, current or rotated earlier, fall outside that window, so
+# a fresh copy of this recipe never warns about them.
 locals {
   previous_token_ids = [
     for t in data.cmdop_fleet_tokens.deploy.tokens : t.id
-    if t.name == cmdop_fleet_token.deploy.name && t.id != cmdop_fleet_token.deploy.id
+    if t.name == cmdop_fleet_token.deploy.name && t.id != cmdop_fleet_token.deploy.id && try(
+      timecmp(t.expires_at, timeadd(cmdop_fleet_token.deploy.created_at, "1h")) >= 0 &&
+      timecmp(t.expires_at, timeadd(cmdop_fleet_token.deploy.created_at, "65m")) <= 0,
+    false)
   ]
+}
+
+# Step 3's evidence: the fleet's token uses since the rollout. An ordinary
+# data source, not one inside the check block: Terraform reads a check
+# block's own data source again at every apply, so every plan would show it
+# as "will be read during apply" and `plan -detailed-exitcode` would never
+# exit 0 on this configuration.
+data "cmdop_audit_events" "since_rollout" {
+  fleet_id = cmdop_fleet_token.deploy.fleet_id
+  actions  = ["token.used"]
+  since    = terraform_data.rollout.output
 }
 
 # Step 3. Warn if a previous token was used after the rollout: a consumer
 # still holds the old secret, and revoking it now would break that consumer.
+# The warning clears once the previous token's grace period is over.
 check "previous_token_idle_since_rollout" {
-  data "cmdop_audit_events" "since_rollout" {
-    fleet_id = cmdop_fleet_token.deploy.fleet_id
-    actions  = ["token.used"]
-    since    = terraform_data.rollout.output
-  }
-
   assert {
     condition = length([
       for e in data.cmdop_audit_events.since_rollout.events : e

@@ -167,3 +167,23 @@ func (c *TokenCache) RevokeToken(ctx context.Context, fleetID, id string) error 
 	c.forget(fleetID, id)
 	return err
 }
+
+// FindTokenByIdempotencyKey looks a create's token up through the client.
+func (c *TokenCache) FindTokenByIdempotencyKey(ctx context.Context, fleetID, idempotencyKey string) (*cmdopapi.Token, error) {
+	return c.client.FindTokenByIdempotencyKey(ctx, fleetID, idempotencyKey)
+}
+
+// ListAll reads the whole collection through the listing (once).
+func (c *TokenCache) ListAll(ctx context.Context, fleetID string) ([]cmdopapi.Token, error) {
+	list, err := c.listing(ctx, fleetID)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]cmdopapi.Token, 0, len(list))
+	for _, t := range list {
+		out = append(out, t)
+	}
+	return out, nil
+}

@@ -72,7 +72,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || base.Scheme == "" || base.Host == "" {
-		return nil, fmt.Errorf("the API base URL %q is not an absolute http(s) URL", cmdopapi.Redact(cfg.BaseURL))
+		return nil, fmt.Errorf("the API base URL %q is not an absolute http(s) URL", cmdopapi.SafeURL(cfg.BaseURL))
 	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
@@ -202,6 +202,9 @@ type call struct {
 	out    any // decoded on 2xx
 	// requestID, when set, receives the response's X-Request-Id (revoke.go).
 	requestID *string
+	// check, when set, says what is wrong with the decoded out ("" when
+	// nothing is): the answer must be about what was asked (contract.go).
+	check func() string
 }
 
 func (c *call) path() string {
@@ -289,11 +292,29 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		return fmt.Errorf("%s %s: reading the response (request ID %s): %w", cl.method, cl.route, requestID, err)
 	}
 	if resp.StatusCode >= 300 {
-		return decodeError(cl, resp.StatusCode, requestID, raw)
+		apiErr := decodeError(cl, resp.StatusCode, requestID, raw)
+		if apiErr.fromEnvelope {
+			// The envelope decides what is gone and what is refused: hold
+			// it to the contract too.
+			if err := checkContract(ctx, cl, req.Request, resp.StatusCode, resp.Header, raw); err != nil {
+				return err
+			}
+		}
+		return apiErr
+	}
+	if err := checkContract(ctx, cl, req.Request, resp.StatusCode, resp.Header, raw); err != nil {
+		tflog.Warn(ctx, "CMDOP API answer breaks the contract", map[string]any{"method": cl.method, "route": cl.route, "request_id": requestID})
+		return err
 	}
 	if cl.out != nil {
 		if err := json.Unmarshal(raw, cl.out); err != nil {
-			return fmt.Errorf("%s %s: decoding the response (request ID %s): %w", cl.method, cl.route, requestID, err)
+			return &ContractError{Method: cl.method, Route: cl.route, StatusCode: resp.StatusCode, RequestID: requestID,
+				Why: "the body cannot be decoded: " + cmdopapi.Redact(err.Error())}
+		}
+	}
+	if cl.check != nil {
+		if why := cl.check(); why != "" {
+			return &ContractError{Method: cl.method, Route: cl.route, StatusCode: resp.StatusCode, RequestID: requestID, Why: why}
 		}
 	}
 	return nil
@@ -314,13 +335,14 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-func decodeError(cl call, status int, requestID string, raw []byte) error {
+func decodeError(cl call, status int, requestID string, raw []byte) *Error {
 	e := &Error{StatusCode: status, RequestID: requestID, Method: cl.method, Route: cl.route}
 	var env cmdopapi.ErrorBody
 	if json.Unmarshal(raw, &env) == nil && env.Error.Code != "" {
+		e.fromEnvelope = true
 		e.Code = env.Error.Code
 		e.Reason = env.Error.Reason
-		e.Message = cmdopapi.Redact(env.Error.Message)
+		e.Message = cmdopapi.RedactEcho(env.Error.Message) // it may quote the path, base URL included
 		e.Details = env.Error.Details
 	} else {
 		e.Code = codeForStatus(status)
@@ -334,5 +356,6 @@ func decodeError(cl call, status int, requestID string, raw []byte) error {
 	return e
 }
 
-// BaseURL is the API base URL the client calls, for error messages.
-func (c *Client) BaseURL() string { return cmdopapi.Redact(c.base.String()) }
+// BaseURL is the API base URL the client calls, for error messages: its
+// scheme and host only, so that a secret pasted into its path never shows.
+func (c *Client) BaseURL() string { return cmdopapi.SafeURL(c.base.String()) }

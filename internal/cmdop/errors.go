@@ -22,6 +22,9 @@ type Error struct {
 	// ("/api/fleets/{fleet_id}/api-keys"), never with a secret in it.
 	Method string
 	Route  string
+	// fromEnvelope: the body was the API's error envelope (checked against
+	// the contract), not a proxy's page.
+	fromEnvelope bool
 }
 
 // Sentinels for every error code of the contract.
@@ -114,7 +117,7 @@ func codeForStatus(status int) string {
 		return cmdopapi.CodeNotFound
 	case http.StatusConflict:
 		return cmdopapi.CodeConflict
-	case http.StatusUnprocessableEntity, http.StatusBadRequest:
+	case http.StatusUnprocessableEntity, http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 		return cmdopapi.CodeValidation
 	case http.StatusTooManyRequests:
 		return cmdopapi.CodeRateLimit

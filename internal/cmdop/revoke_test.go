@@ -22,7 +22,7 @@ func TestClient_revokeTokenRequestID(t *testing.T) {
 		if status != http.StatusNoContent {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(status)
-			_, _ = w.Write([]byte(`{"error":{"code":"token_not_found","message":"no such token"}}`))
+			_, _ = w.Write([]byte(`{"error":{"code":"not_found","reason":"token_not_found","message":"no such token"}}`))
 			return
 		}
 		w.WriteHeader(status)

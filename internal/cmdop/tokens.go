@@ -23,13 +23,16 @@ const (
 	routePersonalTokens = "/api/account/api-tokens"
 	routePersonalToken  = "/api/account/api-tokens/{token_id}"
 	routeAuditEvents    = "/api/audit/events"
-	routeAccount        = "/api/account"
+	// The lookup by Idempotency-Key is designed (x-designed in the contract).
+	routeFleetTokenByKey    = "/api/fleets/{fleet_id}/api-keys/by-idempotency-key/{idempotency_key}"
+	routePersonalTokenByKey = "/api/account/api-tokens/by-idempotency-key/{idempotency_key}"
+	routeAccount            = "/api/account"
 )
 
 // Account returns who the client's token belongs to: the who-am-I call.
 func (c *Client) Account(ctx context.Context) (*cmdopapi.Account, error) {
 	var out cmdopapi.Account
-	if err := c.do(ctx, call{method: http.MethodGet, route: routeAccount, out: &out}); err != nil {
+	if err := c.do(ctx, call{method: http.MethodGet, route: routeAccount, out: &out, check: func() string { return checkAccount(&out) }}); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -62,6 +65,7 @@ func (c *Client) CreateToken(ctx context.Context, fleetID string, in cmdopapi.Cr
 	err := c.do(ctx, call{
 		method: http.MethodPost, route: route, params: params, body: in, out: &out,
 		header: http.Header{"Idempotency-Key": {idempotencyKey}},
+		check:  func() string { return tokenCheck{fleetID: fleetID, name: in.Name}.check(&out) },
 	})
 	if err != nil {
 		return nil, err
@@ -73,7 +77,8 @@ func (c *Client) CreateToken(ctx context.Context, fleetID string, in cmdopapi.Cr
 func (c *Client) GetToken(ctx context.Context, fleetID, id string) (*cmdopapi.Token, error) {
 	route, params := item(fleetID, id)
 	var out cmdopapi.Token
-	if err := c.do(ctx, call{method: http.MethodGet, route: route, params: params, out: &out}); err != nil {
+	check := func() string { return tokenCheck{id: id, fleetID: fleetID}.check(&out) }
+	if err := c.do(ctx, call{method: http.MethodGet, route: route, params: params, out: &out, check: check}); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -89,7 +94,15 @@ func (c *Client) ListTokens(ctx context.Context, fleetID string, offset, perPage
 	q.Set("offset", fmt.Sprint(offset))
 	q.Set("per_page", fmt.Sprint(perPage))
 	var out cmdopapi.TokenPage
-	if err := c.do(ctx, call{method: http.MethodGet, route: route, params: params, query: q, out: &out}); err != nil {
+	check := func() string {
+		for i := range out.Items {
+			if why := (tokenCheck{fleetID: fleetID}).check(&out.Items[i]); why != "" {
+				return "in the listing: " + why
+			}
+		}
+		return ""
+	}
+	if err := c.do(ctx, call{method: http.MethodGet, route: route, params: params, query: q, out: &out, check: check}); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -117,6 +130,7 @@ func (c *Client) ShortenExpiry(ctx context.Context, fleetID, id string, at time.
 	err := c.do(ctx, call{
 		method: http.MethodPatch, route: route, params: params,
 		body: cmdopapi.ShortenExpiryRequest{ExpiresAt: at.UTC()}, out: &out,
+		check: func() string { return tokenCheck{id: id, fleetID: fleetID}.check(&out) },
 	})
 	if err != nil {
 		return nil, err
@@ -129,4 +143,21 @@ func (c *Client) RevokeToken(ctx context.Context, fleetID, id string) error {
 	route, params := item(fleetID, id)
 	err := c.do(ctx, call{method: http.MethodDelete, route: route, params: params})
 	return err
+}
+
+// FindTokenByIdempotencyKey returns the token that this client's create
+// with idempotencyKey issued in the collection, without its secret. It
+// creates nothing; ErrTokenNotFound says the API remembers no such create.
+func (c *Client) FindTokenByIdempotencyKey(ctx context.Context, fleetID, idempotencyKey string) (*cmdopapi.Token, error) {
+	route, params := routePersonalTokenByKey, map[string]string{"idempotency_key": idempotencyKey}
+	if fleetID != "" {
+		route = routeFleetTokenByKey
+		params["fleet_id"] = fleetID
+	}
+	var out cmdopapi.Token
+	check := func() string { return tokenCheck{fleetID: fleetID}.check(&out) }
+	if err := c.do(ctx, call{method: http.MethodGet, route: route, params: params, out: &out, check: check}); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -173,7 +173,7 @@ const (
 	CodePermission = "permission" // 403
 	CodeNotFound   = "not_found"  // 404
 	CodeConflict   = "conflict"   // 409
-	CodeValidation = "validation" // 422
+	CodeValidation = "validation" // 422, and 413 for a body over 1 MiB
 	CodeRateLimit  = "rate_limit" // 429, with Retry-After
 	CodeServer     = "server"     // 5xx
 )

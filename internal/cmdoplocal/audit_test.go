@@ -1,7 +1,9 @@
 package cmdoplocal_test
 
 import (
+	"fmt"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -181,4 +183,58 @@ func TestAuditManyEventsPageFast(t *testing.T) {
 		t.Errorf("paging %d events took %v", n, d)
 	}
 	t.Logf("paged %d events in %v", total, time.Since(start))
+}
+
+// TestNoisyCallerKeepsOthersTrail: a machines:read token of another fleet
+// floods who-am-I far beyond the retention. The CI token's token.used and
+// auth.failed events remain, through the API, whether the bound is per
+// collection or the global cap, in memory and on disk; the noisy fleet's
+// own events are the ones pruned.
+func TestNoisyCallerKeepsOthersTrail(t *testing.T) {
+	t.Parallel()
+	for name, r := range map[string]cmdoplocal.Retention{
+		"per collection": {MaxEvents: 50, MaxTotal: -1},
+		"global cap":     {MaxEvents: -1, MaxTotal: 60},
+	} {
+		for _, state := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, state %v", name, state), func(t *testing.T) {
+				t.Parallel()
+				opts := cmdoplocal.Options{AuditRetention: r}
+				if state {
+					opts.StatePath = filepath.Join(t.TempDir(), "state.db")
+				}
+				e := newEnv(t, opts)
+				ci := e.createFleetToken("ci", "files:read", "permissions:manage")
+				for range 3 {
+					e.do("GET", fleetPath(e.fleet), ci.RawToken, nil).expect(t, 200, "")
+				}
+				e.do("DELETE", fleetPath(e.fleet)+"/"+ci.ID, e.admin, nil).expect(t, 204, "")
+				e.do("GET", fleetPath(e.fleet), ci.RawToken, nil).expect(t, 401, cmdopapi.CodeAuth)
+
+				other, err := e.srv.AddFleet("")
+				if err != nil {
+					t.Fatal(err)
+				}
+				noisy := e.do("POST", fleetPath(other), e.admin, map[string]any{"name": "noisy", "scopes": []string{"machines:read"}}).expect(t, 201, "").token(t)
+				const flood = 300
+				for range flood {
+					e.do("GET", "/api/account", noisy.RawToken, nil).expect(t, 200, "")
+				}
+
+				trail := e.events(e.admin, "token_id="+ci.ID)
+				mustf(t, countAction(trail, cmdopapi.ActionTokenUsed, ci.ID) == 3, "the CI token's token.used events: %d of 3", countAction(trail, cmdopapi.ActionTokenUsed, ci.ID))
+				mustf(t, countAction(trail, cmdopapi.ActionAuthFailed, ci.ID) == 1, "the CI token's auth.failed event is gone")
+				mustf(t, countAction(trail, cmdopapi.ActionTokenIssued, ci.ID) == 1 && countAction(trail, cmdopapi.ActionTokenRevoked, ci.ID) == 1, "the CI token's issue and revocation: %+v", trail)
+				// The flood itself was pruned: the bound holds.
+				used := countAction(e.events(e.admin, "fleet_id="+other), cmdopapi.ActionTokenUsed, noisy.ID)
+				mustf(t, used > 0 && used < flood, "the noisy token kept %d of its %d token.used events", used, flood)
+				if r.MaxEvents > 0 {
+					mustf(t, used <= r.MaxEvents, "the noisy fleet kept %d events, its bound is %d", used, r.MaxEvents)
+				} else {
+					all := len(e.events(e.admin, ""))
+					mustf(t, all <= r.MaxTotal+r.MaxTotal/100+2, "%d events kept, the cap is %d", all, r.MaxTotal) // +2: the two listings' own
+				}
+			})
+		}
+	}
 }

@@ -134,16 +134,19 @@ var (
 const createBody = `{"name":"child","scopes":["machines:read"]}`
 
 var authzRows = map[string][]authzRow{
-	"listFleetTokens":            {{method: "GET", path: "/api/fleets/{fleet}/api-keys", status: 200, want: fleetWant}},
-	"createFleetToken":           {{method: "POST", path: "/api/fleets/{fleet}/api-keys", body: createBody, status: 201, want: fleetWant}},
-	"getFleetToken":              {{method: "GET", path: "/api/fleets/{fleet}/api-keys/{key}", status: 200, want: fleetWant}},
-	"shortenFleetTokenExpiry":    {{method: "PATCH", path: "/api/fleets/{fleet}/api-keys/{key}", body: `{"expires_at":"{soon}"}`, status: 200, want: fleetWant}},
-	"revokeFleetToken":           {{method: "DELETE", path: "/api/fleets/{fleet}/api-keys/{key}", status: 204, want: fleetWant}},
-	"listPersonalTokens":         {{method: "GET", path: "/api/account/api-tokens", status: 200, want: personalWant}},
-	"createPersonalToken":        {{method: "POST", path: "/api/account/api-tokens", body: createBody, status: 201, want: personalWant}},
-	"getPersonalToken":           {{method: "GET", path: "/api/account/api-tokens/{own}", status: 200, want: personalWant}},
-	"shortenPersonalTokenExpiry": {{method: "PATCH", path: "/api/account/api-tokens/{own}", body: `{"expires_at":"{soon}"}`, status: 200, want: personalWant}},
-	"revokePersonalToken":        {{method: "DELETE", path: "/api/account/api-tokens/{own}", status: 204, want: personalWant}},
+	"listFleetTokens":         {{method: "GET", path: "/api/fleets/{fleet}/api-keys", status: 200, want: fleetWant}},
+	"createFleetToken":        {{method: "POST", path: "/api/fleets/{fleet}/api-keys", body: createBody, status: 201, want: fleetWant}},
+	"getFleetToken":           {{method: "GET", path: "/api/fleets/{fleet}/api-keys/{key}", status: 200, want: fleetWant}},
+	"shortenFleetTokenExpiry": {{method: "PATCH", path: "/api/fleets/{fleet}/api-keys/{key}", body: `{"expires_at":"{soon}"}`, status: 200, want: fleetWant}},
+	"revokeFleetToken":        {{method: "DELETE", path: "/api/fleets/{fleet}/api-keys/{key}", status: 204, want: fleetWant}},
+	"listPersonalTokens":      {{method: "GET", path: "/api/account/api-tokens", status: 200, want: personalWant}},
+	// A key never used: the authorised get the lookup's token_not_found.
+	"findFleetTokenByIdempotencyKey":    {{method: "GET", path: "/api/fleets/{fleet}/api-keys/by-idempotency-key/unused", status: 404, want: fleetWant}},
+	"findPersonalTokenByIdempotencyKey": {{method: "GET", path: "/api/account/api-tokens/by-idempotency-key/unused", status: 404, want: personalWant}},
+	"createPersonalToken":               {{method: "POST", path: "/api/account/api-tokens", body: createBody, status: 201, want: personalWant}},
+	"getPersonalToken":                  {{method: "GET", path: "/api/account/api-tokens/{own}", status: 200, want: personalWant}},
+	"shortenPersonalTokenExpiry":        {{method: "PATCH", path: "/api/account/api-tokens/{own}", body: `{"expires_at":"{soon}"}`, status: 200, want: personalWant}},
+	"revokePersonalToken":               {{method: "DELETE", path: "/api/account/api-tokens/{own}", status: 204, want: personalWant}},
 	"listAuditEvents": {
 		{method: "GET", path: "/api/audit/events", status: 200, want: auditWant},
 		{method: "GET", path: "/api/audit/events?fleet_id={fleet}", status: 200, want: auditFleetWant},

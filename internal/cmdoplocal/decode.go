@@ -10,14 +10,24 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // maxBodyBytes bounds every request body.
 const maxBodyBytes = 1 << 20
 
+// maxDrainBytes bounds what is read and thrown away of a body over
+// maxBodyBytes, so that its connection can carry the next request. A longer
+// body is answered too, and its connection closed.
+const maxDrainBytes = 64 << 20
+
 // readBody reads at most maxBodyBytes of the request body. It is called before
-// the store lock is taken so that slow clients never hold it.
-func readBody(r *http.Request) ([]byte, *apiError) {
+// the store lock is taken so that slow clients never hold it. A body over the
+// limit is a 413; the rest of it is read and discarded first (up to
+// maxDrainBytes), so that the client, still sending, gets the answer rather
+// than a broken pipe, and its connection stays usable.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 	if r.Body == nil {
 		return nil, nil
 	}
@@ -26,7 +36,12 @@ func readBody(r *http.Request) ([]byte, *apiError) {
 		return nil, errValidation("", "The request body could not be read; send it again.")
 	}
 	if len(data) > maxBodyBytes {
-		return nil, errValidation("", "The request body is larger than 1 MiB; send a smaller JSON object.")
+		if n, err := io.Copy(io.Discard, io.LimitReader(r.Body, maxDrainBytes)); err != nil || n == maxDrainBytes {
+			w.Header().Set("Connection", "close")
+		}
+		e := newAPIError(http.StatusRequestEntityTooLarge, cmdopapi.CodeValidation, map[string]any{"max_body_bytes": maxBodyBytes},
+			"The request body is larger than 1 MiB; send a smaller JSON object.")
+		return nil, e
 	}
 	return data, nil
 }

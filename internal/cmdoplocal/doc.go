@@ -7,7 +7,8 @@
 // the contract names (the routes table carries the same table), and a token acts with
 // the intersection of its scopes and its owner's role; no token can issue one
 // that outlives it. It stores token secrets only as SHA-256 hashes, keeps an
-// audit log (bounded by AuditRetention, header values cut to 256 bytes),
+// audit log (bounded by AuditRetention per fleet and per user's personal
+// tokens, with a cap over all, header values cut to 256 bytes),
 // honours Idempotency-Key on creates, and keeps its state in SQLite: in memory,
 // or in the database at StatePath, where every acknowledged write is committed
 // before its response. Under /_local/ it offers test controls, guarded by a

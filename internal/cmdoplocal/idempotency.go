@@ -43,15 +43,70 @@ func validIdempotencyKey(k string) bool {
 	return n >= 1 && n <= 255
 }
 
-// lookupIdem returns the live record for (caller, key), dropping expired records.
-func (st *store) lookupIdem(now time.Time, caller, key string) *idemRecord {
-	for k, r := range st.idem {
-		if !now.Before(r.CreatedAt.Add(idempotencyWindow)) {
-			delete(st.idem, k)
-			delete(st.pending.idemPut, k)
-			mark(&st.pending.idemDel, k)
-		}
+// idemQueue holds the idempotency records in the order they were made,
+// which is the order they expire in: the server clock never goes back, and a
+// record lives exactly idempotencyWindow. Expiry pops from the front, so a
+// request pays for the records that expire, never for the ones that live.
+type idemQueue struct {
+	recs []*idemRecord
+	head int // recs[:head] are popped
+}
+
+func (q *idemQueue) push(r *idemRecord) { q.recs = append(q.recs, r) }
+
+func (q *idemQueue) len() int { return len(q.recs) - q.head }
+
+// front returns the oldest record, or nil.
+func (q *idemQueue) front() *idemRecord {
+	if q.head == len(q.recs) {
+		return nil
 	}
+	return q.recs[q.head]
+}
+
+func (q *idemQueue) pop() {
+	q.recs[q.head] = nil
+	q.head++
+	// Compact once the popped half outweighs the live one: amortised O(1).
+	if q.head > 64 && q.head*2 >= len(q.recs) {
+		n := copy(q.recs, q.recs[q.head:])
+		clear(q.recs[n:])
+		q.recs = q.recs[:n]
+		q.head = 0
+	}
+}
+
+// expired reports whether r is past its window at now: it lives from its
+// creation up to, not including, creation + idempotencyWindow.
+func (r *idemRecord) expired(now time.Time) bool {
+	return !now.Before(r.CreatedAt.Add(idempotencyWindow))
+}
+
+// expireIdem drops the records whose window has ended at now, oldest first,
+// and marks their rows for deletion.
+func (st *store) expireIdem(now time.Time) {
+	for r := st.idemOrder.front(); r != nil && r.expired(now); r = st.idemOrder.front() {
+		st.idemOrder.pop()
+		k := idemKey{caller: r.CallerTokenID, key: r.Key}
+		if st.idem[k] != r {
+			continue // replaced by a newer record of the same key
+		}
+		delete(st.idem, k)
+		delete(st.pending.idemPut, k)
+		mark(&st.pending.idemDel, k)
+	}
+}
+
+// addIdem indexes r; records must come in the order they were made.
+func (st *store) addIdem(r *idemRecord) {
+	st.idem[idemKey{caller: r.CallerTokenID, key: r.Key}] = r
+	st.idemOrder.push(r)
+}
+
+// lookupIdem returns the live record of caller's key, or nil, after
+// dropping the records that have expired by now.
+func (st *store) lookupIdem(now time.Time, caller, key string) *idemRecord {
+	st.expireIdem(now)
 	return st.idem[idemKey{caller: caller, key: key}]
 }
 
@@ -76,14 +131,14 @@ func (st *store) checkIdempotency(now time.Time, caller, key, hash string) ([]by
 
 // rememberIdem records a successful create made with an Idempotency-Key.
 func (st *store) rememberIdem(now time.Time, caller, key, hash, tokenID string, response []byte) {
-	st.idem[idemKey{caller: caller, key: key}] = &idemRecord{
+	st.addIdem(&idemRecord{
 		CallerTokenID: caller,
 		Key:           key,
 		RequestHash:   hash,
 		TokenID:       tokenID,
 		CreatedAt:     now,
 		response:      response,
-	}
+	})
 	k := idemKey{caller: caller, key: key}
 	delete(st.pending.idemDel, k)
 	mark(&st.pending.idemPut, k)

@@ -1,8 +1,11 @@
 package cmdoplocal
 
 import (
+	"database/sql"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +153,25 @@ func TestAuditQueriesUseIndexes(t *testing.T) {
 	if !strings.Contains(detail, "INTEGER PRIMARY KEY (rowid>? AND rowid<?)") {
 		t.Errorf("plan for pruning: %s", detail)
 	}
+	// Trimming a collection reads only its oldest events, through its index.
+	for _, q := range []string{trimmedUsesSQL, `SELECT seq FROM events WHERE collection = ? ORDER BY seq LIMIT 1 OFFSET ?`, `DELETE FROM events WHERE collection = ? AND seq <= ?`} {
+		rows, err := d.db.Query("EXPLAIN QUERY PLAN "+q, "fleet:f", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if joined := strings.Join(plan, "; "); !strings.Contains(joined, "INDEX events_by_collection (collection=? AND seq<?)") &&
+			!strings.Contains(joined, "INDEX events_by_collection (collection=?)") {
+			t.Errorf("plan for trimming, %s: %s", q, joined)
+		}
+	}
 }
 
 func TestTimeAndIDFormats(t *testing.T) {
@@ -176,4 +198,120 @@ func TestTimeAndIDFormats(t *testing.T) {
 			t.Errorf("eventID(%d) = %q", seq, got)
 		}
 	}
+}
+
+func TestFairLevel(t *testing.T) {
+	for _, c := range []struct {
+		counts      []int
+		total, want int
+	}{
+		{[]int{1000, 10, 5}, 100, 85},    // only the largest is trimmed
+		{[]int{50, 50, 2}, 62, 30},       // the two largest share what is left
+		{[]int{10, 10}, 20, 10},          // nothing to trim
+		{[]int{100, 1}, 0, 0},            // a cap of nothing
+		{[]int{7, 7, 7}, 10, 3},          // an even split, rounded down
+		{[]int{300, 3, 1, 1, 1}, 60, 54}, // the flood test's shape
+	} {
+		if got := fairLevel(slices.Clone(c.counts), c.total); got != c.want {
+			t.Errorf("fairLevel(%v, %d) = %d, want %d", c.counts, c.total, got, c.want)
+		}
+	}
+}
+
+// TestMigrationToCollections: a database of schema version 1 gets each
+// event's collection from its fleet, or from its personal token's user.
+func TestMigrationToCollections(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		migrations[0],
+		`CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1)`,
+		`INSERT INTO tokens (id, user_id, name, key_prefix, scopes, created_at, secret_sha256) VALUES ('p1', 'u1', 'p', 'cmdop_aaaaaa', '[]', '2030-01-01T00:00:00.000000000Z', 'h1')`,
+		`INSERT INTO events (seq, time, action, actor_id, token_id, fleet_id, doc) VALUES
+			(1, '2030-01-01T00:00:00.000000000Z', 'token.used', 'p1', 'p1', '', '{}'),
+			(2, '2030-01-01T00:00:01.000000000Z', 'token.used', 'f1tok', 'f1tok', 'f1', '{}'),
+			(3, '2030-01-01T00:00:02.000000000Z', 'token.revoked', 'system', 'gone', '', '{}')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	d, err := openDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	var got []string
+	if err := eachRow(d.db, `SELECT collection FROM events ORDER BY seq`, func(r *sql.Rows) error {
+		var c string
+		got = append(got, c)
+		return r.Scan(&got[len(got)-1])
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"user:u1", "fleet:f1", ""}; !slices.Equal(got, want) {
+		t.Errorf("collections %q, want %q", got, want)
+	}
+}
+
+func TestParseRetentionTotal(t *testing.T) {
+	for in, want := range map[string]int{"500000": 500000, " 60 ": 60, "off": -1} {
+		if got, err := ParseRetentionTotal(in); err != nil || got != want {
+			t.Errorf("ParseRetentionTotal(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "-5", "1.5", "30d"} {
+		if _, err := ParseRetentionTotal(in); err == nil {
+			t.Errorf("ParseRetentionTotal(%q) succeeded", in)
+		}
+	}
+}
+
+// TestIdemQueueBookkeeping: expiry pops only what has expired, oldest
+// first, and leaves the pending writes exact: an expired key is a delete
+// and not a put, a key made again is a put and not a delete, and a record
+// that was replaced is not dropped with the old one.
+func TestIdemQueueBookkeeping(t *testing.T) {
+	st := newStore()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, k := range []string{"a", "b", "c"} {
+		st.rememberIdem(t0.Add(time.Duration(i)*time.Minute), "caller", k, "h", "tok-"+k, []byte("{}"))
+	}
+	st.pending.reset() // saved
+	key := func(k string) idemKey { return idemKey{caller: "caller", key: k} }
+
+	end := t0.Add(idempotencyWindow) // a's window ends; b's and c's not yet
+	mustBe := func(ok bool, format string, args ...any) {
+		t.Helper()
+		if !ok {
+			t.Fatalf(format, args...)
+		}
+	}
+	mustBe(st.lookupIdem(end.Add(-time.Nanosecond), "caller", "a") != nil, "a dropped before its window's end")
+	mustBe(len(st.pending.idemDel) == 0, "deletes before any expiry: %v", st.pending.idemDel)
+	mustBe(st.lookupIdem(end, "caller", "a") == nil, "a kept at its window's end")
+	mustBe(st.pending.idemDel[key("a")] && len(st.pending.idemDel) == 1 && len(st.pending.idemPut) == 0, "after a's expiry: put %v, del %v", st.pending.idemPut, st.pending.idemDel)
+	mustBe(st.idemOrder.len() == 2 && st.lookupIdem(end, "caller", "b") != nil, "b or c went with a")
+
+	st.rememberIdem(end, "caller", "a", "h2", "tok-a2", []byte("{}")) // a again
+	mustBe(st.pending.idemPut[key("a")] && !st.pending.idemDel[key("a")], "a made again: put %v, del %v", st.pending.idemPut, st.pending.idemDel)
+	st.pending.reset()
+
+	// b and c expire; the new a lives on to its own window's end.
+	later := end.Add(2 * time.Minute)
+	mustBe(st.lookupIdem(later, "caller", "a").TokenID == "tok-a2", "the new a is gone")
+	mustBe(st.pending.idemDel[key("b")] && st.pending.idemDel[key("c")] && len(st.pending.idemDel) == 2, "deletes %v", st.pending.idemDel)
+	mustBe(st.lookupIdem(end.Add(idempotencyWindow), "caller", "a") == nil && st.idemOrder.len() == 0 && len(st.idem) == 0, "the new a outlived its window")
+
+	// Many records: the queue compacts, and stays in order.
+	for i := range 1000 {
+		st.rememberIdem(later.Add(time.Duration(i)*time.Second), "caller", strconv.Itoa(i), "h", "t", nil)
+	}
+	st.expireIdem(later.Add(idempotencyWindow + 500*time.Second))
+	mustBe(st.idemOrder.len() == 499 && len(st.idem) == 499 && st.idemOrder.front().Key == "501", "after expiring 501 of 1000: %d queued, front %q", st.idemOrder.len(), st.idemOrder.front().Key)
+	mustBe(len(st.idemOrder.recs) < 1000, "the queue never compacted: %d slots", len(st.idemOrder.recs))
 }

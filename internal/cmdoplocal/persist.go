@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 )
 
@@ -81,6 +82,14 @@ var migrations = []string{
 	CREATE INDEX events_by_fleet ON events (fleet_id, time, seq);
 	CREATE INDEX events_by_token ON events (token_id, time, seq);
 	CREATE INDEX events_by_action ON events (action, time, seq);`,
+	// 2: each event's collection (a fleet, or a user's personal tokens),
+	// which retention counts per collection.
+	`ALTER TABLE events ADD COLUMN collection TEXT NOT NULL DEFAULT '';
+	UPDATE events SET collection = CASE
+		WHEN fleet_id != '' THEN 'fleet:' || fleet_id
+		ELSE coalesce((SELECT 'user:' || tokens.user_id FROM tokens WHERE tokens.id = events.token_id AND tokens.user_id != ''), '')
+	END;
+	CREATE INDEX events_by_collection ON events (collection, seq);`,
 }
 
 // dbTimeFormat is fixed-width, so that text order is time order.
@@ -141,6 +150,8 @@ type stateDB struct {
 	stmts map[string]*sql.Stmt // prepared statements, by their text
 
 	stopCheckpoints, checkpointsDone chan struct{} // nil in memory
+
+	lock *stateLock // nil in memory
 }
 
 // maxStmts bounds the statement cache: audit queries vary with the number
@@ -172,6 +183,21 @@ func openState(path string) (*stateDB, *store, error) {
 	if strings.ContainsRune(path, '?') {
 		return nil, nil, fmt.Errorf("the state path %q contains '?'; choose a path without it", path)
 	}
+	lock, err := lockState(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, st, err := openLocked(path)
+	if err != nil {
+		_ = lock.release()
+		return nil, nil, err
+	}
+	d.lock = lock
+	return d, st, nil
+}
+
+// openLocked is openState once the lock is held.
+func openLocked(path string) (*stateDB, *store, error) {
 	kind, err := stateKind(path)
 	if err != nil {
 		return nil, nil, err
@@ -224,14 +250,22 @@ func stateKind(path string) (string, error) {
 // openDB opens (creating if need be) the database at path and brings its
 // schema up to date.
 func openDB(path string) (*stateDB, error) {
-	// A 64 MiB page cache keeps the indexes of a full audit log (100,000
-	// events: about 45 MiB) in memory. The WAL is checkpointed in the
-	// background (checkpointer), off the request path; SQLite's own
-	// checkpoint, inside a commit, is only a backstop at 16,000 pages, and a
-	// WAL that grew under load is cut back to 8 MiB once it restarts.
-	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(16000)&_pragma=journal_size_limit(8388608)&_txlock=immediate"
+	// The page cache is 8 MiB: every commit scans the whole cache's hash
+	// table (pcache1TruncateUnsafe under pager_end_transaction), so a cache
+	// that grows with the database makes every write cost more than the one
+	// before it. 64 MiB cost 11% of a create's CPU at 20,000 creates; the
+	// operating system's file cache keeps the rest of the file at hand. The
+	// WAL is checkpointed in the background (checkpointer), off the request
+	// path; SQLite's own checkpoint, inside a commit, is only a backstop at
+	// 16,000 pages, and a WAL that grew under load is cut back to 8 MiB once
+	// it restarts.
+	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-8192)&_pragma=wal_autocheckpoint(16000)&_pragma=journal_size_limit(8388608)&_txlock=immediate"
 	if path == "" {
-		dsn = ":memory:?_txlock=immediate"
+		// Not ":memory:": that database lives in its page cache, which the
+		// same scan on every commit walks whole. The memdb VFS keeps the
+		// pages in a memory file of its own, named uniquely so that no two
+		// servers of one process share it, and the cache stays bounded.
+		dsn = "file:/cmdop-local-" + uuid.NewString() + "?vfs=memdb&_pragma=journal_mode(MEMORY)&_pragma=cache_size(-8192)&_txlock=immediate"
 	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -336,7 +370,12 @@ func (d *stateDB) close() error {
 	for _, st := range d.stmts {
 		_ = st.Close()
 	}
-	return d.db.Close()
+	err := d.db.Close()
+	if lerr := d.lock.release(); err == nil {
+		err = lerr
+	}
+	d.lock = nil
+	return err
 }
 
 // Meta keys.

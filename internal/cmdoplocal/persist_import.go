@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
@@ -69,8 +70,9 @@ func importJSON(path string) error {
 	for _, t := range sf.Tokens {
 		st.addToken(t)
 	}
+	slices.SortStableFunc(sf.Idempotency, func(a, b *idemRecord) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	for _, r := range sf.Idempotency {
-		st.idem[idemKey{caller: r.CallerTokenID, key: r.Key}] = r
+		st.addIdem(r)
 	}
 	if st.users[st.ownerUserID] == nil || st.fleets[st.fleetID] == nil || st.tokens[st.adminTokenID] == nil {
 		return refuse(errors.New("it lacks its owner, fleet or admin token"))

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -108,7 +110,8 @@ func (d *stateDB) load() (*store, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := eachRow(d.db, `SELECT caller_token_id, key, request_sha256, token_id, created_at FROM idempotency`, func(r *sql.Rows) error {
+	// In the order they expire (idempotency_by_time), for the expiry queue.
+	if err := eachRow(d.db, `SELECT caller_token_id, key, request_sha256, token_id, created_at FROM idempotency ORDER BY created_at, caller_token_id, key`, func(r *sql.Rows) error {
 		rec := &idemRecord{}
 		var created string
 		if err := r.Scan(&rec.CallerTokenID, &rec.Key, &rec.RequestHash, &rec.TokenID, &created); err != nil {
@@ -118,18 +121,17 @@ func (d *stateDB) load() (*store, error) {
 		if rec.CreatedAt, err = parseTime(created); err != nil {
 			return err
 		}
-		st.idem[idemKey{caller: rec.CallerTokenID, key: rec.Key}] = rec
+		st.addIdem(rec)
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	var first, last sql.NullInt64
+	var last sql.NullInt64
 	var lastTime sql.NullString
-	if err := d.db.QueryRow(`SELECT min(seq), max(seq), max(time) FROM events`).Scan(&first, &last, &lastTime); err != nil {
+	if err := d.db.QueryRow(`SELECT max(seq), max(time) FROM events`).Scan(&last, &lastTime); err != nil {
 		return nil, err
 	}
-	if first.Valid {
-		st.firstSeq = uint64(first.Int64)
+	if last.Valid {
 		st.eventSeq = max(st.eventSeq, uint64(last.Int64))
 		if st.lastEventTime, err = parseTime(lastTime.String); err != nil {
 			return nil, err
@@ -137,6 +139,18 @@ func (d *stateDB) load() (*store, error) {
 		if st.lastEventTime.After(st.lastNow) {
 			st.lastNow = st.lastEventTime
 		}
+	}
+	if err := eachRow(d.db, `SELECT collection, count(*) FROM events GROUP BY collection`, func(r *sql.Rows) error {
+		var col string
+		var n int
+		if err := r.Scan(&col, &n); err != nil {
+			return err
+		}
+		st.eventCount[col] = n
+		st.totalEvents += n
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	// A token's last use is its newest token.used event (a read writes
 	// nothing else); its row holds it once older events were pruned.
@@ -255,23 +269,21 @@ func (d *stateDB) save(st *store) (err error) {
 			ON CONFLICT (caller_token_id, key) DO UPDATE SET request_sha256 = excluded.request_sha256, token_id = excluded.token_id, created_at = excluded.created_at`,
 			r.CallerTokenID, r.Key, r.RequestHash, r.TokenID, fmtTime(r.CreatedAt))
 	}
-	firstSeq := st.firstSeq
+	added := map[string]int{} // events per collection that this commit adds
 	for i := range p.events {
 		e := &p.events[i]
-		seq := eventSeqOf(e.ID)
 		doc, mErr := json.Marshal(e)
 		if mErr != nil && err == nil {
 			err = mErr
 		}
-		exec(`INSERT INTO events (seq, time, action, actor_id, token_id, fleet_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			seq, fmtTime(e.Time), e.Action, e.Actor.ID, e.TokenID, e.FleetID, string(doc))
-		if firstSeq == 0 {
-			firstSeq = seq
-		}
+		col := st.eventCollection(e)
+		exec(`INSERT INTO events (seq, time, action, actor_id, token_id, fleet_id, collection, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			eventSeqOf(e.ID), fmtTime(e.Time), e.Action, e.Actor.ID, e.TokenID, e.FleetID, col, string(doc))
+		added[col]++
 	}
-	var lastUsedSaved []*tokenRecord
-	if err == nil && firstSeq > 0 {
-		firstSeq, lastUsedSaved, err = prune(tx, st, firstSeq)
+	pr := &pruner{tx: tx, d: d, st: st, delta: added}
+	if err == nil {
+		err = pr.prune(p.meta)
 	}
 	if err != nil {
 		return err
@@ -279,85 +291,259 @@ func (d *stateDB) save(st *store) (err error) {
 	if err = tx.Commit(); err != nil {
 		return err
 	}
-	for _, q := range unprepared {
+	for _, q := range append(unprepared, pr.unprepared...) {
 		_, _ = d.stmt(q)
 	}
 	for id := range p.tokens {
 		t := st.tokens[id]
 		t.savedLastUsed = cloneTime(t.LastUsedAt)
 	}
-	for _, t := range lastUsedSaved {
+	for _, t := range pr.lastUsedSaved {
 		t.savedLastUsed = cloneTime(t.LastUsedAt)
 	}
-	st.firstSeq = firstSeq
+	for col, n := range pr.delta {
+		st.eventCount[col] += n
+		st.totalEvents += n
+		if st.eventCount[col] <= 0 {
+			delete(st.eventCount, col)
+		}
+	}
 	st.pending.reset()
 	return nil
 }
 
-// prunedUsesSQL finds the last use of each token among the events about to
-// be pruned. The unary + keeps SQLite off the action index, which would scan
-// every token.used event: the seq range is the rows to read.
-const prunedUsesSQL = `SELECT token_id, max(time) FROM events WHERE seq BETWEEN ? AND ? AND +action = 'token.used' GROUP BY token_id`
+// pruner deletes, inside a save's transaction, the oldest events beyond
+// the retention: by age over the whole log, by count in each collection
+// (a fleet, or a user's personal tokens), and by count over the whole log,
+// the global cap for disk, which trims the largest collections first so
+// that one caller's volume never evicts another's trail.
+type pruner struct {
+	tx *sql.Tx
+	d  *stateDB
+	st *store
+	// delta is the change of each collection's event count in this
+	// transaction; it is applied to the store once the commit succeeded.
+	delta         map[string]int
+	lastUsedSaved []*tokenRecord
+	unprepared    []string
+}
 
-// prune deletes the oldest events beyond st.retention, in tx, and returns
-// the new first sequence number (0 when none is left). The events it deletes
-// may hold the only record of a token's last use, so those tokens' rows get
-// their last_used_at first; it returns them.
-func prune(tx *sql.Tx, st *store, firstSeq uint64) (uint64, []*tokenRecord, error) {
-	var through uint64 // delete every event up to this sequence number
-	// Pruned in batches of 1% of the bound: deleting a run of neighbouring
-	// index entries at once costs far less than one entry per request.
-	if r := st.retention; r.MaxEvents > 0 && st.eventSeq-firstSeq+1 > uint64(r.MaxEvents+r.MaxEvents/100) {
-		through = st.eventSeq - uint64(r.MaxEvents)
+func (pr *pruner) count(col string) int { return pr.st.eventCount[col] + pr.delta[col] }
+
+// stmt runs q on the prepared statement, or unprepared (and prepared after the commit).
+func (pr *pruner) query(q string, args ...any) (*sql.Rows, error) {
+	if st, ok := pr.d.stmts[q]; ok {
+		return pr.tx.Stmt(st).Query(args...)
 	}
-	if r := st.retention; r.MaxAge > 0 {
+	pr.unprepared = append(pr.unprepared, q)
+	return pr.tx.Query(q, args...)
+}
+
+func (pr *pruner) exec(q string, args ...any) (sql.Result, error) {
+	if st, ok := pr.d.stmts[q]; ok {
+		return pr.tx.Stmt(st).Exec(args...)
+	}
+	pr.unprepared = append(pr.unprepared, q)
+	return pr.tx.Exec(q, args...)
+}
+
+func (pr *pruner) queryRow(dst any, q string, args ...any) (bool, error) {
+	rows, err := pr.query(q, args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return false, rows.Err()
+	}
+	if err := rows.Scan(dst); err != nil {
+		return false, err
+	}
+	return true, rows.Close()
+}
+
+// prune applies the retention. Each collection is checked when this commit
+// adds to it, or every collection when all is true (a start, which may
+// bring a shorter retention). Counts are pruned in batches of 1% of their
+// bound: deleting a run of neighbouring index entries at once costs far
+// less than one entry per request.
+func (pr *pruner) prune(all bool) error {
+	r := pr.st.retention
+	if r.MaxAge > 0 {
 		var seq sql.NullInt64
-		if err := tx.QueryRow(`SELECT max(seq) FROM events WHERE time < ?`, fmtTime(st.lastNow.Add(-r.MaxAge))).Scan(&seq); err != nil {
-			return 0, nil, err
+		if _, err := pr.queryRow(&seq, `SELECT max(seq) FROM events WHERE time < ?`, fmtTime(pr.st.lastNow.Add(-r.MaxAge))); err != nil {
+			return err
 		}
 		if seq.Valid {
-			through = max(through, uint64(seq.Int64))
+			if err := pr.deleteAged(seq.Int64); err != nil {
+				return err
+			}
 		}
 	}
-	if through < firstSeq {
-		return firstSeq, nil, nil
+	if r.MaxEvents > 0 {
+		cols := pr.delta
+		if all {
+			cols = maps.Clone(pr.st.eventCount)
+		}
+		for _, col := range slices.Sorted(maps.Keys(cols)) {
+			if pr.count(col) > r.MaxEvents+r.MaxEvents/100 {
+				if err := pr.trim(col, r.MaxEvents); err != nil {
+					return err
+				}
+			}
+		}
 	}
-	var saved []*tokenRecord
-	rows, err := tx.Query(prunedUsesSQL, firstSeq, through)
+	if r.MaxTotal > 0 {
+		total := pr.st.totalEvents
+		for _, n := range pr.delta {
+			total += n
+		}
+		if total > r.MaxTotal+r.MaxTotal/100 {
+			counts := map[string]int{}
+			for col := range pr.st.eventCount {
+				counts[col] = pr.count(col)
+			}
+			for col := range pr.delta {
+				counts[col] = pr.count(col)
+			}
+			level := fairLevel(slices.Collect(maps.Values(counts)), r.MaxTotal)
+			for _, col := range slices.Sorted(maps.Keys(counts)) {
+				if counts[col] > level {
+					if err := pr.trim(col, level); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// fairLevel is the largest per-collection level L such that keeping at
+// most L events of each collection keeps at most total events in all:
+// max-min fairness, so that small collections keep all they have and only
+// the largest are trimmed.
+func fairLevel(counts []int, total int) int {
+	slices.SortFunc(counts, func(a, b int) int { return b - a }) // largest first
+	rest := 0
+	for _, c := range counts {
+		rest += c
+	}
+	for k := 1; k <= len(counts); k++ {
+		rest -= counts[k-1] // the collections after the k largest
+		level := (total - rest) / k
+		next := 0
+		if k < len(counts) {
+			next = counts[k]
+		}
+		if level >= next {
+			return max(0, min(level, counts[k-1]))
+		}
+	}
+	return 0
+}
+
+// trim deletes col's oldest events until keep are left.
+func (pr *pruner) trim(col string, keep int) error {
+	n := pr.count(col) - keep
+	if n <= 0 {
+		return nil
+	}
+	var through int64
+	found, err := pr.queryRow(&through, `SELECT seq FROM events WHERE collection = ? ORDER BY seq LIMIT 1 OFFSET ?`, col, n-1)
+	if err != nil || !found {
+		return err
+	}
+	if err := pr.saveLastUses(trimmedUsesSQL, col, through); err != nil {
+		return err
+	}
+	res, err := pr.exec(`DELETE FROM events WHERE collection = ? AND seq <= ?`, col, through)
 	if err != nil {
-		return 0, nil, err
+		return err
+	}
+	deleted, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	pr.delta[col] -= int(deleted)
+	return nil
+}
+
+// deleteAged deletes every event up to seq, which are older than MaxAge.
+func (pr *pruner) deleteAged(through int64) error {
+	rows, err := pr.query(`SELECT collection, count(*) FROM events WHERE seq <= ? GROUP BY collection`, through)
+	if err != nil {
+		return err
+	}
+	gone := map[string]int{}
+	for rows.Next() {
+		var col string
+		var n int
+		if err := rows.Scan(&col, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		gone[col] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := pr.saveLastUses(prunedUsesSQL, 1, through); err != nil {
+		return err
+	}
+	if _, err := pr.exec(`DELETE FROM events WHERE seq <= ?`, through); err != nil {
+		return err
+	}
+	for col, n := range gone {
+		pr.delta[col] -= n
+	}
+	return nil
+}
+
+// prunedUsesSQL finds the last use of each token among the events about to
+// be pruned by age. The unary + keeps SQLite off the action index, which
+// would scan every token.used event: the seq range is the rows to read.
+const prunedUsesSQL = `SELECT token_id, max(time) FROM events WHERE seq BETWEEN ? AND ? AND +action = 'token.used' GROUP BY token_id`
+
+// trimmedUsesSQL is prunedUsesSQL for the oldest events of one collection,
+// read through events_by_collection.
+const trimmedUsesSQL = `SELECT token_id, max(time) FROM events INDEXED BY events_by_collection WHERE collection = ? AND seq <= ? AND +action = 'token.used' GROUP BY token_id`
+
+// saveLastUses writes, before the events that q selects are deleted, the
+// last use that they may be the only record of into their tokens' rows.
+func (pr *pruner) saveLastUses(q string, args ...any) error {
+	var saved []*tokenRecord
+	rows, err := pr.query(q, args...)
+	if err != nil {
+		return err
 	}
 	for rows.Next() {
 		var id, ts string
 		if err := rows.Scan(&id, &ts); err != nil {
 			rows.Close()
-			return 0, nil, err
+			return err
 		}
 		used, err := parseTime(ts)
 		if err != nil {
 			rows.Close()
-			return 0, nil, err
+			return err
 		}
-		if t := st.tokens[id]; t != nil && t.LastUsedAt != nil && (t.savedLastUsed == nil || t.savedLastUsed.Before(used)) {
+		if t := pr.st.tokens[id]; t != nil && t.LastUsedAt != nil && (t.savedLastUsed == nil || t.savedLastUsed.Before(used)) {
 			saved = append(saved, t)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, nil, err
+		return err
 	}
 	for _, t := range saved {
-		if _, err := tx.Exec(`UPDATE tokens SET last_used_at = ? WHERE id = ?`, fmtTime(*t.LastUsedAt), t.ID); err != nil {
-			return 0, nil, err
+		if _, err := pr.exec(`UPDATE tokens SET last_used_at = ? WHERE id = ?`, fmtTime(*t.LastUsedAt), t.ID); err != nil {
+			return err
 		}
 	}
-	if _, err := tx.Exec(`DELETE FROM events WHERE seq <= ?`, through); err != nil {
-		return 0, nil, err
-	}
-	if through >= st.eventSeq {
-		return 0, saved, nil
-	}
-	return through + 1, saved, nil
+	pr.lastUsedSaved = append(pr.lastUsedSaved, saved...)
+	return nil
 }
 
 // eventID is "evt_" and the sequence number in twelve digits at least.

@@ -88,6 +88,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	evs1 := e1.events(e1.admin, "")
 	e1.api.Close()
 	// No Close: every acknowledged write must already be on disk.
+	cmdoplocal.Crash(srv1)
 
 	noSecretOnDisk(t, filepath.Dir(path), testAdminToken, kept.RawToken, gone.RawToken, short.RawToken, memberTok)
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
@@ -140,6 +141,8 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	mustf(t, fleetTotal(e2) == 3, "the replay created a token")
 
 	// Without the admin token (or with another one) the secret is unknown.
+	e2.api.Close()
+	mustf(t, srv2.Close() == nil, "closing srv2")
 	for _, tok := range []string{"", "cmdop_" + strings.Repeat("Q", 40)} {
 		srv3, err := cmdoplocal.New(cmdoplocal.Options{StatePath: path, AdminToken: tok})
 		if err != nil {
@@ -291,10 +294,10 @@ func TestReadsWriteOnlyTheirEvent(t *testing.T) {
 	e.createFleetToken("another", "files:read")
 	mustf(t, count(t, db, `SELECT count(*) FROM tokens`) == 3, "tokens in the database")
 	mustf(t, count(t, db, `SELECT count(*) FROM events WHERE action = 'token.issued'`) == 2, "token.issued rows")
-	for _, idx := range []string{"events_by_fleet", "events_by_token", "events_by_action", "events_by_time", "tokens_by_fleet", "tokens_by_user"} {
+	for _, idx := range []string{"events_by_fleet", "events_by_token", "events_by_action", "events_by_time", "events_by_collection", "tokens_by_fleet", "tokens_by_user"} {
 		mustf(t, count(t, db, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?`, idx) == 1, "index %s missing", idx)
 	}
-	mustf(t, count(t, db, `SELECT version FROM schema_version`) == 1, "schema version")
+	mustf(t, count(t, db, `SELECT version FROM schema_version`) == 2, "schema version")
 	var mode string
 	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 		t.Fatalf("journal_mode %q, %v", mode, err)
@@ -349,6 +352,7 @@ func TestStateIsAlwaysComplete(t *testing.T) {
 	t.Logf("%d concurrent reads", <-done)
 
 	// Each acknowledged create is in the database.
+	cmdoplocal.Crash(e.srv)
 	srv2, err := cmdoplocal.New(cmdoplocal.Options{StatePath: path, AdminToken: testAdminToken})
 	if err != nil {
 		t.Fatal(err)
@@ -357,13 +361,14 @@ func TestStateIsAlwaysComplete(t *testing.T) {
 }
 
 // TestAuditBounds: header values are cut to 256 bytes, and the retention
-// prunes the oldest events, in memory and on disk, across a restart, without
-// losing any token's last use.
+// prunes the oldest events of each collection, in memory and on disk,
+// across a restart, without losing any token's last use.
 func TestAuditBounds(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	opts := cmdoplocal.Options{StatePath: path, AdminToken: testAdminToken, AuditRetention: cmdoplocal.Retention{MaxEvents: 20}}
 	e := newEnv(t, opts)
 	early := e.createFleetToken("early", "files:read", "permissions:manage")
+	pusher := e.createFleetToken("pusher", "files:read", "permissions:manage")
 	huge := strings.Repeat("é", 450_000) // 900 KB
 	for range 30 {
 		e.do("GET", fleetPath(e.fleet), e.admin, nil, "User-Agent", huge).expect(t, 200, "")
@@ -371,11 +376,13 @@ func TestAuditBounds(t *testing.T) {
 	e.do("GET", fleetPath(e.fleet), early.RawToken, nil, "User-Agent", huge).expect(t, 200, "")
 	lastUse := e.do("GET", fleetPath(e.fleet)+"/"+early.ID, e.admin, nil).expect(t, 200, "").token(t).LastUsedAt
 	mustf(t, lastUse != nil, "early was never used")
-	for range 30 { // pushes early's token.used event out of the log
-		e.do("GET", fleetPath(e.fleet), e.admin, nil, "User-Agent", huge).expect(t, 200, "")
+	for range 30 { // pushes early's token.used event out of the fleet's events
+		e.do("GET", fleetPath(e.fleet), pusher.RawToken, nil, "User-Agent", huge).expect(t, 200, "")
 	}
+	fleetEvents := e.events(e.admin, "fleet_id="+e.fleet)
+	mustf(t, len(fleetEvents) == 20, "%d events of the fleet kept, retention is 20", len(fleetEvents))
 	evs := e.events(e.admin, "")
-	mustf(t, len(evs) <= 20, "%d events kept, retention is 20", len(evs))
+	mustf(t, len(evs) <= 40, "%d events kept, retention is 20 in each of 2 collections", len(evs))
 	mustf(t, countAction(evs, cmdopapi.ActionTokenUsed, early.ID) == 0, "early's use is still in the log")
 	for _, ev := range evs {
 		if strings.HasPrefix(ev.UserAgent, "Go-http-client/") { // the queries' own
@@ -385,7 +392,7 @@ func TestAuditBounds(t *testing.T) {
 		mustf(t, strings.Trim(ev.UserAgent, "é") == "", "user_agent cut mid-character: %q", ev.UserAgent[len(ev.UserAgent)-4:])
 	}
 	db := inspect(t, path)
-	mustf(t, count(t, db, `SELECT count(*) FROM events`) <= 20, "events on disk beyond the retention")
+	mustf(t, count(t, db, `SELECT max(n) FROM (SELECT count(*) AS n FROM events GROUP BY collection)`) == 20, "a collection on disk beyond the retention")
 	mustf(t, count(t, db, `SELECT max(length(CAST(json_extract(doc, '$.user_agent') AS BLOB))) FROM events`) <= 256, "a long user_agent on disk")
 	e.api.Close()
 	e.srv.Close()
@@ -399,7 +406,8 @@ func TestAuditBounds(t *testing.T) {
 	e2 := wrap(t, srv2)
 	got := e2.do("GET", fleetPath(e2.fleet)+"/"+early.ID, e2.admin, nil).expect(t, 200, "").token(t)
 	mustf(t, got.LastUsedAt != nil && got.LastUsedAt.Equal(*lastUse), "last_used_at after pruning and restart: %v, want %v", got.LastUsedAt, lastUse)
-	mustf(t, len(e2.events(e2.admin, "")) <= 20, "retention after restart")
+	mustf(t, len(e2.events(e2.admin, "fleet_id="+e2.fleet)) <= 20, "retention after restart")
+	e2.api.Close()
 	srv2.Close()
 
 	// A shorter retention on the next start prunes at once; MaxAge prunes by server time.
@@ -408,7 +416,9 @@ func TestAuditBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv3.Close()
-	mustf(t, count(t, inspect(t, path), `SELECT count(*) FROM events`) == 5, "events after restarting with a retention of 5")
+	db = inspect(t, path)
+	mustf(t, count(t, db, `SELECT count(*) FROM events`) == 10, "events after restarting with a retention of 5 in each of 2 collections: %d", count(t, db, `SELECT count(*) FROM events`))
+	mustf(t, count(t, db, `SELECT count(DISTINCT collection) FROM events`) == 2, "collections after restarting")
 
 	aged := newEnv(t, cmdoplocal.Options{AuditRetention: cmdoplocal.Retention{MaxEvents: -1, MaxAge: 24 * time.Hour}})
 	aged.createFleetToken("old", "files:read")
@@ -419,8 +429,8 @@ func TestAuditBounds(t *testing.T) {
 }
 
 func ExampleRetention() {
-	fmt.Println(cmdoplocal.DefaultRetention.MaxEvents)
-	// Output: 100000
+	fmt.Println(cmdoplocal.DefaultRetention.MaxEvents, cmdoplocal.DefaultRetention.MaxTotal)
+	// Output: 100000 500000
 }
 
 // wrap serves an existing server.

@@ -30,11 +30,13 @@ var routes = []route{
 	{http.MethodGet, "/api/fleets/{fleet_id}/api-keys/{key_id}", "getFleetToken", manage, inFleet((*Server).getToken)},
 	{http.MethodPatch, "/api/fleets/{fleet_id}/api-keys/{key_id}", "shortenFleetTokenExpiry", manage, inFleet((*Server).patchToken)},
 	{http.MethodDelete, "/api/fleets/{fleet_id}/api-keys/{key_id}", "revokeFleetToken", manage, inFleet((*Server).revokeToken)},
+	{http.MethodGet, "/api/fleets/{fleet_id}/api-keys/by-idempotency-key/{idempotency_key}", "findFleetTokenByIdempotencyKey", manage, inFleet((*Server).findByIdempotencyKey)},
 	{http.MethodGet, "/api/account/api-tokens", "listPersonalTokens", manage, personal((*Server).listTokens)},
 	{http.MethodPost, "/api/account/api-tokens", "createPersonalToken", manage, personal((*Server).createToken)},
 	{http.MethodGet, "/api/account/api-tokens/{token_id}", "getPersonalToken", manage, personal((*Server).getToken)},
 	{http.MethodPatch, "/api/account/api-tokens/{token_id}", "shortenPersonalTokenExpiry", manage, personal((*Server).patchToken)},
 	{http.MethodDelete, "/api/account/api-tokens/{token_id}", "revokePersonalToken", manage, personal((*Server).revokeToken)},
+	{http.MethodGet, "/api/account/api-tokens/by-idempotency-key/{idempotency_key}", "findPersonalTokenByIdempotencyKey", manage, personal((*Server).findByIdempotencyKey)},
 	{http.MethodGet, "/api/audit/events", "listAuditEvents", manage, (*Server).listAuditEvents},
 	{http.MethodGet, "/api/account", "getAccount", nil, (*Server).getAccount},
 

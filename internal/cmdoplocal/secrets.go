@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"net/url"
 	"regexp"
+	"strings"
 )
 
 const (
@@ -72,3 +74,46 @@ func randomHex(n int) string {
 
 // newRequestID returns an identifier for one request.
 func newRequestID() string { return "req_" + randomHex(8) }
+
+// A request path may carry a secret by mistake: pasted into a base URL, with
+// or without its cmdop_ prefix, percent-encoded or not. These match one.
+var (
+	prefixedSecretPattern = regexp.MustCompile(`(?i)cmdop_[0-9a-z]{16,}`)
+	bareSecretPattern     = regexp.MustCompile(`[0-9A-Za-z]{32,}`)
+)
+
+// secretShaped reports whether a path segment, once percent-decoded (up to
+// three times), holds something shaped like a secret: cmdop_ and 16 or more
+// base62 characters in any case, or a run of 32 or more base62 characters
+// with both letters and digits, as the random part of a secret or a control
+// token has. UUIDs and words are not.
+func secretShaped(seg string) bool {
+	for range 3 {
+		u, err := url.PathUnescape(seg)
+		if err != nil || u == seg {
+			break
+		}
+		seg = u
+	}
+	if prefixedSecretPattern.MatchString(seg) {
+		return true
+	}
+	for _, m := range bareSecretPattern.FindAllString(seg, -1) {
+		if strings.ContainsAny(m, "0123456789") && strings.IndexFunc(m, func(r rune) bool { return r > '9' }) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// maskPath replaces each secret-shaped segment of an escaped request path
+// with "***", for the log and for messages that echo the path.
+func maskPath(escaped string) string {
+	segs := strings.Split(escaped, "/")
+	for i, s := range segs {
+		if secretShaped(s) {
+			segs[i] = "***"
+		}
+	}
+	return strings.Join(segs, "/")
+}

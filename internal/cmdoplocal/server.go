@@ -282,7 +282,7 @@ func (s *Server) serveAPI(w *bufferedResponse, r *http.Request, reqID string) (d
 
 	c := &call{r: r, requestID: reqID, params: params}
 	if rt != nil && (r.Method == http.MethodPost || r.Method == http.MethodPatch) {
-		c.body, c.bodyErr = readBody(r)
+		c.body, c.bodyErr = readBody(w, r)
 	}
 
 	s.mu.Lock()
@@ -313,7 +313,7 @@ func (s *Server) route(w http.ResponseWriter, c *call, rt *route, allow []string
 	case rt == nil:
 		writeError(w, errNotFound(cmdopapi.ReasonRouteNotFound,
 			"No API route matches %s %s; check the API base URL (it is the host, such as https://api.cmdop.com, without /api or a version) and the path.",
-			c.r.Method, cmdopapi.Redact(c.r.URL.EscapedPath())))
+			c.r.Method, cmdopapi.Redact(maskPath(c.r.URL.EscapedPath()))))
 	default:
 		if err := authorize(c.caller, rt); err != nil {
 			writeError(w, err)
@@ -344,7 +344,7 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, reqID string
 	}
 	c := &call{r: r, requestID: reqID, params: params}
 	if r.Method == http.MethodPost {
-		if c.body, c.bodyErr = readBody(r); c.bodyErr != nil {
+		if c.body, c.bodyErr = readBody(w, r); c.bodyErr != nil {
 			writeError(w, c.bodyErr)
 			return
 		}
@@ -389,6 +389,6 @@ func (s *Server) logRequest(r *http.Request, status, reqID string, d time.Durati
 	if s.logger == nil {
 		return
 	}
-	path := cmdopapi.Redact(r.URL.EscapedPath())
+	path := cmdopapi.Redact(maskPath(r.URL.EscapedPath()))
 	s.logger.Printf("%s %s status=%s request_id=%s duration=%s", r.Method, path, status, reqID, d.Round(time.Microsecond))
 }

@@ -121,11 +121,15 @@ type store struct {
 	fleets map[string]*fleet
 	tokens map[string]*tokenRecord
 	idem   map[idemKey]*idemRecord
+	// idemOrder holds the records of idem in the order they expire.
+	idemOrder idemQueue
 
 	// The audit log lives in the database only (it is the table that
-	// grows). Its sequence numbers are contiguous from firstSeq to eventSeq,
-	// in time order; firstSeq is 0 while it is empty.
-	firstSeq      uint64
+	// grows). Its sequence numbers are in time order; eventCount is how many
+	// events the database holds in each collection (eventCollection), and
+	// totalEvents their sum.
+	eventCount    map[string]int
+	totalEvents   int
 	lastEventTime time.Time
 
 	// Indexes rebuilt from the above on load.
@@ -184,18 +188,37 @@ func (st *store) markAll() {
 	}
 }
 
-// Retention bounds the audit log: the oldest events beyond MaxEvents, and
-// those older than MaxAge in server time, are pruned. Zero means no bound.
+// Retention bounds the audit log. Events older than MaxAge in server time
+// are pruned. Each collection, that is each fleet and each user's personal
+// tokens, keeps its newest MaxEvents, so that one caller's volume never
+// evicts another collection's trail. MaxTotal caps the whole log, for disk:
+// beyond it the largest collections are trimmed to a common level, and the
+// smaller ones keep everything. Zero or less means no bound of that kind.
 type Retention struct {
-	MaxEvents int
+	MaxEvents int // per collection
 	MaxAge    time.Duration
+	MaxTotal  int // over all collections
 }
 
 // DefaultRetention is the audit retention of a server whose Options leave it unset.
-var DefaultRetention = Retention{MaxEvents: 100000}
+var DefaultRetention = Retention{MaxEvents: 100000, MaxTotal: 500000}
 
-// ParseRetention parses a retention such as "100000" (events), "30d" (an
-// age, in server time), "100000,30d" (both) or "off" (keep everything).
+// eventCollection is the collection whose retention e counts against: the
+// fleet it concerns, or the user whose personal token it concerns.
+func (st *store) eventCollection(e *cmdopapi.Event) string {
+	if e.FleetID != "" {
+		return "fleet:" + e.FleetID
+	}
+	if t := st.tokens[e.TokenID]; t != nil && t.UserID != "" {
+		return "user:" + t.UserID
+	}
+	return ""
+}
+
+// ParseRetention parses a retention such as "100000" (events per
+// collection), "30d" (an age, in server time), "100000,30d" (both) or "off"
+// (no bound of either kind). It leaves MaxTotal unset (no cap); see
+// ParseRetentionTotal.
 func ParseRetention(s string) (Retention, error) {
 	r := Retention{MaxEvents: -1, MaxAge: -1}
 	if strings.TrimSpace(s) == "off" {
@@ -217,6 +240,20 @@ func ParseRetention(s string) (Retention, error) {
 		r.MaxAge = d
 	}
 	return r, nil
+}
+
+// ParseRetentionTotal parses the cap over all collections: an event count
+// of 1 or more, or "off" (-1: no cap).
+func ParseRetentionTotal(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	if s == "off" {
+		return -1, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf(`invalid total audit retention %q: give an event count of 1 or more, or "off"`, s)
+	}
+	return n, nil
 }
 
 // maxHeaderLen bounds each request header value kept in an audit event.
@@ -241,6 +278,7 @@ func newStore() *store {
 		tokens:      map[string]*tokenRecord{},
 		idem:        map[idemKey]*idemRecord{},
 		byHash:      map[string]*tokenRecord{},
+		eventCount:  map[string]int{},
 		fleetTokens: map[string][]*tokenRecord{},
 		userTokens:  map[string][]*tokenRecord{},
 	}

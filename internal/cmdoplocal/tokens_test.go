@@ -106,7 +106,8 @@ func TestCreateValidation(t *testing.T) {
 
 	t.Run("body over 1 MiB", func(t *testing.T) {
 		big := `{"name":"` + strings.Repeat("a", 1<<20) + `","scopes":["files:read"]}`
-		e.do("POST", personalPath, e.admin, big).expect(t, 422, cmdopapi.CodeValidation)
+		eb := e.do("POST", personalPath, e.admin, big).expect(t, 413, cmdopapi.CodeValidation).errBody(t)
+		mustf(t, eb.Details["max_body_bytes"] == float64(1<<20), "details %v", eb.Details)
 	})
 
 	t.Run("nothing was created", func(t *testing.T) {

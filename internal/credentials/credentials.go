@@ -10,7 +10,11 @@
 //  4. the api_key of the active workspace in <config_dir>/ssh_workspaces.json,
 //     the file where the CMDOP CLI keeps API tokens;
 //  5. the access_token in <config_dir>/token_<mode>.json, the OAuth login the
-//     CMDOP CLI keeps per mode ("prod" or "dev").
+//     CMDOP CLI keeps per mode ("prod" or "dev"). It carries the user's full
+//     rights, so it is used only when the base URL is that mode's own API
+//     (DefaultBaseURLs); with any other base URL it is skipped with a
+//     warning, as gh keeps a login to its own host. The other sources are
+//     tokens the user chose, and work with any base URL.
 //
 // The config dir is the CMDOP_CONFIG_DIR environment variable, or ~/.cmdop.
 // Files are opened only when every earlier source supplied nothing, so a
@@ -27,6 +31,7 @@ package credentials
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,6 +113,9 @@ type Input struct {
 	// environment variable, then ~/.cmdop. A leading "~" is expanded to
 	// the home directory.
 	ConfigDir string
+	// BaseURL is the API the token will be sent to; "" means the mode's own
+	// API. The CLI's OAuth login is used only for its mode's API.
+	BaseURL string
 	// Getenv reads environment variables; nil means os.Getenv.
 	Getenv func(string) string
 	// Now is the current time, for expires_at checks; nil means time.Now.
@@ -131,6 +139,28 @@ type Result struct {
 	// Warnings are problems that did not stop resolution, e.g. an expired
 	// OAuth login that was skipped. They never contain token values.
 	Warnings []string
+	// Searched lists the sources looked at, in order, for an error that
+	// says where no token was found.
+	Searched []string
+}
+
+// SameAPI reports whether two base URLs name the same API: the same scheme
+// and host (the default port made explicit), and the same path but for a
+// trailing slash.
+func SameAPI(a, b string) bool {
+	ua, errA := url.Parse(strings.TrimSpace(a))
+	ub, errB := url.Parse(strings.TrimSpace(b))
+	if errA != nil || errB != nil {
+		return false
+	}
+	norm := func(u *url.URL) string {
+		host, port := strings.ToLower(u.Hostname()), u.Port()
+		if port == "" {
+			port = map[string]string{"https": "443", "http": "80"}[strings.ToLower(u.Scheme)]
+		}
+		return strings.ToLower(u.Scheme) + "://" + host + ":" + port + strings.TrimRight(u.EscapedPath(), "/")
+	}
+	return ua.User == nil && ub.User == nil && norm(ua) == norm(ub)
 }
 
 // validMode reports whether m is a known mode ("prod" or "dev").
@@ -174,12 +204,18 @@ func Resolve(ctx context.Context, in Input) (Result, error) {
 	case set(getenv(EnvAPIKey)):
 		res.Token, res.Source = strings.TrimSpace(getenv(EnvAPIKey)), sourceEnvAPIKey
 	default:
-		err = resolveFromFiles(&res, now())
+		err = resolveFromFiles(&res, strings.TrimSpace(in.BaseURL), now())
 	}
 	if err != nil {
 		return Result{}, err
 	}
 
+	res.Searched = []string{"the provider's token argument", sourceEnvToken, sourceEnvAPIKey}
+	if res.ConfigDir != "" {
+		res.Searched = append(res.Searched,
+			filepath.Join(res.ConfigDir, workspacesFileName)+" (the active workspace's api_key)",
+			filepath.Join(res.ConfigDir, tokenFileName(mode))+" (the CMDOP CLI's login, for "+DefaultBaseURLs[mode]+" only)")
+	}
 	if res.Token != "" {
 		tflog.Debug(ctx, "CMDOP credential resolved", map[string]any{"source": res.Source, "mode": res.Mode})
 	} else {

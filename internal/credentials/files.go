@@ -15,12 +15,15 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // resolveFromFiles tries the workspaces file, then the OAuth token file for
 // res.Mode, filling in res.Token and res.Source from the first that supplies
-// a token and appending any warnings.
-func resolveFromFiles(res *Result, now time.Time) error {
+// a token and appending any warnings. The OAuth login is used only when
+// baseURL is "" or the mode's own API.
+func resolveFromFiles(res *Result, baseURL string, now time.Time) error {
 	if res.ConfigDir == "" {
 		return nil
 	}
@@ -50,6 +53,14 @@ func resolveFromFiles(res *Result, now time.Time) error {
 	}
 	if warning != "" {
 		res.Warnings = append(res.Warnings, warning)
+	}
+	if own := DefaultBaseURLs[res.Mode]; token != "" && baseURL != "" && !SameAPI(baseURL, own) {
+		// The login carries the user's full rights: it goes to its own
+		// mode's API and nowhere else.
+		res.Warnings = append(res.Warnings, fmt.Sprintf("The CMDOP CLI's login in %s is for the %s API (%s), but the API base URL is %s, "+
+			"so the login was not used and never sent there. Set %s (or the provider's token argument) to a token of that API.",
+			path, res.Mode, own, cmdopapi.SafeURL(baseURL), EnvToken))
+		return nil
 	}
 	if token != "" {
 		res.Token, res.Source = token, path

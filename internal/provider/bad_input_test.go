@@ -1,12 +1,15 @@
 package provider_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // The mistakes that once passed the plan and failed at apply, or lost a
@@ -16,6 +19,10 @@ func TestAccBadInput_stopsAtPlan(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
 	weak := api.createToken(api.FleetID(), "fleet-credential", []string{"machines:read", "permissions:manage"})
+	expired := api.createToken("", "expired-credential", cmdopapi.Scopes)
+	if err := api.admin.RevokeToken(context.Background(), "", expired.ID); err != nil {
+		t.Fatal(err)
+	}
 	before := api.writes()
 	t.Cleanup(func() {
 		if w := api.writes() - before; w != 0 {
@@ -52,6 +59,13 @@ func TestAccBadInput_stopsAtPlan(t *testing.T) {
 		{"negative create timeout", named("timeouts {\n  create = \"-1s\"\n}"), []string{"timeouts.create", "positive duration"}, false},
 		{"zero read timeout", named("timeouts {\n  read = \"0m\"\n}"), []string{"timeouts.read", "positive duration"}, false},
 		{"negative delete timeout", namedPersonal("timeouts {\n  delete = \"-5m\"\n}"), []string{"timeouts.delete", "positive duration"}, false},
+		{"create timeout of 1ns", named("timeouts {\n  create = \"1ns\"\n}"), []string{"timeouts.create", "at least 1s"}, false},
+		{"delete timeout of 999ms", namedPersonal("timeouts {\n  delete = \"999ms\"\n}"), []string{"timeouts.delete", "at least 1s"}, false},
+		{"provider token not shaped like a CMDOP token", withProvider("ghp_notacmdoptoken", "", tokenBody),
+			[]string{"Invalid CMDOP API token", "not shaped like a CMDOP API token", "did not send it"}, false},
+		{"provider token cut short", withProvider(api.secret[:20], "", tokenBody), []string{"Invalid CMDOP API token"}, false},
+		{"revoked provider token", withProvider(expired.RawToken, "", tokenBody),
+			[]string{"The CMDOP API rejected the provider's token", expired.KeyPrefix + "…", "expired, was revoked, or is unknown"}, false},
 		{"fleet that does not exist", named(`fleet_id = "prod-fleeet"`), []string{`Fleet "prod-fleeet" is not reachable`, "does not have fleet", "for a typo"}, false},
 		{"provider fleet that does not exist", withProvider("", "", "") + strings.Replace(tokenBody, "name", "fleet_id = \"nope\"\n  name", 1),
 			[]string{`Fleet "nope" is not reachable`}, false},

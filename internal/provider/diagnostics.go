@@ -16,12 +16,21 @@ import (
 // known, so that an error can name what to check.
 type apiTarget struct {
 	baseURL, fleet string
+	// keyPrefix and tokenSource name the provider's own token, for a 401.
+	keyPrefix, tokenSource string
 }
 
-// apiError is apiErrorDiag naming this provider's API and the fleet.
+// apiError is apiErrorDiag naming this provider's API, token and the fleet.
 func (d *providerData) apiError(op, what, fleet string, err error) diag.Diagnostic {
-	return apiErrorDiag(op, what, apiTarget{baseURL: d.baseURL, fleet: fleet}, err)
+	return apiErrorDiag(op, what, apiTarget{baseURL: d.baseURL, fleet: fleet, keyPrefix: d.keyPrefix, tokenSource: d.tokenSource}, err)
 }
+
+// Summaries of the diagnostics that are about the provider's setup, not
+// about the object: the same whichever operation met them.
+const (
+	summaryTokenRejected = "The CMDOP API rejected the provider's token"
+	summaryNotCMDOPAPI   = "The API base URL does not answer like the CMDOP API"
+)
 
 // apiErrorDiag turns a client error into a diagnostic whose summary names
 // the operation and the object, and whose detail says what happened, what
@@ -34,6 +43,13 @@ func apiErrorDiag(op, what string, at apiTarget, err error) diag.Diagnostic {
 	if at.baseURL != "" {
 		api = "the CMDOP API at " + at.baseURL
 	}
+	if ce, ok := cmdop.AsContractError(err); ok {
+		return diag.NewErrorDiagnostic(summaryNotCMDOPAPI, fmt.Sprintf(
+			"While %s the %s, %s answered something that the CMDOP API never answers, so nothing it said was used and the "+
+				"Terraform state is unchanged. It is probably not the CMDOP API: a proxy, a gateway or a health endpoint. "+
+				"Check api_base_url (or CMDOP_API_BASE_URL): it must be the API's root, such as https://api.cmdop.com.\n\n"+
+				"Cause: %s", op, what, api, cmdopapi.Redact(ce.Error())))
+	}
 	apiErr, ok := cmdop.AsError(err)
 	if !ok {
 		return diag.NewErrorDiagnostic(summary, fmt.Sprintf(
@@ -44,13 +60,28 @@ func apiErrorDiag(op, what string, at apiTarget, err error) diag.Diagnostic {
 	var todo string
 	switch {
 	case errors.Is(err, cmdop.ErrAuth):
-		todo = "The CMDOP API rejected the provider's own token (HTTP 401): it was probably revoked or has expired. " +
-			"Supply a valid token through the provider's token argument or the CMDOP_TOKEN environment variable, then run the command again."
+		// The provider's own credential, not the object: never a fleet error.
+		token := "the provider's token"
+		if at.keyPrefix != "" {
+			token = fmt.Sprintf("the provider's token %s…", at.keyPrefix)
+		}
+		if at.tokenSource != "" {
+			token += " (from " + at.tokenSource + ")"
+		}
+		return diag.NewErrorDiagnostic(summaryTokenRejected, fmt.Sprintf(
+			"While %s the %s, %s rejected %s with HTTP 401: the token has expired, was revoked, or is unknown to this API. "+
+				"Nothing was changed, and the state is unchanged. Supply a valid token through the provider's token argument or the "+
+				"CMDOP_TOKEN environment variable (and check that api_base_url is the API that issued it), then run the command again."+
+				"\n\nAPI error (HTTP %d, code %s): %s\nRequest ID: %s",
+			op, what, api, token, apiErr.StatusCode, apiErr.Code, apiErr.Message, orNone(apiErr.RequestID)))
 	case errors.Is(err, cmdop.ErrPermission):
 		todo = "The provider's token is not allowed to do this."
 		missing := apiErr.MissingScopes()
 		_, byOperation := apiErr.Details["operation"] // the operation's own x-required-scopes, not the new token's
 		switch {
+		case apiErr.Details["required_token_type"] == "personal":
+			todo += " Personal tokens can be listed, issued and revoked only with a personal token: configure the provider with " +
+				"a personal token (the token argument or CMDOP_TOKEN), not a fleet token."
 		case len(missing) > 0 && byOperation:
 			todo += fmt.Sprintf(" It lacks the scope(s) %s, which this operation needs whatever the token's owner may do. Use a provider token that holds them.", strings.Join(missing, ", "))
 		case len(missing) > 0:

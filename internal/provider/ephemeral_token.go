@@ -104,8 +104,8 @@ func (r *ephemeralTokenResource) Schema(_ context.Context, _ ephemeral.SchemaReq
 		},
 		"ttl": schema.StringAttribute{
 			MarkdownDescription: fmt.Sprintf("How long the token lives, from %s to %s, as a duration such as `\"90m\"` or `\"2h\"`; "+
-				"default `\"%s\"`. It only bounds the token's life should Terraform be killed before it can revoke the token: "+
-				"Terraform revokes it at the end of the run. The token expires `ttl` plus one minute after it is issued, by the API "+
+				"default `\"%s\"`. It only bounds the token's life should the provider be killed (SIGKILL) before it can revoke the token: "+
+				"the provider revokes it when the run ends, a failed or interrupted run included. The token expires `ttl` plus one minute after it is issued, by the API "+
 				"server's clock: the API wants an expiry at least an hour ahead, and the minute absorbs the request's latency.",
 				"`\"1h\"`", "`\"24h\"`", defaultEphemeralTTL),
 			Optional:   true,
@@ -194,6 +194,9 @@ func (r *ephemeralTokenResource) Open(ctx context.Context, req ephemeral.OpenReq
 		resp.Diagnostics.AddAttributeError(path.Root("ttl"), "Invalid ephemeral token ttl", "ttl: "+err.Error()+".")
 		return
 	}
+	if r.ephemeralPolicyRefuses(ctx, m, ttl, &resp.Diagnostics) {
+		return
+	}
 	in := cmdopapi.CreateTokenRequest{Name: m.Name.ValueString()}
 	resp.Diagnostics.Append(m.Scopes.ElementsAs(ctx, &in.Scopes, false)...)
 	if resp.Diagnostics.HasError() {
@@ -223,6 +226,9 @@ func (r *ephemeralTokenResource) Open(ctx context.Context, req ephemeral.OpenReq
 		}
 		return
 	}
+	// Revoked by Close, or, should Terraform never call it (a failed
+	// plan or apply), when the plugin stops.
+	r.data.ephemeral.opened(client, fleet, tok.ID)
 	tflog.Debug(ctx, "Opened an ephemeral CMDOP token", map[string]any{
 		"token_id": tok.ID, "fleet_id": fleet, "expires_at": m.ExpiresAt.ValueString(),
 	})
@@ -274,6 +280,7 @@ func (r *ephemeralTokenResource) Close(ctx context.Context, req ephemeral.CloseR
 		resp.Diagnostics.Append(r.data.apiError("revoking", r.describe("", ref.ID), ref.FleetID, err))
 		return
 	}
+	r.data.ephemeral.closed(ref.FleetID, ref.ID)
 	tflog.Debug(ctx, "Closed an ephemeral CMDOP token", map[string]any{"token_id": ref.ID, "fleet_id": ref.FleetID})
 }
 

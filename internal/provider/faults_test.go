@@ -209,7 +209,7 @@ resource "cmdop_fleet_token" "t" {
 					}()
 				},
 				Config:      cfg,
-				ExpectError: phrases("Error creating fleet token", "rejected the provider's own token", "probably revoked"),
+				ExpectError: phrases("rejected the provider's token", "creating the fleet token", "expired, was revoked", "cmdop_"),
 			},
 			{
 				// The team supplies a new token: the state kept every created token.

@@ -32,6 +32,7 @@ func sampleToken() fleetTokenState {
 	m.LastUsedAt = timetypes.NewRFC3339Null()
 	m.RevokedAt = timetypes.NewRFC3339Null()
 	m.Status = types.StringValue("active")
+	m.SecretDelivery = types.ObjectNull(deliveryAttrTypes)
 	m.Timeouts.Object = types.ObjectNull(fleetTokenSchema().Blocks["timeouts"].Type().(attr.TypeWithAttributeTypes).AttributeTypes()) //nolint:forcetypeassert // test
 	return m
 }

@@ -4,6 +4,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
@@ -38,11 +39,15 @@ var (
 
 // New returns a constructor for the provider at version.
 func New(version string) func() provider.Provider {
-	return func() provider.Provider { return &cmdopProvider{version: version} }
+	return func() provider.Provider { return &cmdopProvider{version: version, ephemeral: newEphemeralLedger()} }
 }
 
 type cmdopProvider struct {
 	version string
+	// ephemeral holds the ephemeral tokens opened and not yet closed, for
+	// every configuration of the provider in this process: Serve revokes
+	// what is left when the plugin stops (ephemeral_ledger.go).
+	ephemeral *ephemeralLedger
 }
 
 type providerModel struct {
@@ -53,6 +58,7 @@ type providerModel struct {
 	RequestTimeout timetypes.GoDuration `tfsdk:"request_timeout"`
 	Mode           types.String         `tfsdk:"mode"`
 	ConfigDir      types.String         `tfsdk:"config_dir"`
+	TokenPolicy    types.Object         `tfsdk:"token_policy"`
 }
 
 // Environment variables the provider reads.
@@ -87,7 +93,10 @@ func (p *cmdopProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				MarkdownDescription: "The CMDOP API token the provider authenticates with (`cmdop_…`). When unset, the first source " +
 					"that supplies one wins: the `" + envToken + "` environment variable, `" + envAPIKey + "`, the active workspace's " +
 					"`api_key` in `<config_dir>/ssh_workspaces.json`, then the `access_token` in `<config_dir>/token_<mode>.json` " +
-					"(the CMDOP CLI's stores). Needed only when the provider calls the API, so `terraform validate` works without it. " +
+					"(the CMDOP CLI's stores). The CLI's login, which carries its user's full rights, is used only with its own mode's " +
+					"API (`prod` with `https://api.cmdop.com`, `dev` with `https://api-dev.cmdop.com`); every other source works with " +
+					"any `api_base_url`. A value not shaped like a CMDOP token is refused and never sent. Needed whenever Terraform " +
+					"configures the provider for a plan or apply; `terraform validate` works without it. " +
 					"Managing tokens and reading the audit log need `permissions:manage`; fleet tokens also need a personal token of a " +
 					"fleet owner or admin, or a fleet token of that fleet; personal tokens need a personal token.",
 				Optional:   true,
@@ -126,6 +135,7 @@ func (p *cmdopProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				CustomType: timetypes.GoDurationType{},
 			},
 		},
+		Blocks: map[string]schema.Block{"token_policy": tokenPolicyBlock()},
 	}
 }
 
@@ -136,11 +146,15 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	policy := loadTokenPolicy(ctx, cfg.TokenPolicy, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	for _, v := range []types.String{cfg.APIBaseURL, cfg.Token, cfg.FleetID, cfg.Mode, cfg.ConfigDir} {
 		if v.IsUnknown() {
 			// Known only during apply (another resource's output, say):
 			// falling back to the environment would use the wrong settings.
-			data := &providerData{configUnknown: true, clientErr: "The provider's configuration (api_base_url, token, fleet_id, " +
+			data := &providerData{ephemeral: p.ephemeral, configUnknown: true, policy: policy, clientErr: "The provider's configuration (api_base_url, token, fleet_id, " +
 				"mode or config_dir) depends on values Terraform knows only during apply, so the provider cannot call the API yet. " +
 				"Run terraform apply, or target the resources those values come from first."}
 			resp.ResourceData, resp.DataSourceData, resp.EphemeralResourceData = data, data, data
@@ -149,8 +163,17 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		}
 	}
 
+	baseURL := firstSet(cfg.APIBaseURL, envAPIBaseURL)
+	if baseURL != "" {
+		if err := validators.CheckBaseURL(baseURL); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("api_base_url"), "Invalid API base URL",
+				fmt.Sprintf("api_base_url (or %s): %s.", envAPIBaseURL, err))
+			return
+		}
+	}
 	creds, err := credentials.Resolve(ctx, credentials.Input{
 		Token: cfg.Token.ValueString(), Mode: cfg.Mode.ValueString(), ConfigDir: cfg.ConfigDir.ValueString(),
+		BaseURL: baseURL, // the CLI's login goes only to its own mode's API
 	})
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read CMDOP credentials", cmdopapi.Redact(err.Error())+".")
@@ -159,13 +182,8 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	for _, w := range creds.Warnings {
 		resp.Diagnostics.AddWarning("Skipped a CMDOP credential", cmdopapi.Redact(w))
 	}
-	baseURL := firstSet(cfg.APIBaseURL, envAPIBaseURL)
 	if baseURL == "" {
 		baseURL = credentials.DefaultBaseURLs[creds.Mode]
-	} else if err := validators.CheckBaseURL(baseURL); err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("api_base_url"), "Invalid API base URL",
-			fmt.Sprintf("api_base_url (or %s): %s.", envAPIBaseURL, err))
-		return
 	}
 	token := creds.Token
 	fleetID := firstSet(cfg.FleetID, envFleetID)
@@ -191,27 +209,41 @@ func (p *cmdopProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	}
 
-	data := &providerData{fleetID: fleetID}
 	if token == "" {
-		data.clientErr = "No CMDOP API token is configured. Set the provider's token argument or the " + envToken +
-			" (or " + envAPIKey + ") environment variable to a CMDOP API token, or log in with the CMDOP CLI (`cmdop login`) " +
-			"so that " + cmdopapi.Redact(creds.ConfigDir) + " holds one. Run cmdop-local to get a token for local testing."
-	} else {
-		client, err := cmdop.New(cmdop.Config{
-			BaseURL: baseURL, Token: token, Version: p.version,
-			MaxRetries: retries, RequestTimeout: timeout,
-		})
-		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("api_base_url"), "Invalid API base URL", cmdopapi.Redact(err.Error()))
-			return
-		}
-		data.client = client
-		data.baseURL = client.BaseURL()
-		data.tokens = cmdop.NewTokenCache(client)
+		// Terraform configures the provider only for an operation that
+		// uses it (validate never does), so this fails the plan up front
+		// rather than at apply.
+		resp.Diagnostics.AddError("Missing CMDOP API token", fmt.Sprintf("No CMDOP API token was found for %s. Searched, in order:\n  - %s\n\n"+
+			"Set the provider's token argument or the %s (or %s) environment variable to a CMDOP API token, or log in with the CMDOP "+
+			"CLI (`cmdop login`). Run cmdop-local to get a token for local testing. terraform validate needs no token.",
+			cmdopapi.SafeURL(baseURL), cmdopapi.Redact(strings.Join(creds.Searched, "\n  - ")), envToken, envAPIKey))
+		return
+	}
+	if !cmdopapi.TokenPattern.MatchString(token) {
+		// Never sent: a garbage token would only earn a 401, and a token
+		// of another service would be handed to this API.
+		resp.Diagnostics.AddError("Invalid CMDOP API token",
+			fmt.Sprintf("The token from %s is not shaped like a CMDOP API token (cmdop_ followed by at least 32 letters and digits), "+
+				"so the provider did not send it. Check that the value is a whole CMDOP token, without quotes, spaces or another "+
+				"service's token, then run the command again.", cmdopapi.Redact(creds.Source)))
+		return
+	}
+	client, err := cmdop.New(cmdop.Config{
+		BaseURL: baseURL, Token: token, Version: p.version,
+		MaxRetries: retries, RequestTimeout: timeout,
+	})
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("api_base_url"), "Invalid API base URL", cmdopapi.Redact(err.Error()))
+		return
+	}
+	data := &providerData{
+		client: client, baseURL: client.BaseURL(), tokens: cmdop.NewTokenCache(client), fleetID: fleetID,
+		keyPrefix: cmdopapi.KeyPrefix(token), tokenSource: cmdopapi.Redact(creds.Source), policy: policy,
+		ephemeral: p.ephemeral,
 	}
 	// Any of these settings could hold a pasted secret: log them redacted.
 	tflog.Debug(ctx, "Configured the CMDOP provider", map[string]any{
-		"api_base_url": cmdopapi.Redact(baseURL), "token_source": creds.Source, "mode": creds.Mode,
+		"api_base_url": cmdopapi.SafeURL(baseURL), "token_source": creds.Source, "mode": creds.Mode,
 		"fleet_id": cmdopapi.Redact(fleetID), "config_dir": cmdopapi.Redact(creds.ConfigDir),
 	})
 	resp.ResourceData = data

@@ -49,7 +49,7 @@ resource "cmdop_fleet_token" "env" {
 				// CMDOP_TOKEN wins over CMDOP_API_KEY: a revoked one is rejected, clearly.
 				PreConfig:   func() { t.Setenv("CMDOP_TOKEN", revoked.RawToken) },
 				Config:      body,
-				ExpectError: regexp.MustCompile(`(?s)rejected the provider's own token.*revoked or has expired.*CMDOP_TOKEN`),
+				ExpectError: regexp.MustCompile(`(?s)rejected the provider's token.*` + regexp.QuoteMeta(revoked.KeyPrefix) + `….*from environment variable.*CMDOP_TOKEN.*expired, was revoked.*CMDOP_TOKEN`),
 			},
 			{
 				// The attribute wins over both.
@@ -59,23 +59,31 @@ resource "cmdop_fleet_token" "env" {
 	})
 }
 
-// terraform validate needs no credentials.
+// terraform validate needs no credentials; a plan that needs the API and
+// has no token fails at configure, before planning anything, listing the
+// places searched, and nothing reaches the API.
 func TestAccProvider_validateWithoutCredentials(t *testing.T) {
-	t.Setenv("CMDOP_TOKEN", "")
-	t.Setenv("CMDOP_API_KEY", "")
-	t.Setenv("CMDOP_FLEET_ID", "")
-	t.Setenv("CMDOP_CONFIG_DIR", t.TempDir()) // not the CLI store of whoever runs the tests
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: protoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config: `
+	t.Parallel()
+	api := newTestAPI(t)
+	run := newCLIRun(t, api, map[string]string{"main.tf": `
 resource "cmdop_fleet_token" "x" {
   fleet_id = "f"
   name     = "x"
   scopes   = ["machines:read"]
-}`,
-			PlanOnly:           true,
-			ExpectNonEmptyPlan: true,
-		}},
-	})
+}`})
+	dir := t.TempDir() // not the CLI store of whoever runs the tests
+	env := []string{"CMDOP_TOKEN=", "CMDOP_API_KEY=", "CMDOP_FLEET_ID=", "CMDOP_CONFIG_DIR=" + dir}
+	if out, err := run.runEnv(env, "validate", "-no-color"); err != nil {
+		t.Fatalf("terraform validate without credentials failed: %v\n%s", err, out)
+	}
+	out, err := run.runEnv(env, "plan", "-no-color")
+	if err == nil {
+		t.Fatalf("a plan without any token passed:\n%s", out)
+	}
+	expectContains(t, out, "Missing CMDOP API token", "Searched, in order", "CMDOP_TOKEN", "CMDOP_API_KEY",
+		dir+"/ssh_workspaces.json", dir+"/token_prod.json", "terraform validate needs no token")
+	expectNotContains(t, out, "1 to add")
+	if n := api.srv.Stats().Total; n != 0 {
+		t.Errorf("the API received %d requests, want 0", n)
+	}
 }

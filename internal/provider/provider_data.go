@@ -28,8 +28,15 @@ type providerData struct {
 	clientErr string
 	// configUnknown: the configuration holds values known only during apply.
 	configUnknown bool
-	// baseURL is the API base URL, redacted, for error messages.
+	// baseURL is the API base URL, as scheme and host, for error messages.
 	baseURL string
+	// keyPrefix is the public prefix of the provider's token and
+	// tokenSource where it came from, for a 401.
+	keyPrefix, tokenSource string
+	// policy is the token policy (token_policy.go); nil when there is none.
+	policy *tokenPolicies
+	// ephemeral is the provider's ledger of open ephemeral tokens.
+	ephemeral *ephemeralLedger
 
 	// Facts fetched once per provider process: who the provider's token
 	// belongs to, and which fleets it can reach.

@@ -25,6 +25,8 @@ const (
 	defaultCreateTimeout = 5 * time.Minute
 	defaultReadTimeout   = 2 * time.Minute
 	defaultDeleteTimeout = 5 * time.Minute
+	// minTimeout is the shortest timeout the plan accepts.
+	minTimeout = time.Second
 )
 
 // tokenResource implements cmdop_fleet_token and cmdop_personal_token.
@@ -73,6 +75,7 @@ func (r *tokenResource) getModel(ctx context.Context, src getter, diags *diag.Di
 }
 
 func (r *tokenResource) setModel(ctx context.Context, dst setter, m *tokenResourceModel, diags *diag.Diagnostics) {
+	m.normaliseDelivery(dst)
 	if r.kind.fleet {
 		diags.Append(setObject(ctx, dst, &fleetTokenState{FleetID: m.FleetID, commonTokenModel: m.commonTokenModel})...)
 		return
@@ -91,6 +94,11 @@ func (r *tokenResource) begin(ctx context.Context, src getter,
 	m := r.getModel(ctx, src, diags)
 	d, ds := timeout(m.Timeouts, ctx, def)
 	diags.Append(ds...)
+	if d < minTimeout {
+		// Only a value from the state can be this short (the plan refuses
+		// it): it must never block a destroy, so the default applies.
+		d = def
+	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	return ctx, cancel, m, r.tokens(diags)
 }
@@ -153,7 +161,9 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 		}
 		return
 	}
-	plan.Secret = types.StringValue(tok.RawToken)
+	if !r.deliverSecret(ctx, tokens, plan, tok, resp) { // the secret, or its fingerprint (resource_token_delivery.go)
+		return
+	}
 	plan.applyToken(tok)
 	r.setModel(ctx, &resp.State, plan, &resp.Diagnostics)
 	r.setIdentity(ctx, resp.Identity, plan, &resp.Diagnostics)
@@ -242,12 +252,33 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	r.setIdentity(ctx, resp.Identity, state, &resp.Diagnostics) // resource_token_identity.go
 
 	if isPending(state) {
-		return // nothing to read: the next apply replaces it (resource_token_pending.go)
+		r.readPending(ctx, tokens, state, resp) // resource_token_pending.go
+		return
 	}
-	if !r.checkOwner(ctx, state, "reading", &resp.Diagnostics) {
+	if !r.checkFleetKnown(state, &resp.Diagnostics) || !r.checkOwner(ctx, state, "reading", &resp.Diagnostics) {
 		return
 	}
 	tok, err := tokens.GetToken(ctx, r.collectionOf(state), state.ID.ValueString())
+	if errors.Is(err, cmdop.ErrTokenNotFound) && r.ownerUnknown(state) && !state.CreatedAt.IsNull() {
+		// Not proof of absence: the caller may simply not be its owner,
+		// and a personal route shows only the caller's own tokens.
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Cannot tell whether the %s still exists", r.describe(state)),
+			fmt.Sprintf("The state does not record who owns %s (it predates owner_id, or owner_id is null), and the CMDOP API at %s "+
+				"has no such token among the personal tokens of the provider's token's user. That user may simply not be its owner, so "+
+				"the token was kept in the state, unchanged, and nothing will be issued or revoked for it on this evidence. To settle it, "+
+				"refresh once with a personal token of its owner (terraform apply -refresh-only, with that token in CMDOP_TOKEN), which "+
+				"records owner_id; or, if the token is gone, run terraform state rm <this resource's address>.",
+				r.describe(state), r.data.baseURL))
+		return
+	}
+	if errors.Is(err, cmdop.ErrTokenNotFound) {
+		// Only a validated API's word removes a token: who-am-I has been
+		// held to the contract before this answer is believed.
+		if _, aerr := r.data.account(ctx); aerr != nil {
+			resp.Diagnostics.Append(r.data.apiError("reading", r.describe(state), r.collectionOf(state), aerr))
+			return
+		}
+	}
 	if errors.Is(err, cmdop.ErrTokenNotFound) {
 		resp.Diagnostics.AddWarning(
 			fmt.Sprintf("The %s no longer exists", r.describe(state)),
@@ -304,6 +335,7 @@ func (r *tokenResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	state.RotateBefore = plan.RotateBefore
 	state.RotationTriggers = plan.RotationTriggers
 	state.Timeouts = plan.Timeouts
+	state.SecretDelivery = plan.SecretDelivery // env and timeout: a changed sink replaces the token
 	r.setModel(ctx, &resp.State, state, &resp.Diagnostics)
 	r.setIdentity(ctx, resp.Identity, state, &resp.Diagnostics)
 }
@@ -315,7 +347,13 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 		return
 	}
 
-	if !r.checkOwner(ctx, state, "revoking", &resp.Diagnostics) {
+	if !r.checkFleetKnown(state, &resp.Diagnostics) || !r.checkOwner(ctx, state, "revoking", &resp.Diagnostics) {
+		return
+	}
+	// A token counts as revoked only on the word of an API that proved
+	// itself: who-am-I, held to the contract, comes first.
+	if _, err := r.data.account(ctx); err != nil {
+		resp.Diagnostics.Append(r.data.apiError("revoking", r.describe(state), r.collectionOf(state), err))
 		return
 	}
 	if isPending(state) {
@@ -328,9 +366,44 @@ func (r *tokenResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	if grace > 0 {
 		revoke = func(ctx context.Context, fleet, id string) error { return shortenExpiry(ctx, tokens, fleet, id, grace) }
 	}
-	if err := revokeIfPresent(ctx, revoke, fleet, id); err != nil {
+	if r.ownerUnknown(state) {
+		// Read it first: on a personal route, "not found" may only mean
+		// that the caller is not its owner, and then nothing is sent.
+		if _, err := tokens.RefreshToken(ctx, fleet, id); errors.Is(err, cmdop.ErrTokenNotFound) {
+			resp.Diagnostics.AddError(fmt.Sprintf("Cannot tell whether the %s was revoked", r.describe(state)),
+				fmt.Sprintf("The state does not record who owns %s, and the CMDOP API at %s has no such token among the personal tokens "+
+					"of the provider's token's user, who may not be its owner. Nothing was revoked, and the token stays in the state. Run the "+
+					"destroy with a personal token of its owner (the provider's token argument or CMDOP_TOKEN); or, if the token is gone, "+
+					"run terraform state rm <this resource's address>.", r.describe(state), r.data.baseURL))
+			return
+		} else if err != nil {
+			resp.Diagnostics.Append(r.data.apiError("revoking", r.describe(state), fleet, err))
+			return
+		}
+	}
+	err := revoke(ctx, fleet, id)
+	if err != nil && !errors.Is(err, cmdop.ErrTokenNotFound) {
 		resp.Diagnostics.Append(r.data.apiError("revoking", r.describe(state), fleet, err))
 	}
+}
+
+// ownerUnknown: a personal token whose state does not say who owns it.
+func (r *tokenResource) ownerUnknown(m *tokenResourceModel) bool {
+	return !r.kind.fleet && m.OwnerID.ValueString() == ""
+}
+
+// checkFleetKnown refuses a fleet token whose state has no fleet_id: its
+// only route is its fleet's, and the personal route must never stand in.
+func (r *tokenResource) checkFleetKnown(m *tokenResourceModel, diags *diag.Diagnostics) bool {
+	if !r.kind.fleet || m.FleetID.ValueString() != "" || isPending(m) {
+		return true
+	}
+	diags.AddError(fmt.Sprintf("The state of the %s has no fleet_id", r.describe(m)),
+		fmt.Sprintf("A fleet token can be read or revoked only in its own fleet, and the state does not say which fleet %s is in, "+
+			"so nothing was read or revoked and the state is unchanged. Re-import it with its fleet: "+
+			"terraform state rm <this resource's address>, then terraform import <this resource's address> <fleet_id>/%s.",
+			r.describe(m), m.ID.ValueString()))
+	return false
 }
 
 // shortenExpiry lets a token expire grace from now (by the server's clock)

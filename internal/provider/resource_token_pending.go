@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,6 +62,11 @@ func parsePending(id string) (p pendingCreate, ok bool) {
 // forbidden, unknown fleet) says it did not; a rate limit or a conflict may
 // follow an earlier attempt that went through.
 func mayHaveCreated(err error) bool {
+	if ce, ok := cmdop.AsContractError(err); ok {
+		// A malformed 201 may carry a token; any other answer that is not
+		// the CMDOP API's (a proxy's 200) created nothing.
+		return ce.StatusCode == http.StatusCreated
+	}
 	apiErr, ok := cmdop.AsError(err)
 	if !ok {
 		return true
@@ -69,6 +76,12 @@ func mayHaveCreated(err error) bool {
 		return true
 	}
 	return false
+}
+
+// isFleetGone: the API says that the addressed fleet does not exist.
+func isFleetGone(err error) bool {
+	apiErr, ok := cmdop.AsError(err)
+	return ok && apiErr.Code == cmdopapi.CodeNotFound && apiErr.Reason == cmdopapi.ReasonFleetNotFound
 }
 
 func isPending(m *tokenResourceModel) bool { _, ok := parsePending(m.ID.ValueString()); return ok }
@@ -94,55 +107,108 @@ func (r *tokenResource) recordPending(ctx context.Context, resp *resource.Create
 			"revokes it, and issues a new one.", r.describe(plan), plan.ID.ValueString(), replayWindow))
 }
 
-// revokePending revokes whatever token a failed create issued. A replay
-// that the API refuses outright (the fleet is gone, or the request is no
-// longer valid) proves that the key issued nothing: there is nothing to
-// revoke, and the placeholder goes with a warning.
-func (r *tokenResource) revokePending(ctx context.Context, tokens *cmdop.TokenCache, m *tokenResourceModel, diags *diag.Diagnostics) {
+// findPending looks for the token that a failed create may have issued,
+// by the create's idempotency key: the designed lookup, which creates
+// nothing. It returns the token, or nil when the API remembers no create
+// with that key, and settled=false (with nil) when the key is too old for
+// the API to remember, so that only a listing can tell.
+func (r *tokenResource) findPending(ctx context.Context, tokens *cmdop.TokenCache, m *tokenResourceModel) (tok *cmdopapi.Token, settled bool, err error) {
 	p, _ := parsePending(m.ID.ValueString())
-	// The give-up window is measured on the server's clock, as the
-	// placeholder's time was: ask the API first, so that ServerNow is the
-	// server's and not this machine's.
-	if _, err := r.data.account(ctx); err != nil {
-		diags.Append(r.data.apiError("revoking", r.describe(m), r.collectionOf(m), err))
-		return
-	}
-	if tokens.ServerNow().Sub(p.Started) > replayWindow {
-		diags.AddWarning(fmt.Sprintf("Cannot tell whether the failed create of the %s issued a token", r.describe(m)),
-			fmt.Sprintf("The create failed at %s, too long ago for the API to replay it. If it issued a token, that token is "+
-				"named %q: find it with the cmdop_%ss data source (name_prefix), check its created_at, and revoke it.",
-				p.Started.Format(time.RFC3339), m.Name.ValueString(), r.kind.typeSuffix))
-		return
-	}
-	in, ds := createRequest(ctx, m)
-	diags.Append(ds...)
-	if diags.HasError() {
-		return
-	}
-	tok, err := tokens.CreateToken(ctx, r.collectionOf(m), in, p.Key)
-	id := ""
-	apiErr, isAPIErr := cmdop.AsError(err)
+	tok, err = tokens.FindTokenByIdempotencyKey(ctx, r.collectionOf(m), p.Key)
 	switch {
 	case err == nil:
-		id = tok.ID
-	case isAPIErr && apiErr.Code == cmdopapi.CodeConflict:
-		// The API restarted: it cannot replay the secret, but names the token.
-		id, _ = apiErr.Details["token_id"].(string)
-	case errors.Is(err, cmdop.ErrValidation), isAPIErr && apiErr.Reason == cmdopapi.ReasonFleetNotFound:
-		diags.AddWarning(fmt.Sprintf("Nothing to revoke for the failed create of the %s", r.describe(m)),
-			fmt.Sprintf("The API refused to replay the failed create (%s), so that create issued no token: the placeholder %s "+
-				"was removed from the state.", cmdopapi.Redact(err.Error()), m.ID.ValueString()))
+		return tok, true, nil
+	case errors.Is(err, cmdop.ErrTokenNotFound):
+		return nil, tokens.ServerNow().Sub(p.Started) <= replayWindow, nil
+	case isFleetGone(err):
+		return nil, true, nil // a fleet's tokens go with it
+	default:
+		return nil, false, err
+	}
+}
+
+// readPending adopts the token of a failed create, found by its
+// idempotency key: the state then holds that token (tainted still, so the
+// next apply replaces it and revokes it), and no second token is ever
+// issued beside it. A placeholder whose token is not found stays as it is.
+func (r *tokenResource) readPending(ctx context.Context, tokens *cmdop.TokenCache, m *tokenResourceModel, resp *resource.ReadResponse) {
+	// A refresh never fails on a placeholder: whatever the lookup meets,
+	// the placeholder stays, and its replacement or destroy decides.
+	if _, err := r.data.account(ctx); err != nil { // the server's clock, and a validated API
 		return
 	}
-	if id == "" {
+	tok, _, err := r.findPending(ctx, tokens, m)
+	if err != nil || tok == nil {
+		return
+	}
+	placeholder := m.ID.ValueString()
+	m.applyToken(tok)
+	m.Secret = types.StringNull() // the API shows a secret only once
+	r.setModel(ctx, &resp.State, m, &resp.Diagnostics)
+	r.setIdentity(ctx, resp.Identity, m, &resp.Diagnostics)
+	resp.Diagnostics.AddWarning(fmt.Sprintf("Found the token of the failed create of the %s", r.describe(m)),
+		fmt.Sprintf("The create that left the placeholder %s did issue %s; the state now holds it. Its secret was lost with the create's "+
+			"answer, so it stays tainted: the next apply revokes it and issues its replacement, and no second token is left active.",
+			placeholder, r.describe(m)))
+}
+
+// revokePending revokes whatever token a failed create issued, found by
+// the create's idempotency key. When the API no longer remembers the key,
+// a listing of the collection decides: a token of the same name issued
+// around the failure may be it, and the placeholder then stays, with an
+// error naming the candidates, so that no second token is issued while one
+// may exist.
+func (r *tokenResource) revokePending(ctx context.Context, tokens *cmdop.TokenCache, m *tokenResourceModel, diags *diag.Diagnostics) {
+	p, _ := parsePending(m.ID.ValueString())
+	tok, settled, err := r.findPending(ctx, tokens, m)
+	if err != nil {
 		d := r.data.apiError("revoking", r.describe(m), r.collectionOf(m), errors.Join(errors.New("finding the token of the failed create"), err))
 		diags.AddError(d.Summary(), d.Detail()+fmt.Sprintf("\n\nThe state keeps the placeholder %s. Run terraform apply (or destroy) again "+
-			"once the API answers, within %s of %s. If the API will not answer, run terraform state rm <this resource's address>, "+
-			"then find a token named %q with the cmdop_%ss data source and revoke it.",
-			m.ID.ValueString(), replayWindow, p.Started.Format(time.RFC3339), m.Name.ValueString(), r.kind.typeSuffix))
+			"once the API answers.", m.ID.ValueString()))
 		return
 	}
-	if err := revokeIfPresent(ctx, tokens.RevokeToken, r.collectionOf(m), id); err != nil {
-		diags.Append(r.data.apiError("revoking", r.describe(m), r.collectionOf(m), err))
+	if tok != nil {
+		if err := revokeIfPresent(ctx, tokens.RevokeToken, r.collectionOf(m), tok.ID); err != nil {
+			diags.Append(r.data.apiError("revoking", r.describe(m), r.collectionOf(m), err))
+		}
+		return
 	}
+	if settled {
+		diags.AddWarning(fmt.Sprintf("Nothing to revoke for the failed create of the %s", r.describe(m)),
+			fmt.Sprintf("The API remembers no token issued by the failed create (idempotency key of the placeholder %s), so that create "+
+				"issued none: the placeholder was removed from the state.", m.ID.ValueString()))
+		return
+	}
+	// Too old for the API's memory of keys: look for what it may have made.
+	var createTimeout time.Duration
+	if d, ds := m.Timeouts.Create(ctx, defaultCreateTimeout); !ds.HasError() {
+		createTimeout = d
+	}
+	from, to := p.Started.Add(-createTimeout-time.Minute), p.Started.Add(time.Minute)
+	all, err := tokens.ListAll(ctx, r.collectionOf(m))
+	if err != nil {
+		diags.Append(r.data.apiError("revoking", r.describe(m), r.collectionOf(m), err))
+		return
+	}
+	var candidates []string
+	for _, t := range all {
+		if t.Name == m.Name.ValueString() && t.Status == cmdopapi.StatusActive && !t.CreatedAt.Before(from) && !t.CreatedAt.After(to) {
+			candidates = append(candidates, fmt.Sprintf("%s (created_at %s)", t.ID, t.CreatedAt.UTC().Format(time.RFC3339)))
+		}
+	}
+	if len(candidates) == 0 {
+		diags.AddWarning(fmt.Sprintf("Nothing to revoke for the failed create of the %s", r.describe(m)),
+			fmt.Sprintf("The create failed at %s, too long ago for the API to remember its key, and the API has no active token named %q "+
+				"issued between %s and %s: the placeholder %s was removed from the state.", p.Started.Format(time.RFC3339), m.Name.ValueString(),
+				from.Format(time.RFC3339), to.Format(time.RFC3339), m.ID.ValueString()))
+		return
+	}
+	slices.Sort(candidates)
+	diags.AddError(fmt.Sprintf("The failed create of the %s may have issued a token", r.describe(m)),
+		fmt.Sprintf("The create failed at %s, too long ago for the API to remember its idempotency key, and the API has active tokens "+
+			"named %q issued around then: %s. One of them may be the token that create issued, so Terraform issues no second token and "+
+			"keeps the placeholder %s. Check them (the cmdop_%ss data source, or the audit log), then either revoke the one that is "+
+			"not in use elsewhere and run terraform state rm <this resource's address>, or adopt it: terraform state rm <this resource's "+
+			"address>, then terraform import.", p.Started.Format(time.RFC3339), m.Name.ValueString(), strings.Join(candidates, ", "),
+			m.ID.ValueString(), r.kind.typeSuffix))
 }

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -25,6 +26,7 @@ func (r *tokenResource) ValidateConfig(ctx context.Context, req resource.Validat
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	r.validateDeliveryConfig(ctx, cfg, &resp.Diagnostics) // resource_token_delivery.go
 	if !cfg.Timeouts.IsNull() {
 		checkPositiveTimeouts(ctx, req.Config, &resp.Diagnostics, "create", "read", "delete")
 	}
@@ -67,9 +69,9 @@ func (r *tokenResource) ValidateConfig(ctx context.Context, req resource.Validat
 	}
 }
 
-// checkPositiveTimeouts refuses a zero or negative value in the timeouts
-// block: an operation that may not wait at all fails before it starts, and
-// a failed create would leave a placeholder behind.
+// checkPositiveTimeouts refuses a value below 1 s in the timeouts block: an
+// operation that may not wait fails before it can finish, and a failed
+// create would leave a placeholder behind.
 func checkPositiveTimeouts(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics, ops ...string) {
 	for _, op := range ops {
 		p := path.Root("timeouts").AtName(op)
@@ -77,9 +79,10 @@ func checkPositiveTimeouts(ctx context.Context, cfg tfsdk.Config, diags *diag.Di
 		if cfg.GetAttribute(ctx, p, &v).HasError() || v.IsNull() || v.IsUnknown() {
 			continue
 		}
-		if d, err := time.ParseDuration(v.ValueString()); err == nil && d <= 0 {
+		if d, err := time.ParseDuration(v.ValueString()); err == nil && d < minTimeout {
 			diags.AddAttributeError(p, "Invalid timeout",
-				fmt.Sprintf("timeouts.%s is %q, but an operation needs time to run: use a positive duration such as \"5m\", or remove it for the default.", op, v.ValueString()))
+				fmt.Sprintf("timeouts.%s is %q, but an operation needs time to run, and a create that gives up at once leaves a placeholder: "+
+					"use a positive duration of at least 1s, such as \"5m\", or remove it for the default.", op, v.ValueString()))
 		}
 	}
 }
@@ -101,6 +104,9 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		return
 	}
 	planned := *plan
+	if r.planDelivery(ctx, plan, state, &resp.Diagnostics); resp.Diagnostics.HasError() { // resource_token_delivery.go
+		return
+	}
 
 	if r.kind.fleet {
 		r.planFleetID(ctx, req, plan, state, resp)
@@ -132,7 +138,9 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		r.checkNewExpiry(ctx, plan, now, resp)
 	} else {
 		r.planReplacements(plan, state, now, resp)
+		keepComputedInPlace(plan, state, resp)
 	}
+	r.enforcePolicy(ctx, plan, state, now, resp)
 	if !sameValues(plan, &planned) { // else resp.Plan, a copy of req.Plan, is right already
 		r.setModel(ctx, &resp.Plan, plan, &resp.Diagnostics)
 	}
@@ -145,26 +153,43 @@ func (r *tokenResource) planFleetID(ctx context.Context, req resource.ModifyPlan
 		plan.FleetID = types.StringUnknown()
 		return
 	}
-	fleet := r.data.resolveFleet(configured, "the resource", &resp.Diagnostics)
-	if fleet == "" {
+	if state != nil && !r.checkFleetKnown(state, &resp.Diagnostics) {
+		return
+	}
+	var fleet string
+	if configured.IsNull() && state != nil && !isPending(state) {
+		// The provider's default fleet applies when a token is created:
+		// an existing token keeps its own, so switching CMDOP_FLEET_ID
+		// moves nothing.
+		fleet = state.FleetID.ValueString()
+	} else if fleet = r.data.resolveFleet(configured, "the resource", &resp.Diagnostics); fleet == "" {
 		return
 	}
 	plan.FleetID = types.StringValue(fleet)
-	moved := state != nil && !state.FleetID.Equal(plan.FleetID)
+	moved := state != nil && !state.FleetID.IsNull() && !state.FleetID.Equal(plan.FleetID)
 	if (state == nil || moved) && r.data.client != nil && !r.data.configUnknown {
 		// A token is about to be issued into this fleet: make sure it is
 		// there before anything is planned, so that a typo never revokes a
 		// working token and then fails.
 		// A new token can wait for apply to learn of an API that did not
 		// answer; a replacement, which revokes, cannot.
-		if err := r.data.checkFleet(ctx, fleet); err != nil && (moved || cmdop.IsRefusal(err)) {
+		if err := r.data.checkFleet(ctx, fleet); err != nil && (moved || cmdop.IsRefusal(err) || errors.Is(err, cmdop.ErrNotCMDOPAPI)) {
 			d := r.data.apiError("planning", r.describe(plan), fleet, err)
+			if errors.Is(err, cmdop.ErrAuth) || errors.Is(err, cmdop.ErrNotCMDOPAPI) {
+				resp.Diagnostics.Append(d) // about the provider's token or URL, not the fleet
+				return
+			}
 			resp.Diagnostics.AddAttributeError(path.Root("fleet_id"), fmt.Sprintf("Fleet %q is not reachable", cmdopapi.Redact(fleet)), d.Detail())
 			return
 		}
 	}
 	if moved {
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("fleet_id"))
+		resp.Diagnostics.AddAttributeWarning(path.Root("fleet_id"), fmt.Sprintf("The %s moves to another fleet and will be replaced", r.describe(state)),
+			fmt.Sprintf("fleet_id changes from %q to %q. A token cannot change fleets, so Terraform will issue a new token in fleet %q and "+
+				"revoke %s in fleet %q: every consumer of the old secret loses access to fleet %q. If this is not intended, set fleet_id = %q "+
+				"on the resource.", cmdopapi.Redact(state.FleetID.ValueString()), cmdopapi.Redact(fleet), cmdopapi.Redact(fleet), r.describe(state),
+				cmdopapi.Redact(state.FleetID.ValueString()), cmdopapi.Redact(state.FleetID.ValueString()), cmdopapi.Redact(state.FleetID.ValueString())))
 	}
 }
 
@@ -185,8 +210,8 @@ func (r *tokenResource) checkNewExpiry(ctx context.Context, plan *tokenResourceM
 	}
 	if lead := e.At.Sub(now); lead < validators.MinCustomExpiryLead {
 		resp.Diagnostics.AddAttributeError(path.Root("expiry"), "Token expiry is too soon",
-			fmt.Sprintf("expiry %s is %s from now (%s by the API server's clock); a custom expiry must be at least one hour ahead. Use a later date, or a preset such as \"30d\".",
-				plan.Expiry.ValueString(), roundDuration(lead), now.Format(time.RFC3339)))
+			fmt.Sprintf("expiry %s is %s (%s by the API server's clock); a custom expiry must be at least one hour ahead. Use a later date, or a preset such as \"30d\".",
+				plan.Expiry.ValueString(), describeLead(lead), now.Format(time.RFC3339)))
 	}
 }
 
@@ -204,6 +229,9 @@ func (r *tokenResource) checkWithinProviderToken(ctx context.Context, plan *toke
 	if err != nil || acct.ExpiresAt == nil {
 		return
 	}
+	// The who-am-I call has set the client's view of the API server's
+	// clock: measure "30d from now" by it, as the message says.
+	now = r.data.client.ServerNow()
 	limit := acct.ExpiresAt.UTC()
 	asked := "never expires"
 	switch {
@@ -266,13 +294,52 @@ func (r *tokenResource) planReplacements(plan, state *tokenResourceModel, now ti
 	// Once per plan: Terraform's cost grows with the square of the number
 	// of warnings, and a configuration that adopted 300 tokens would spend
 	// 15 s of every plan on this one alone (4 s without it).
-	if state.Secret.IsNull() && r.data.firstNullSecret() {
+	if state.Secret.IsNull() && state.SecretSHA256.IsNull() && plan.SecretDelivery.IsNull() && r.data.firstNullSecret() {
 		resp.Diagnostics.AddWarning(
 			fmt.Sprintf("The secret of the %s cannot be recovered", what),
 			"The CMDOP API shows a token's secret only once, when it is issued, so an imported token has a null secret. "+
 				"To have Terraform manage a secret, issue a new token with: terraform apply -replace=<this resource's address>. "+
 				"This warning is shown once per plan: other imported tokens of this configuration may have no secret either.")
 	}
+}
+
+// keepComputedInPlace: an in-place update changes only the settings that
+// live in the configuration alone (Update makes no API call), so the values
+// the API holds stay as they are. The framework would plan status,
+// last_used_at and revoked_at as "known after apply" for every update, such
+// as the first plan after an import that sets rotate_before: plan them as
+// the state has them. A replacement plans a new token, and keeps them
+// unknown.
+func keepComputedInPlace(plan, state *tokenResourceModel, resp *resource.ModifyPlanResponse) {
+	if len(resp.RequiresReplace) > 0 {
+		return
+	}
+	if plan.Status.IsUnknown() {
+		plan.Status = state.Status
+	}
+	if plan.LastUsedAt.IsUnknown() {
+		plan.LastUsedAt = state.LastUsedAt
+	}
+	if plan.RevokedAt.IsUnknown() {
+		plan.RevokedAt = state.RevokedAt
+	}
+}
+
+// describeLead says how far ahead, or back, an instant is: "in 30m0s",
+// "12 days ago".
+func describeLead(d time.Duration) string {
+	ago := d < 0
+	if ago {
+		d = -d
+	}
+	s := roundDuration(d).String()
+	if d >= 48*time.Hour {
+		s = fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+	if ago {
+		return "in the past, " + s + " ago"
+	}
+	return "only " + s + " from now"
 }
 
 func roundDuration(d time.Duration) time.Duration {
@@ -283,7 +350,16 @@ func roundDuration(d time.Duration) time.Duration {
 // owner the state records: a token never changes owner, and replacing it
 // would issue the new one to whoever runs the plan.
 func checkOwnerUnchanged(plan, state *tokenResourceModel, diags *diag.Diagnostics) {
-	if state == nil || !isKnown(plan.OwnerID) || !isKnown(state.OwnerID) || plan.OwnerID.IsNull() || state.OwnerID.IsNull() {
+	if state == nil || !isKnown(plan.OwnerID) || plan.OwnerID.IsNull() || state.OwnerID.IsUnknown() {
+		return
+	}
+	if state.OwnerID.IsNull() {
+		// The state does not know the owner: a configured owner_id must
+		// not settle that by assertion.
+		diags.AddAttributeError(path.Root("owner_id"), "Personal token owner cannot change",
+			fmt.Sprintf("The state of personal token %s does not record its owner, so owner_id = %q cannot be checked. Remove "+
+				"owner_id, refresh once with a personal token of the token's owner (terraform apply -refresh-only), which records "+
+				"it, then set owner_id again.", state.ID.ValueString(), plan.OwnerID.ValueString()))
 		return
 	}
 	if plan.OwnerID.ValueString() != state.OwnerID.ValueString() {

@@ -76,6 +76,10 @@ type commonTokenModel struct {
 	RevokedAt         timetypes.RFC3339 `tfsdk:"revoked_at"`
 	Status            types.String      `tfsdk:"status"`
 	Timeouts          timeouts.Value    `tfsdk:"timeouts"`
+	// secret_delivery (resource_token_delivery.go)
+	SecretDelivery    types.Object      `tfsdk:"secret_delivery"`
+	SecretSHA256      types.String      `tfsdk:"secret_sha256"`
+	SecretDeliveredAt timetypes.RFC3339 `tfsdk:"secret_delivered_at"`
 }
 
 // Terraform asks for a resource's schema on nearly every call, once per
@@ -167,7 +171,8 @@ func tokenSchema(ctx context.Context, kind tokenKind) schema.Schema {
 		},
 		"secret": schema.StringAttribute{
 			MarkdownDescription: "The token itself (`cmdop_…`). The API shows it only once, when the token is issued, so it is " +
-				"kept in state across refreshes. It is null after an import: run `terraform apply -replace` to issue a new one.",
+				"kept in state across refreshes. It is null after an import: run `terraform apply -replace` to issue a new one. " +
+				"With `secret_delivery` it is null in state, in the plan and in every output: the secret goes to the sink instead.",
 			Computed:      true,
 			Sensitive:     true,
 			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
@@ -207,9 +212,10 @@ func tokenSchema(ctx context.Context, kind tokenKind) schema.Schema {
 	}
 	if kind.fleet {
 		attrs["fleet_id"] = schema.StringAttribute{
-			MarkdownDescription: "The fleet the token belongs to. Defaults to the provider's `fleet_id` (or `CMDOP_FLEET_ID`); " +
-				"one of the two must be set. Changing it replaces the token. A fleet that does not exist, or that the provider's " +
-				"token cannot reach, fails the plan.",
+			MarkdownDescription: "The fleet the token belongs to. Defaults to the provider's `fleet_id` (or `CMDOP_FLEET_ID`) " +
+				"when the token is created; one of the two must be set. An existing token keeps its fleet when this is not set, so " +
+				"changing the provider's default moves nothing. Setting it to another fleet replaces the token, with a warning that " +
+				"names both fleets. A fleet that does not exist, or that the provider's token cannot reach, fails the plan.",
 			Optional:   true,
 			Computed:   true,
 			Validators: fleetIDValidators(),
@@ -225,14 +231,16 @@ func tokenSchema(ctx context.Context, kind tokenKind) schema.Schema {
 			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 		}
 	}
+	blocks := map[string]schema.Block{
+		"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Read: true, Delete: true}),
+	}
+	addDeliverySchema(attrs, blocks) // resource_token_delivery.go
 	return schema.Schema{
 		MarkdownDescription: fmt.Sprintf("Issues a CMDOP %s, which belongs to %s. The secret is shown once, at creation, "+
-			"and kept in state as a sensitive attribute. Destroying the resource revokes the token (or, with "+
+			"and kept in state as a sensitive attribute, unless `secret_delivery` hands it straight to its consumer. Destroying the resource revokes the token (or, with "+
 			"`revoke_grace_period`, lets it expire shortly after). See the rotation guide for zero-downtime rotation.", kind.label, owner),
 		Attributes: attrs,
-		Blocks: map[string]schema.Block{
-			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Read: true, Delete: true}),
-		},
+		Blocks:     blocks,
 	}
 }
 

@@ -44,6 +44,23 @@ func TestAccRotationRecipe(t *testing.T) {
 	// A consumer still using the old secret after the rollout: the check warns.
 	out = run.must("plan", "-no-color")
 	expectContains(t, out, "Check block assertion failed", "A previous deploy token was still used after the rollout at", "latest use 20")
+
+	// A fresh copy of the recipe, against the same fleet, while the first
+	// copy's previous token is still in use: its first apply and plan warn
+	// about nothing (the check names only its own configuration's tokens),
+	// and its plan is stable.
+	fresh := newCLIRun(t, api, map[string]string{"main.tf": string(src), "versions.tf": ""})
+	fresh.must("init", "-no-color", "-input=false")
+	out = fresh.must("apply", "-auto-approve", "-no-color")
+	expectNotContains(t, out, "Check block assertion failed")
+	if err := secretWorks(api.URL, oldSecret); err != nil { // the first copy's consumer, still on the old secret
+		t.Fatal(err)
+	}
+	out, err = fresh.run("plan", "-detailed-exitcode", "-no-color")
+	if err != nil {
+		t.Fatalf("the fresh copy's plan is not empty (exit 0): %v\n%s", err, out)
+	}
+	expectNotContains(t, out, "Check block assertion failed")
 }
 
 func secretOutput(t *testing.T, run *cliRun) string {

@@ -36,15 +36,27 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 )
 
-// Serve is providerserver.Serve (protocol 6) with the workaround.
-func Serve(_ context.Context, providerFunc func() provider.Provider, opts providerserver.ServeOpts) error {
+// Serve is providerserver.Serve (protocol 6) with the workaround. When the
+// plugin stops, it also revokes the ephemeral tokens that Terraform opened
+// and never closed (ephemeral_ledger.go).
+func Serve(ctx context.Context, providerFunc func() provider.Provider, opts providerserver.ServeOpts) error {
 	var serveOpts []tf6server.ServeOpt
 	if opts.Debug {
 		serveOpts = append(serveOpts, tf6server.WithManagedDebug())
 	}
-	return tf6server.Serve(opts.Address, func() tfprotov6.ProviderServer {
-		return releaseContexts(providerserver.NewProtocol6(providerFunc())())
+	p := providerFunc()
+	ledger := newEphemeralLedger()
+	if cp, ok := p.(*cmdopProvider); ok {
+		ledger = cp.ephemeral
+	}
+	stop := guardEphemeral(ledger)
+	defer stop()
+	err := tf6server.Serve(opts.Address, func() tfprotov6.ProviderServer {
+		return releaseContexts(providerserver.NewProtocol6(p)())
 	}, serveOpts...)
+	stop()
+	ledger.revokeOpen(ctx, ephemeralStopBudget)
+	return err
 }
 
 // NewProtocol6WithError is providerserver.NewProtocol6WithError with the

@@ -25,3 +25,23 @@ func TestCheckBaseURL_masksSecrets(t *testing.T) {
 		}
 	}
 }
+
+// A base URL that fails validation is shown as scheme and host only, so a
+// secret in its path (prefix-less or percent-encoded) or query never shows.
+func TestCheckBaseURL_showsSchemeAndHostOnly(t *testing.T) {
+	body := strings.Repeat("Qq7", 11)
+	for _, u := range []string{
+		"https://api.cmdop.com/" + body + "?x=1",
+		"https://api.cmdop.com/cmdop%5F" + body + "#f",
+		"http://api.cmdop.com/" + body,
+		"https://me:" + body + "@api.cmdop.com/",
+	} {
+		err := CheckBaseURL(u)
+		if err == nil {
+			t.Fatalf("CheckBaseURL accepted %s…", u[:24])
+		}
+		if strings.Contains(err.Error(), body) || !strings.Contains(err.Error(), `"`+strings.SplitN(u, ":", 2)[0]+`://api.cmdop.com"`) {
+			t.Errorf("want only the scheme and host, got: %v", err)
+		}
+	}
+}

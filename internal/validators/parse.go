@@ -91,14 +91,16 @@ func ParseDuration(s string) (time.Duration, error) {
 // Its errors quote the value with anything token-shaped masked: a token
 // pasted into the URL setting must not be printed.
 func CheckBaseURL(s string) error {
-	quoted := strconv.Quote(cmdopapi.Redact(s))
+	// Shown as scheme and host only: a secret pasted into the path (with or
+	// without its prefix, percent-encoded or not) is never printed.
+	quoted := strconv.Quote(cmdopapi.SafeURL(s))
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return fmt.Errorf("%s is not an absolute http(s) URL: use a URL such as https://api.cmdop.com", quoted)
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("%s must not contain credentials, a query or a fragment: use only scheme, host and an optional path",
-			strconv.Quote(cmdopapi.Redact(u.Redacted())))
+			quoted)
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		return fmt.Errorf("%s uses plain http to a host that is not loopback, which would send the token unencrypted: use https, or http only to localhost/127.0.0.1 for cmdop-local", quoted)

@@ -1,3 +1,5 @@
+# Actions need Terraform 1.14+ (not OpenTofu); action_trigger needs 1.14.1.
+#
 # A secret leaked: revoke every fleet token of the provider's fleet named
 # "ci-…" that was used since the leak, without waiting for a plan of the
 # whole configuration:

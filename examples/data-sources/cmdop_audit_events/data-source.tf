@@ -1,6 +1,6 @@
-# Revocations and shortened expiries in a fleet over the last 7 days.
+# Revocations and shortened expiries in another fleet over the last 7 days.
 data "cmdop_audit_events" "revocations" {
-  fleet_id    = "3d4c0d8e-5b8a-4f0e-9a51-2f7d1c6b9e10"
+  fleet_id    = var.staging_fleet_id
   actions     = ["token.revoked", "token.expiry_shortened"]
   since       = timeadd(plantimestamp(), "-168h")
   max_results = 50
@@ -25,4 +25,9 @@ output "auth_failures_last_hour" {
     truncated = data.cmdop_audit_events.auth_failures.truncated
     latest    = data.cmdop_audit_events.auth_failures.latest_time
   }
+}
+
+# The other fleet's ID (examples/cmdop-local.tfvars sets one for cmdop-local).
+variable "staging_fleet_id" {
+  type = string
 }

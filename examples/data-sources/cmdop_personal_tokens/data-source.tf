@@ -14,8 +14,9 @@ output "laptop_tokens" {
 
 # Personal tokens unused for 30 days.
 data "cmdop_personal_tokens" "idle" {
-  status       = "active"
-  unused_since = timeadd(plantimestamp(), "-720h")
+  status         = "active"
+  unused_since   = timeadd(plantimestamp(), "-720h")
+  created_before = timeadd(plantimestamp(), "-720h") # not the tokens made since
 }
 
 output "idle_personal_tokens" {

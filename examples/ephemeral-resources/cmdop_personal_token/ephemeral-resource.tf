@@ -1,10 +1,14 @@
-# A read-scoped personal token that exists only while Terraform runs: issued
-# when the run needs it, revoked when the run ends, and never written to state
-# or to a plan file. (Terraform 1.10+ or OpenTofu 1.11+.) The default provider
-# issues it, so it must hold a personal token.
+# A personal token for this run's own API calls (Terraform 1.10+ or OpenTofu
+# 1.11+): issued when the run needs it, revoked when the run ends, and never
+# written to state or to a plan file. The default provider issues it, so it
+# must hold a personal token.
+#
+# Listing tokens needs permissions:manage (the API has no read-only scope
+# for it), so the short-lived token carries that scope alone, and lives an
+# hour at most should the run be killed before it can be revoked.
 ephemeral "cmdop_personal_token" "reader" {
   name   = "terraform-reader"
-  scopes = ["machines:read"]
+  scopes = ["permissions:manage"]
 }
 
 # A second provider configuration that authenticates with the short-lived
@@ -18,9 +22,10 @@ provider "cmdop" {
 data "cmdop_personal_tokens" "stale" {
   provider = cmdop.reader
 
-  name_prefix  = "ci-"
-  status       = "active"
-  unused_since = timeadd(plantimestamp(), "-2160h")
+  name_prefix    = "ci-"
+  status         = "active"
+  unused_since   = timeadd(plantimestamp(), "-2160h")
+  created_before = timeadd(plantimestamp(), "-2160h") # not the tokens made since
 }
 
 output "stale_token_names" {

@@ -11,6 +11,9 @@ variable "leaked_at" {
   default = "2026-11-30T18:00:00Z"
 }
 
+# Listing personal tokens needs a personal token: configure the provider
+# with a personal token (of a fleet owner or admin, holding
+# permissions:manage), not a fleet token, which the API refuses here.
 data "cmdop_fleet_tokens" "all" {}
 data "cmdop_personal_tokens" "all" {}
 

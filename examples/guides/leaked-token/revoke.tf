@@ -1,5 +1,8 @@
-# Revoke the leaked token now, without planning the whole configuration
-# (Terraform 1.14 or later):
+# Terraform 1.14+ only (not OpenTofu): leave this file out with an older
+# Terraform or OpenTofu, which reject the action block ("Unsupported block
+# type"), and revoke as step 2 says for them.
+#
+# Revoke the leaked token now, without planning the whole configuration:
 #
 #   terraform apply -invoke=action.cmdop_revoke_tokens.leak -var dry_run=true
 #   terraform apply -invoke=action.cmdop_revoke_tokens.leak

@@ -1,3 +1,5 @@
+# List resources need Terraform 1.14+ (not OpenTofu).
+#
 # In a file ending in .tfquery.hcl, beside the configuration that holds the
 # provider block. `terraform query` lists the matching tokens; with
 # `-generate-config-out=adopt.tf` it also writes a resource and an
@@ -18,15 +20,19 @@ list "cmdop_fleet_token" "console" {
   }
 }
 
-# Active tokens of another fleet that nothing has used since June: the
-# candidates to adopt or revoke.
+# Active tokens of another fleet, made more than 90 days ago, that nothing
+# has used for 90 days: the candidates to adopt or revoke.
+variable "staging_fleet_id" {
+  type = string
+}
+
 list "cmdop_fleet_token" "stale" {
   provider = cmdop
   limit    = 500
   config {
-    fleet_id       = "3d4c0d8e-5b8a-4f0e-9a51-2f7d1c6b9e10"
+    fleet_id       = var.staging_fleet_id
     status         = "active"
-    unused_since   = "2026-06-01T00:00:00Z"
-    created_before = "2026-06-01T00:00:00Z"
+    unused_since   = timeadd(plantimestamp(), "-2160h")
+    created_before = timeadd(plantimestamp(), "-2160h")
   }
 }

@@ -17,7 +17,7 @@ resource "cmdop_fleet_token" "ci" {
 # A read-only token in another fleet that never expires, replaced on the
 # first plan of every quarter instead.
 resource "cmdop_fleet_token" "dashboard" {
-  fleet_id = "3d4c0d8e-5b8a-4f0e-9a51-2f7d1c6b9e10"
+  fleet_id = var.staging_fleet_id
   name     = "status-dashboard"
   scopes   = ["machines:read"]
   expiry   = "never"
@@ -30,4 +30,9 @@ resource "cmdop_fleet_token" "dashboard" {
 output "ci_token_key_prefix" {
   description = "Safe to show: recognises the token in the CMDOP console."
   value       = cmdop_fleet_token.ci.key_prefix
+}
+
+# The other fleet's ID (examples/cmdop-local.tfvars sets one for cmdop-local).
+variable "staging_fleet_id" {
+  type = string
 }

@@ -80,6 +80,9 @@ func Launch(cmd *exec.Cmd, start func(*exec.Cmd) error, timeout time.Duration) (
 	}
 }
 
+// Pid is the process's ID.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // Done is closed when the process has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
