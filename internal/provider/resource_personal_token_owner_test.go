@@ -1,6 +1,8 @@
 package provider_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -61,4 +63,39 @@ resource "cmdop_personal_token" "t" {
 			},
 		},
 	})
+}
+
+// A state that does not record the owner (written before owner_id existed)
+// is never settled by a configured owner_id: the plan is refused with 0
+// writes, even with the owner's own credentials, until a refresh records it.
+func TestAccPersonalToken_ownerIDWithUnknownOwner(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	files := func(owner string) map[string]string {
+		extra := ""
+		if owner != "" {
+			extra = "\n  owner_id = \"" + owner + "\""
+		}
+		return map[string]string{"main.tf": `
+resource "cmdop_personal_token" "p" {
+  name   = "personal"
+  scopes = ["machines:read"]` + extra + `
+}`}
+	}
+	run := newCLIRun(t, api, files(""))
+	run.must("apply", "-auto-approve", "-no-color")
+	owner := run.stateAttr("cmdop_personal_token.p", "owner_id").(string)
+	run.editState("cmdop_personal_token.p", func(a map[string]any) { a["owner_id"] = nil }) // a state from before owner_id
+	if err := os.WriteFile(filepath.Join(run.dir, "main.tf"), []byte(files(owner)["main.tf"]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writes := api.writes()
+	out, err := run.run("plan", "-refresh=false", "-no-color", "-input=false")
+	if err == nil {
+		t.Fatalf("a configured owner_id settled an unknown owner:\n%s", out)
+	}
+	expectContains(t, out, "Personal token owner cannot change", "does not record its owner")
+	if n := api.writes() - writes; n != 0 {
+		t.Fatalf("%d write calls, want 0", n)
+	}
 }
