@@ -59,23 +59,35 @@ resource "cmdop_fleet_token" "env" {
 	})
 }
 
-// terraform validate needs no credentials.
+// terraform validate needs no credentials, and calls no API: run with
+// none at all (no token, no CLI store, no fleet), against an API that
+// counts every request it receives.
 func TestAccProvider_validateWithoutCredentials(t *testing.T) {
-	t.Setenv("CMDOP_TOKEN", "")
-	t.Setenv("CMDOP_API_KEY", "")
-	t.Setenv("CMDOP_FLEET_ID", "")
-	t.Setenv("CMDOP_CONFIG_DIR", t.TempDir()) // not the CLI store of whoever runs the tests
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: protoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config: `
+	t.Parallel()
+	api := newTestAPI(t)
+	run := newCLIRun(t, api, map[string]string{"main.tf": `
 resource "cmdop_fleet_token" "x" {
   fleet_id = "f"
   name     = "x"
   scopes   = ["machines:read"]
-}`,
-			PlanOnly:           true,
-			ExpectNonEmptyPlan: true,
-		}},
-	})
+}`})
+	none := []string{"CMDOP_TOKEN=", "CMDOP_API_KEY=", "CMDOP_FLEET_ID=", "CMDOP_CONFIG_DIR=" + t.TempDir()}
+	before := api.srv.Stats().Total
+	out, err := run.runEnv(none, "validate", "-no-color")
+	if err != nil {
+		t.Fatalf("terraform validate without credentials failed: %v\n%s", err, out)
+	}
+	expectContains(t, out, "Success! The configuration is valid")
+	if got := api.srv.Stats().Total - before; got != 0 {
+		t.Errorf("terraform validate made %d API requests, want none", got)
+	}
+	// A plan of a new token needs none either (apply does), and asks nothing.
+	out, err = run.runEnv(none, "plan", "-no-color")
+	if err != nil {
+		t.Fatalf("a plan without credentials failed: %v\n%s", err, out)
+	}
+	expectContains(t, out, "Plan: 1 to add, 0 to change, 0 to destroy")
+	if got := api.srv.Stats().Total - before; got != 0 {
+		t.Errorf("the plan without credentials made %d API requests, want none", got)
+	}
 }
