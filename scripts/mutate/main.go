@@ -133,6 +133,11 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
+		if killed+lived == 0 {
+			fmt.Printf("%s (%.0f s): no mutant that its tests reach (gremlins mutates conditionals and arithmetic)\n", t.name, time.Since(start).Seconds())
+			rows = append(rows, fmt.Sprintf("| %s | 0 | 0 | 0 | – | 0 |", t.name))
+			continue
+		}
 		eff := percent(killed, killed+lived)
 		effEquiv := percent(killed, killed+lived-equivLived)
 		fmt.Printf("%s (%.0f s): killed %d, lived %d (%d listed as equivalent), efficacy %.1f%% (%.1f%% without the equivalents)\n",
@@ -211,6 +216,14 @@ func run(gremlins string, t target, dir string, budget time.Duration, coefficien
 		return nil, fmt.Errorf("gremlins: %v (log: %s)", err, log.Name())
 	}
 	b, err := os.ReadFile(jsonOut)
+	if errors.Is(err, os.ErrNotExist) {
+		// gremlins writes no file when it found nothing to mutate: no
+		// conditional and no arithmetic (cmdopapi is types, constants and
+		// regular expressions).
+		if l, _ := os.ReadFile(log.Name()); strings.Contains(string(l), "No results to report") {
+			return &report{}, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
