@@ -105,6 +105,7 @@ func TestAuditFiltersAndVisibility(t *testing.T) {
 	two := e.events(e.admin, "action=token.issued&action=token.revoked")
 	mustf(t, len(two) == 3, "two actions: %+v", two)
 	byToken := e.events(e.admin, "token_id="+ft.ID)
+	mustf(t, len(byToken) > 0, "token_id filter found nothing") // an empty list would pass the loop
 	for _, ev := range byToken {
 		mustf(t, ev.TokenID == ft.ID, "token_id filter let %+v through", ev)
 	}
@@ -135,6 +136,7 @@ func TestAuditFiltersAndVisibility(t *testing.T) {
 	e.do("GET", "/api/audit/events?fleet_id="+e.fleet, member, nil).expect(t, 403, cmdopapi.CodePermission)
 	e.do("GET", "/api/audit/events?fleet_id=nope", e.admin, nil).expect(t, 404, cmdopapi.CodeNotFound)
 	fleetOnly := e.events(e.admin, "fleet_id="+e.fleet)
+	mustf(t, len(fleetOnly) > 0, "fleet_id filter found nothing")
 	for _, ev := range fleetOnly {
 		mustf(t, ev.FleetID == e.fleet, "fleet_id filter let %+v through", ev)
 	}

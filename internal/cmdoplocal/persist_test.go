@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -411,16 +412,46 @@ func TestAuditBounds(t *testing.T) {
 	mustf(t, count(t, inspect(t, path), `SELECT count(*) FROM events`) == 5, "events after restarting with a retention of 5")
 
 	aged := newEnv(t, cmdoplocal.Options{AuditRetention: cmdoplocal.Retention{MaxEvents: -1, MaxAge: 24 * time.Hour}})
-	aged.createFleetToken("old", "files:read")
+	old := aged.createFleetToken("old", "files:read")
 	advance(t, aged.srv, 25*time.Hour)
-	for _, ev := range aged.events(aged.admin, "") {
-		mustf(t, ev.Action == cmdopapi.ActionTokenUsed, "an event older than a day was kept: %+v", ev)
+	fresh := aged.createFleetToken("fresh", "files:read")
+	kept := aged.events(aged.admin, "")
+	// Not empty (an empty list would pass the loop below): the fresh issue.
+	mustf(t, countAction(kept, cmdopapi.ActionTokenIssued, fresh.ID) == 1, "the event of a minute ago was pruned: %+v", kept)
+	for _, ev := range kept {
+		mustf(t, ev.TokenID != old.ID && aged.srv.Now().Sub(ev.Time) <= 24*time.Hour, "an event older than a day was kept: %+v", ev)
 	}
 }
 
+// A retention of 3 events keeps the newest 3: five reads of the account,
+// then the audit log holds the last three of them.
 func ExampleRetention() {
-	fmt.Println(cmdoplocal.DefaultRetention.MaxEvents)
-	// Output: 100000
+	srv, err := cmdoplocal.New(cmdoplocal.Options{AuditRetention: cmdoplocal.Retention{MaxEvents: 3}})
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	get := func(path string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		return rec
+	}
+	for range 5 {
+		get("/api/account")
+	}
+	var page cmdopapi.EventPage
+	if err := json.Unmarshal(get("/api/audit/events").Body.Bytes(), &page); err != nil {
+		panic(err)
+	}
+	for _, ev := range page.Items {
+		fmt.Println(ev.Action)
+	}
+	// Output:
+	// token.used
+	// token.used
+	// token.used
 }
 
 // wrap serves an existing server.
