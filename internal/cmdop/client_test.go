@@ -408,3 +408,20 @@ func expectCodeNoID(t *testing.T, err error, sentinel *cmdop.Error) {
 		t.Fatalf("want %s, got %v", sentinel.Code, err)
 	}
 }
+
+// Any status from 300 up is an error, even with a body that decodes.
+func TestClient_status300IsAnError(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusMultipleChoices)
+		_, _ = w.Write([]byte(`{"id":"looks-like-a-token","name":"x"}`))
+	}))
+	defer hs.Close()
+	c, err := cmdop.New(cmdop.Config{BaseURL: hs.URL, Token: "cmdop_" + strings.Repeat("a", 40), MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := c.GetToken(context.Background(), "f", "t"); err == nil {
+		t.Fatalf("a 300 answer was read as the token %+v", tok)
+	}
+}
