@@ -459,3 +459,47 @@ func wrap(t *testing.T, srv *cmdoplocal.Server) *env {
 	t.Helper()
 	return envFor(t, localtest.Serve(t, srv))
 }
+
+// The control token is never stored: not in the state database, its WAL
+// or any file beside it, and a restart without one makes a new one, which
+// the old one no longer opens.
+func TestControlTokenIsNeverStored(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.db")
+	ctl := "control-token-never-stored-0123456789"
+	srv1, err := cmdoplocal.New(cmdoplocal.Options{StatePath: path, AdminToken: testAdminToken, ControlToken: ctl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e1 := wrap(t, srv1)
+	e1.do("POST", "/_local/members", ctl, `{"role":"admin","name":"Ada"}`).expect(t, 201, "")
+	e1.do("POST", "/_local/clock", ctl, `{"advance":"1h"}`).expect(t, 200, "")
+	e1.createFleetToken("kept", "files:read")
+	check := func(when string) {
+		t.Helper()
+		files, _ := os.ReadDir(dir)
+		mustf(t, len(files) > 0, "no state files")
+		for _, f := range files {
+			b, err := os.ReadFile(filepath.Join(dir, f.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustf(t, !strings.Contains(string(b), ctl), "%s: %s holds the control token", when, f.Name())
+		}
+	}
+	check("running")
+	e1.api.Close()
+	if err := srv1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check("closed")
+
+	srv2, err := cmdoplocal.New(cmdoplocal.Options{StatePath: path, AdminToken: testAdminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2 := wrap(t, srv2)
+	mustf(t, srv2.ControlToken() != ctl, "the restart reused the control token")
+	e2.do("GET", "/_local/clock", ctl, nil).expect(t, 401, cmdopapi.CodeAuth)
+	e2.do("GET", "/_local/clock", srv2.ControlToken(), nil).expect(t, 200, "")
+}
