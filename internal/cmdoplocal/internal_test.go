@@ -1,8 +1,11 @@
 package cmdoplocal
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -175,5 +178,61 @@ func TestTimeAndIDFormats(t *testing.T) {
 		if got := eventID(seq); got != want || eventSeqOf(got) != seq {
 			t.Errorf("eventID(%d) = %q", seq, got)
 		}
+	}
+}
+
+// Migrations are appended, never edited: each one's text is frozen here,
+// and a database that had it (testdata/state-v1.db) would never get the
+// edit. Change the schema by appending a migration, and its hash here.
+func TestMigrationsAreAppendOnly(t *testing.T) {
+	frozen := []string{
+		"05ba84dbbf4fa9409e97b5ce7d82c80d2e4478bffd30ca9e93baf7d1936e46e9", // 1: the first schema
+	}
+	if len(migrations) < len(frozen) {
+		t.Fatalf("%d migrations, but %d are frozen: a migration was removed", len(migrations), len(frozen))
+	}
+	for i, want := range frozen {
+		if got := fmt.Sprintf("%x", sha256.Sum256([]byte(migrations[i]))); got != want {
+			t.Errorf("migration %d was edited (sha256 %s, frozen %s): append a new migration instead", i+1, got, want)
+		}
+	}
+	if len(migrations) > len(frozen) {
+		t.Errorf("migration %d is not frozen here: add its sha256 to this test", len(frozen)+1)
+	}
+}
+
+// A migration that fails leaves the database as it was: the earlier
+// version, nothing of the failed migration's statements, and an error
+// that names the version.
+func TestFailedMigrationRollsBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	d, err := openDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.close(); err != nil {
+		t.Fatal(err)
+	}
+	saved := migrations
+	t.Cleanup(func() { migrations = saved })
+	migrations = append(slices.Clone(saved), `CREATE TABLE half_done (x INTEGER); INSERT INTO no_such_table VALUES (1);`)
+	if d, err := openDB(path); err == nil {
+		d.close()
+		t.Fatal("a failing migration opened the database")
+	} else if !strings.Contains(err.Error(), fmt.Sprintf("schema migration to version %d", len(migrations))) {
+		t.Errorf("error %q does not name the failed version", err)
+	}
+	migrations = saved
+	d, err = openDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	var version, halfDone int
+	if err := d.db.QueryRow(`SELECT version FROM schema_version`).Scan(&version); err != nil || version != len(saved) {
+		t.Errorf("schema version %d (%v) after the failed migration, want %d", version, err, len(saved))
+	}
+	if err := d.db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'half_done'`).Scan(&halfDone); err != nil || halfDone != 0 {
+		t.Errorf("the failed migration's table exists (%d, %v)", halfDone, err)
 	}
 }

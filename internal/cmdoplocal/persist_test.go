@@ -503,3 +503,102 @@ func TestControlTokenIsNeverStored(t *testing.T) {
 	e2.do("GET", "/_local/clock", ctl, nil).expect(t, 401, cmdopapi.CodeAuth)
 	e2.do("GET", "/_local/clock", srv2.ControlToken(), nil).expect(t, 200, "")
 }
+
+// testdata/state-v1.db is a database of schema version 1, frozen: the
+// import of testdata/state-v1.json by the cmdop-local of schema 1, written
+// once with CMDOP_LOCAL_WRITE_V1_DB=1 and never again. Every later
+// cmdop-local must open it, migrating it to its own schema, with all it
+// holds; migrations are appended, never edited (TestMigrationsAreAppendOnly).
+func TestOpensTheFrozenV1Database(t *testing.T) {
+	const fixture = "testdata/state-v1.db"
+	if os.Getenv("CMDOP_LOCAL_WRITE_V1_DB") != "" {
+		writeV1Database(t, fixture)
+	}
+	data, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "state.db")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustf(t, count(t, inspect(t, path), `SELECT version FROM schema_version`) == 1, "the fixture is not of schema version 1")
+
+	srv, err := cmdoplocal.New(cmdoplocal.Options{StatePath: path, AdminToken: importAdminToken})
+	if err != nil {
+		t.Fatalf("opening the v1 database: %v", err)
+	}
+	e := wrap(t, srv)
+	var v1 struct {
+		FleetID string           `json:"fleet_id"`
+		Events  []cmdopapi.Event `json:"events"`
+	}
+	raw, err := os.ReadFile("testdata/state-v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &v1); err != nil {
+		t.Fatal(err)
+	}
+	mustf(t, srv.FleetID() == v1.FleetID, "fleet %q, want %q", srv.FleetID(), v1.FleetID)
+	var page cmdopapi.TokenPage
+	e.do("GET", fleetPath(e.fleet), e.admin, nil).expect(t, 200, "").json(t, &page)
+	mustf(t, page.Total == 2, "fleet tokens: %d, want the fixture's 2", page.Total)
+	e.do("POST", fleetPath(e.fleet), e.admin, `{"name":"ci","scopes":["machines:read"],"expires_in_days":30}`, "Idempotency-Key", "fixture-key").
+		expect(t, 409, cmdopapi.CodeConflict)
+	seen := map[string]bool{}
+	for _, ev := range e.events(e.admin, "") {
+		seen[ev.ID] = true
+	}
+	for _, ev := range v1.Events {
+		mustf(t, seen[ev.ID], "event %s of the v1 database is gone", ev.ID)
+	}
+	// It works on as a database of this version: a write, a restart.
+	tok := e.createFleetToken("after-migration", "files:read")
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	srv2, err := cmdoplocal.New(cmdoplocal.Options{StatePath: path, AdminToken: importAdminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2 := wrap(t, srv2)
+	e2.do("GET", fleetPath(e2.fleet)+"/"+tok.ID, e2.admin, nil).expect(t, 200, "")
+}
+
+// writeV1Database writes the frozen fixture; run only by hand, with
+// CMDOP_LOCAL_WRITE_V1_DB=1, by the cmdop-local of schema version 1.
+func writeV1Database(t *testing.T, fixture string) {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/state-v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "state.db")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := cmdoplocal.New(cmdoplocal.Options{StatePath: path, AdminToken: importAdminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`PRAGMA journal_mode=DELETE; VACUUM`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(fixture, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s (%d bytes)", fixture, len(b))
+}
