@@ -14,6 +14,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // events reads the events of a cmdop_audit_events from the state.
@@ -168,17 +170,24 @@ data "cmdop_audit_events" "exact" {
 	})
 }
 
-// More than 1000 events, read with max_results 2500, across pages.
-func TestAccAuditEventsDataSource_paging(t *testing.T) {
-	t.Parallel()
-	api := newTestAPI(t)
+// busyToken is a token with n token.used events.
+func busyToken(t *testing.T, api *testAPI, n int) *cmdopapi.Token {
+	t.Helper()
 	tok := api.createToken(api.FleetID(), "busy", nil)
 	c := newClient(t, api.URL, tok.RawToken)
-	for range 2600 {
+	for range n {
 		if _, err := c.Account(context.Background()); err != nil { // each call logs a token.used
 			t.Fatal(err)
 		}
 	}
+	return tok
+}
+
+// More than 1000 events, read with max_results 2500, across pages.
+func TestAccAuditEventsDataSource_paging(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	tok := busyToken(t, api, 2600)
 	api.srv.ResetStats()
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
@@ -210,13 +219,7 @@ data "cmdop_audit_events" "busy" {
 func TestAccAuditEventsDataSource_pagesPerRead(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
-	tok := api.createToken(api.FleetID(), "busy", nil)
-	c := newClient(t, api.URL, tok.RawToken)
-	for range 2600 {
-		if _, err := c.Account(context.Background()); err != nil { // each call logs a token.used
-			t.Fatal(err)
-		}
-	}
+	tok := busyToken(t, api, 2600)
 	run := newCLIRun(t, api, map[string]string{"main.tf": fmt.Sprintf(`
 data "cmdop_audit_events" "busy" {
   token_id    = %q

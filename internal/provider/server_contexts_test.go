@@ -398,25 +398,11 @@ func TestContextRelease_stopProviderCancelsInFlight(t *testing.T) {
 // value, are still reachable after the requests have ended.
 func retained(t *testing.T, s tfprotov6.ProviderServer, n int) int {
 	t.Helper()
-	type key struct{}
-	ptrs := make([]weak.Pointer[[4096]byte], n)
-	for i := range n {
-		v := new([4096]byte)
-		ptrs[i] = weak.Make(v)
-		ctx := context.WithValue(t.Context(), key{}, v)
+	return retainedBy(t, n, func(ctx context.Context) {
 		if _, err := s.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	runtime.GC()
-	runtime.GC()
-	alive := 0
-	for _, p := range ptrs {
-		if p.Value() != nil {
-			alive++
-		}
-	}
-	return alive
+	})
 }
 
 // With the wrapper, the framework keeps no finished request's context.
