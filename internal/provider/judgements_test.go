@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
@@ -55,6 +58,11 @@ func TestInferExpiry(t *testing.T) {
 		{at(365 * 24 * time.Hour), "1y"},
 		{at(48 * time.Hour), "2030-01-04T03:04:05Z"},
 		{at(48*time.Hour + 250*time.Millisecond), "2030-01-04T03:04:05.25Z"}, // the full precision: the same instant
+		// A preset within less than a second either way, not at one.
+		{at(30*24*time.Hour + time.Second), "2030-02-01T03:04:06Z"},
+		{at(30*24*time.Hour - time.Second), "2030-02-01T03:04:04Z"},
+		{at(30*24*time.Hour + 999*time.Millisecond), "30d"},
+		{at(30*24*time.Hour - 999*time.Millisecond), "30d"},
 	}
 	for _, tc := range cases {
 		if got := inferExpiry(&cmdopapi.Token{CreatedAt: created, ExpiresAt: tc.expires}); got != tc.want {
@@ -183,6 +191,31 @@ func TestParseEphemeralTTL(t *testing.T) {
 	for _, s := range []string{"59m", "25h", "2d", "0s", "-1h", "soon", ""} {
 		if _, err := parseEphemeralTTL(s); err == nil {
 			t.Errorf("parseEphemeralTTL(%q) accepted it", s)
+		}
+	}
+}
+
+// The action's selection is narrowed by IDs or any filter, known or not;
+// fleet_id, kind and the flags do not narrow it.
+func TestNarrowed(t *testing.T) {
+	none := revokeTokensModel{
+		TokenIDs: types.SetNull(types.StringType), NamePrefix: types.StringNull(),
+		CreatedBefore: timetypes.NewRFC3339Null(), UsedSince: timetypes.NewRFC3339Null(),
+		FleetID: types.StringValue("f"), Kind: types.StringValue("fleet"), All: types.BoolValue(true),
+	}
+	if none.narrowed() {
+		t.Error("a selection by fleet and kind alone counts as narrowed")
+	}
+	for name, set := range map[string]func(m *revokeTokensModel){
+		"token_ids":      func(m *revokeTokensModel) { m.TokenIDs = types.SetUnknown(types.StringType) },
+		"name_prefix":    func(m *revokeTokensModel) { m.NamePrefix = types.StringValue("ci-") },
+		"created_before": func(m *revokeTokensModel) { m.CreatedBefore = timetypes.NewRFC3339Unknown() },
+		"used_since":     func(m *revokeTokensModel) { m.UsedSince = timetypes.NewRFC3339ValueMust("2030-01-01T00:00:00Z") },
+	} {
+		m := none
+		set(&m)
+		if !m.narrowed() {
+			t.Errorf("%s does not narrow the selection", name)
 		}
 	}
 }
