@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
@@ -234,5 +235,23 @@ func TestFailedMigrationRollsBack(t *testing.T) {
 	}
 	if err := d.db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'half_done'`).Scan(&halfDone); err != nil || halfDone != 0 {
 		t.Errorf("the failed migration's table exists (%d, %v)", halfDone, err)
+	}
+}
+
+// truncateHeader keeps a value within the limit as it is, cuts a longer
+// one on a UTF-8 boundary, and gives up after utf8.UTFMax bytes on one
+// that is not UTF-8 at all.
+func TestTruncateHeader(t *testing.T) {
+	within := strings.Repeat("a", maxHeaderLen-1) + "\xff"
+	if got := truncateHeader(within); got != within {
+		t.Errorf("a value of exactly %d bytes was changed to %d bytes", maxHeaderLen, len(got))
+	}
+	split := "a" + strings.Repeat("é", maxHeaderLen) // the cut at maxHeaderLen splits an é
+	if got := truncateHeader(split); len(got) != maxHeaderLen-1 || !utf8.ValidString(got) {
+		t.Errorf("cut to %d bytes (valid UTF-8: %v), want %d", len(got), utf8.ValidString(got), maxHeaderLen-1)
+	}
+	garbage := strings.Repeat("\xff", 2*maxHeaderLen)
+	if got := truncateHeader(garbage); len(got) != maxHeaderLen-utf8.UTFMax {
+		t.Errorf("a value that is not UTF-8 was cut to %d bytes, want %d", len(got), maxHeaderLen-utf8.UTFMax)
 	}
 }
