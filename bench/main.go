@@ -7,7 +7,10 @@
 // a fresh cmdop-local for every (N, latency) pair, prints Markdown tables
 // and writes bench/scaling.svg; see bench/README.md.
 //
-//	go run ./bench [-n "100 500 1000"] [-latency "0ms 20ms"] [-repeat 1] [-audit-events 10000]
+//	make bench BENCH_FLAGS='[-n "100 500 1000"] [-latency "0ms 20ms"] [-repeat 1] [-audit-events 10000]'
+//
+// It is its own Go module (bench/go.mod); make bench builds it there and
+// runs it from the repository's root.
 //
 // BENCH_N, BENCH_LATENCY, BENCH_REPEAT, BENCH_PLAN_REPEAT and
 // BENCH_AUDIT_EVENTS set the flags' defaults. The goals it checks are

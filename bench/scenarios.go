@@ -82,7 +82,8 @@ output "truncated" {
 func (b *bench) build(ctx context.Context) error {
 	b.local = filepath.Join(b.work, "cmdop-local")
 	overrides := ""
-	for _, c := range []struct{ configuration, pkg string }{{cmdop, "."}, {floor, "./bench/floor"}, {"", "./cmd/cmdop-local"}} {
+	// The floor is in the benchmark's own module (bench/go.mod), the rest in the provider's.
+	for _, c := range []struct{ configuration, dir, pkg string }{{cmdop, ".", "."}, {floor, "bench", "./floor"}, {"", ".", "./cmd/cmdop-local"}} {
 		out := b.local
 		if c.configuration != "" {
 			dir := filepath.Join(b.work, "plugins-"+c.configuration)
@@ -94,7 +95,7 @@ func (b *bench) build(ctx context.Context) error {
 		}
 		start := time.Now()
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, c.pkg)
-		cmd.Dir = b.cfg.root
+		cmd.Dir = filepath.Join(b.cfg.root, c.dir)
 		if outb, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("go build -o %s %s: %v\n%s", out, c.pkg, err, outb)
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,7 +52,16 @@ func TestDurabilityKillLoop(t *testing.T) {
 
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state.db")
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("CMDOP_DURABILITY_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("CMDOP_DURABILITY_SEED=%q: %v", s, err)
+		}
+		seed = n
+	}
+	t.Logf("random seed %d (repeat this run with CMDOP_DURABILITY_SEED=%d)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
 
 	acked := map[string]string{} // token ID -> raw secret, across every iteration
 	var fleetID string

@@ -1,6 +1,7 @@
 package cmdop_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/terraform-plugin-log/tflogtest"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
@@ -406,5 +409,62 @@ func expectCodeNoID(t *testing.T, err error, sentinel *cmdop.Error) {
 	t.Helper()
 	if !errors.Is(err, sentinel) {
 		t.Fatalf("want %s, got %v", sentinel.Code, err)
+	}
+}
+
+// Any status from 300 up is an error, even with a body that decodes.
+func TestClient_status300IsAnError(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusMultipleChoices)
+		_, _ = w.Write([]byte(`{"id":"looks-like-a-token","name":"x"}`))
+	}))
+	defer hs.Close()
+	c, err := cmdop.New(cmdop.Config{BaseURL: hs.URL, Token: "cmdop_" + strings.Repeat("a", 40), MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := c.GetToken(context.Background(), "f", "t"); err == nil {
+		t.Fatalf("a 300 answer was read as the token %+v", tok)
+	}
+}
+
+// A retry is logged once, at DEBUG, with its attempt number; the first
+// attempt is not a retry.
+func TestClient_retriesAreLogged(t *testing.T) {
+	calls := 0
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls++
+		w.Header().Set("Content-Type", "application/json")
+		if calls == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"error":{"code":"server","message":"busy"}}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"id":"t","name":"x","scopes":[],"status":"active","key_prefix":"cmdop_abc","created_at":"2030-01-01T00:00:00Z"}`))
+	}))
+	defer hs.Close()
+	c, err := cmdop.New(cmdop.Config{BaseURL: hs.URL, Token: "cmdop_" + strings.Repeat("a", 40), MaxRetries: 2,
+		RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	ctx := tflogtest.RootLogger(context.Background(), &out)
+	if _, err := c.GetToken(ctx, "f", "t"); err != nil {
+		t.Fatal(err)
+	}
+	lines, err := tflogtest.MultilineJSONDecode(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var retries []map[string]any
+	for _, l := range lines {
+		if l["@message"] == "Retrying CMDOP API call" {
+			retries = append(retries, l)
+		}
+	}
+	if calls != 2 || len(retries) != 1 || retries[0]["attempt"] != float64(2) {
+		t.Fatalf("%d calls, retry log lines %v; want 2 calls and one line with attempt 2", calls, retries)
 	}
 }

@@ -39,8 +39,10 @@ var (
 
 	// ErrTokenNotFound is the one error that says a token is gone: the API
 	// answered that no token has this ID in the addressed collection. A
-	// missing fleet, a wrong URL or another user's collection are other
-	// errors, and must never be read as "gone".
+	// missing fleet, a wrong URL or another user's fleet (a 403) are other
+	// errors, and must never be read as "gone". Another user's personal
+	// token is not in the caller's collection either, and is answered with
+	// this error: the provider checks the owner before it asks.
 	ErrTokenNotFound = &Error{Code: cmdopapi.CodeNotFound, Reason: cmdopapi.ReasonTokenNotFound}
 )
 

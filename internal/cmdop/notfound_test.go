@@ -11,7 +11,11 @@ import (
 )
 
 // Only "no such token in this collection" is ErrTokenNotFound: a missing
-// fleet, a wrong base URL path or another user's collection are not.
+// fleet, a wrong base URL path or another user's fleet are not. Another
+// user's personal token is not in the caller's own collection, so the API
+// answers token_not_found there: the client cannot tell that from a revoked
+// token, and the provider checks a personal token's owner before it asks
+// (checkOwner; TestAccNeverLose_wrongSettings).
 func TestClient_onlyTheTokensOwnAbsenceIsTokenNotFound(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -40,6 +44,36 @@ func TestClient_onlyTheTokensOwnAbsenceIsTokenNotFound(t *testing.T) {
 			t.Errorf("%s: got %v, want a 404", name, err)
 		}
 	}
+	// Another user's fleet: an admin of another fleet only is refused with
+	// a 403, never told the token is gone.
+	other, err := e.srv.AddFleet("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, outsider, err := e.srv.AddMember(other, "admin", "outsider")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, call := range map[string]func() error{
+		"read":   func() error { _, err := e.client(outsider, 0).GetToken(ctx, e.fleet, tok.ID); return err },
+		"revoke": func() error { return e.client(outsider, 0).RevokeToken(ctx, e.fleet, tok.ID) },
+	} {
+		if err := call(); !errors.Is(err, cmdop.ErrPermission) || errors.Is(err, cmdop.ErrTokenNotFound) {
+			t.Errorf("%s in another user's fleet: got %v, want a 403 that is not ErrTokenNotFound", name, err)
+		}
+	}
+	if got, err := e.admin.GetToken(ctx, e.fleet, tok.ID); err != nil || got.Status != cmdopapi.StatusActive {
+		t.Errorf("after the outsider's calls the token is %+v, %v; want it active", got, err)
+	}
+	// Another user's personal token, asked for in the caller's collection.
+	own, err := e.admin.CreateToken(ctx, "", cmdopapi.CreateTokenRequest{Name: "admins", Scopes: []string{"files:read"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client(outsider, 0).GetToken(ctx, "", own.ID); !errors.Is(err, cmdop.ErrTokenNotFound) {
+		t.Errorf("another user's personal token: got %v, want token_not_found (the caller's collection lacks it)", err)
+	}
+
 	apiErr, _ := cmdop.AsError(cases["wrong base URL path"]())
 	if apiErr.Reason != cmdopapi.ReasonRouteNotFound {
 		t.Errorf("wrong base URL path: reason %q, want route_not_found", apiErr.Reason)

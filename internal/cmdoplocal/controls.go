@@ -230,3 +230,55 @@ func (s *Server) RemoveFleet(fleetID string) error {
 	}
 	return nil
 }
+
+// revokeTrigger is a pending RevokeAfterWrites.
+type revokeTrigger struct {
+	left    int // successful writes still to come
+	tokenID string
+}
+
+// RevokeAfterWrites makes the server itself revoke token tokenID, audited
+// as token.revoked by local-control, once n more writes under /api (POST,
+// PATCH, DELETE answered with a 2xx) have succeeded: inside the n-th one,
+// before its response is sent, so that the next request meets the revoked
+// token whatever the timing. Tests revoke a token in the middle of a run
+// with it; a later call replaces an earlier one.
+func (s *Server) RevokeAfterWrites(n int, tokenID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n < 1 {
+		return fmt.Errorf("cmdoplocal: RevokeAfterWrites needs n >= 1, not %d", n)
+	}
+	if s.st.tokens[tokenID] == nil {
+		return errNotFound(cmdopapi.ReasonTokenNotFound, "Token %q was not found.", tokenID)
+	}
+	s.revokeAfter = &revokeTrigger{left: n, tokenID: tokenID}
+	return nil
+}
+
+// countWriteLocked counts a successful write for RevokeAfterWrites, and
+// revokes its token at the last one.
+func (s *Server) countWriteLocked(method string, status int) {
+	t := s.revokeAfter
+	if t == nil || status < 200 || status > 299 {
+		return
+	}
+	switch method {
+	case http.MethodPost, http.MethodPatch, http.MethodDelete:
+	default:
+		return
+	}
+	if t.left--; t.left > 0 {
+		return
+	}
+	s.revokeAfter = nil
+	tok := s.st.tokens[t.tokenID]
+	if tok == nil || tok.RevokedAt != nil {
+		return
+	}
+	s.st.revoke(tok, s.st.now(s.baseNow))
+	s.st.appendEvent(s.baseNow, cmdopapi.Event{
+		Action: cmdopapi.ActionTokenRevoked, Actor: localControlActor, TokenID: tok.ID, FleetID: tok.FleetID,
+		RequestID: newRequestID(), StatusCode: http.StatusNoContent,
+	})
+}

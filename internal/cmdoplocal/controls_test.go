@@ -171,3 +171,31 @@ func TestExpiryAndClock(t *testing.T) {
 	at, err := e.srv.AdvanceClock(36 * time.Hour)
 	mustf(t, err == nil && at.Sub(clock.Now) >= 36*time.Hour, "AdvanceClock: %v %v", at, err)
 }
+
+// RevokeAfterWrites revokes the token inside the n-th successful write,
+// before its response: no timing involved. Failed writes and reads do not
+// count.
+func TestRevokeAfterWrites(t *testing.T) {
+	e := newEnv(t, cmdoplocal.Options{})
+	victim := e.createFleetToken("victim", "machines:read", "permissions:manage")
+	if err := e.srv.RevokeAfterWrites(0, victim.ID); err == nil {
+		t.Error("RevokeAfterWrites accepted n = 0")
+	}
+	if err := e.srv.RevokeAfterWrites(1, "no-such-token"); err == nil {
+		t.Error("RevokeAfterWrites accepted an unknown token")
+	}
+	if err := e.srv.RevokeAfterWrites(2, victim.ID); err != nil {
+		t.Fatal(err)
+	}
+	create := func(name string) *resp {
+		return e.do("POST", fleetPath(e.fleet), victim.RawToken, map[string]any{"name": name, "scopes": []string{"machines:read"}})
+	}
+	create("first").expect(t, 201, "")
+	e.do("GET", fleetPath(e.fleet), victim.RawToken, nil).expect(t, 200, "")                                              // a read
+	e.do("POST", fleetPath(e.fleet), victim.RawToken, map[string]any{"name": ""}).expect(t, 422, cmdopapi.CodeValidation) // a failed write
+	create("second").expect(t, 201, "")                                                                                   // the 2nd successful write: answered, then revoked
+	create("third").expect(t, 401, cmdopapi.CodeAuth)
+	evs := e.events(e.admin, "action="+cmdopapi.ActionTokenRevoked)
+	mustf(t, countAction(evs, cmdopapi.ActionTokenRevoked, victim.ID) == 1, "token.revoked events of the victim: %+v", evs)
+	mustf(t, evs[0].Actor.ID == "local-control", "revoked by %+v, want local-control", evs[0].Actor)
+}

@@ -1,7 +1,9 @@
 package cmdoplocal
 
 import (
+	"crypto/sha256"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
@@ -314,4 +317,78 @@ func TestIdemQueueBookkeeping(t *testing.T) {
 	st.expireIdem(later.Add(idempotencyWindow + 500*time.Second))
 	mustBe(st.idemOrder.len() == 499 && len(st.idem) == 499 && st.idemOrder.front().Key == "501", "after expiring 501 of 1000: %d queued, front %q", st.idemOrder.len(), st.idemOrder.front().Key)
 	mustBe(len(st.idemOrder.recs) < 1000, "the queue never compacted: %d slots", len(st.idemOrder.recs))
+}
+
+// Migrations are appended, never edited: each one's text is frozen here,
+// and a database that had it (testdata/state-v1.db) would never get the
+// edit. Change the schema by appending a migration, and its hash here.
+func TestMigrationsAreAppendOnly(t *testing.T) {
+	frozen := []string{
+		"05ba84dbbf4fa9409e97b5ce7d82c80d2e4478bffd30ca9e93baf7d1936e46e9", // 1: the first schema
+	}
+	if len(migrations) < len(frozen) {
+		t.Fatalf("%d migrations, but %d are frozen: a migration was removed", len(migrations), len(frozen))
+	}
+	for i, want := range frozen {
+		if got := fmt.Sprintf("%x", sha256.Sum256([]byte(migrations[i]))); got != want {
+			t.Errorf("migration %d was edited (sha256 %s, frozen %s): append a new migration instead", i+1, got, want)
+		}
+	}
+	if len(migrations) > len(frozen) {
+		t.Errorf("migration %d is not frozen here: add its sha256 to this test", len(frozen)+1)
+	}
+}
+
+// A migration that fails leaves the database as it was: the earlier
+// version, nothing of the failed migration's statements, and an error
+// that names the version.
+func TestFailedMigrationRollsBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	d, err := openDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.close(); err != nil {
+		t.Fatal(err)
+	}
+	saved := migrations
+	t.Cleanup(func() { migrations = saved })
+	migrations = append(slices.Clone(saved), `CREATE TABLE half_done (x INTEGER); INSERT INTO no_such_table VALUES (1);`)
+	if d, err := openDB(path); err == nil {
+		d.close()
+		t.Fatal("a failing migration opened the database")
+	} else if !strings.Contains(err.Error(), fmt.Sprintf("schema migration to version %d", len(migrations))) {
+		t.Errorf("error %q does not name the failed version", err)
+	}
+	migrations = saved
+	d, err = openDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	var version, halfDone int
+	if err := d.db.QueryRow(`SELECT version FROM schema_version`).Scan(&version); err != nil || version != len(saved) {
+		t.Errorf("schema version %d (%v) after the failed migration, want %d", version, err, len(saved))
+	}
+	if err := d.db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'half_done'`).Scan(&halfDone); err != nil || halfDone != 0 {
+		t.Errorf("the failed migration's table exists (%d, %v)", halfDone, err)
+	}
+}
+
+// truncateHeader keeps a value within the limit as it is, cuts a longer
+// one on a UTF-8 boundary, and gives up after utf8.UTFMax bytes on one
+// that is not UTF-8 at all.
+func TestTruncateHeader(t *testing.T) {
+	within := strings.Repeat("a", maxHeaderLen-1) + "\xff"
+	if got := truncateHeader(within); got != within {
+		t.Errorf("a value of exactly %d bytes was changed to %d bytes", maxHeaderLen, len(got))
+	}
+	split := "a" + strings.Repeat("é", maxHeaderLen) // the cut at maxHeaderLen splits an é
+	if got := truncateHeader(split); len(got) != maxHeaderLen-1 || !utf8.ValidString(got) {
+		t.Errorf("cut to %d bytes (valid UTF-8: %v), want %d", len(got), utf8.ValidString(got), maxHeaderLen-1)
+	}
+	garbage := strings.Repeat("\xff", 2*maxHeaderLen)
+	if got := truncateHeader(garbage); len(got) != maxHeaderLen-utf8.UTFMax {
+		t.Errorf("a value that is not UTF-8 was cut to %d bytes, want %d", len(got), maxHeaderLen-utf8.UTFMax)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	_ "modernc.org/sqlite"
-
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
+	_ "modernc.org/sqlite"
 )
 
 // secretRE matches anything shaped like a token secret.
@@ -421,20 +421,193 @@ func TestAuditBounds(t *testing.T) {
 	mustf(t, count(t, db, `SELECT count(DISTINCT collection) FROM events`) == 2, "collections after restarting")
 
 	aged := newEnv(t, cmdoplocal.Options{AuditRetention: cmdoplocal.Retention{MaxEvents: -1, MaxAge: 24 * time.Hour}})
-	aged.createFleetToken("old", "files:read")
+	old := aged.createFleetToken("old", "files:read")
 	advance(t, aged.srv, 25*time.Hour)
-	for _, ev := range aged.events(aged.admin, "") {
-		mustf(t, ev.Action == cmdopapi.ActionTokenUsed, "an event older than a day was kept: %+v", ev)
+	fresh := aged.createFleetToken("fresh", "files:read")
+	kept := aged.events(aged.admin, "")
+	// Not empty (an empty list would pass the loop below): the fresh issue.
+	mustf(t, countAction(kept, cmdopapi.ActionTokenIssued, fresh.ID) == 1, "the event of a minute ago was pruned: %+v", kept)
+	for _, ev := range kept {
+		mustf(t, ev.TokenID != old.ID && aged.srv.Now().Sub(ev.Time) <= 24*time.Hour, "an event older than a day was kept: %+v", ev)
 	}
 }
 
+// A retention of 3 events keeps the newest 3: five reads of the account,
+// then the audit log holds the last three of them.
 func ExampleRetention() {
-	fmt.Println(cmdoplocal.DefaultRetention.MaxEvents, cmdoplocal.DefaultRetention.MaxTotal)
-	// Output: 100000 500000
+	srv, err := cmdoplocal.New(cmdoplocal.Options{AuditRetention: cmdoplocal.Retention{MaxEvents: 3}})
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	get := func(path string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		return rec
+	}
+	for range 5 {
+		get("/api/account")
+	}
+	var page cmdopapi.EventPage
+	if err := json.Unmarshal(get("/api/audit/events").Body.Bytes(), &page); err != nil {
+		panic(err)
+	}
+	for _, ev := range page.Items {
+		fmt.Println(ev.Action)
+	}
+	// Output:
+	// token.used
+	// token.used
+	// token.used
 }
 
 // wrap serves an existing server.
 func wrap(t *testing.T, srv *cmdoplocal.Server) *env {
 	t.Helper()
 	return envFor(t, localtest.Serve(t, srv))
+}
+
+// The control token is never stored: not in the state database, its WAL
+// or any file beside it, and a restart without one makes a new one, which
+// the old one no longer opens.
+func TestControlTokenIsNeverStored(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.db")
+	ctl := "control-token-never-stored-0123456789"
+	srv1, err := cmdoplocal.New(cmdoplocal.Options{StatePath: path, AdminToken: testAdminToken, ControlToken: ctl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e1 := wrap(t, srv1)
+	e1.do("POST", "/_local/members", ctl, `{"role":"admin","name":"Ada"}`).expect(t, 201, "")
+	e1.do("POST", "/_local/clock", ctl, `{"advance":"1h"}`).expect(t, 200, "")
+	e1.createFleetToken("kept", "files:read")
+	check := func(when string) {
+		t.Helper()
+		files, _ := os.ReadDir(dir)
+		mustf(t, len(files) > 0, "no state files")
+		for _, f := range files {
+			b, err := os.ReadFile(filepath.Join(dir, f.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustf(t, !strings.Contains(string(b), ctl), "%s: %s holds the control token", when, f.Name())
+		}
+	}
+	check("running")
+	e1.api.Close()
+	if err := srv1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check("closed")
+
+	srv2, err := cmdoplocal.New(cmdoplocal.Options{StatePath: path, AdminToken: testAdminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2 := wrap(t, srv2)
+	mustf(t, srv2.ControlToken() != ctl, "the restart reused the control token")
+	e2.do("GET", "/_local/clock", ctl, nil).expect(t, 401, cmdopapi.CodeAuth)
+	e2.do("GET", "/_local/clock", srv2.ControlToken(), nil).expect(t, 200, "")
+}
+
+// testdata/state-v1.db is a database of schema version 1, frozen: the
+// import of testdata/state-v1.json by the cmdop-local of schema 1, written
+// once with CMDOP_LOCAL_WRITE_V1_DB=1 and never again. Every later
+// cmdop-local must open it, migrating it to its own schema, with all it
+// holds; migrations are appended, never edited (TestMigrationsAreAppendOnly).
+func TestOpensTheFrozenV1Database(t *testing.T) {
+	const fixture = "testdata/state-v1.db"
+	if os.Getenv("CMDOP_LOCAL_WRITE_V1_DB") != "" {
+		writeV1Database(t, fixture)
+	}
+	data, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "state.db")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustf(t, count(t, inspect(t, path), `SELECT version FROM schema_version`) == 1, "the fixture is not of schema version 1")
+
+	srv, err := cmdoplocal.New(cmdoplocal.Options{StatePath: path, AdminToken: importAdminToken})
+	if err != nil {
+		t.Fatalf("opening the v1 database: %v", err)
+	}
+	e := wrap(t, srv)
+	var v1 struct {
+		FleetID string           `json:"fleet_id"`
+		Events  []cmdopapi.Event `json:"events"`
+	}
+	raw, err := os.ReadFile("testdata/state-v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &v1); err != nil {
+		t.Fatal(err)
+	}
+	mustf(t, srv.FleetID() == v1.FleetID, "fleet %q, want %q", srv.FleetID(), v1.FleetID)
+	var page cmdopapi.TokenPage
+	e.do("GET", fleetPath(e.fleet), e.admin, nil).expect(t, 200, "").json(t, &page)
+	mustf(t, page.Total == 2, "fleet tokens: %d, want the fixture's 2", page.Total)
+	e.do("POST", fleetPath(e.fleet), e.admin, `{"name":"ci","scopes":["machines:read"],"expires_in_days":30}`, "Idempotency-Key", "fixture-key").
+		expect(t, 409, cmdopapi.CodeConflict)
+	seen := map[string]bool{}
+	for _, ev := range e.events(e.admin, "") {
+		seen[ev.ID] = true
+	}
+	for _, ev := range v1.Events {
+		mustf(t, seen[ev.ID], "event %s of the v1 database is gone", ev.ID)
+	}
+	// It works on as a database of this version: a write, a restart.
+	tok := e.createFleetToken("after-migration", "files:read")
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	srv2, err := cmdoplocal.New(cmdoplocal.Options{StatePath: path, AdminToken: importAdminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2 := wrap(t, srv2)
+	e2.do("GET", fleetPath(e2.fleet)+"/"+tok.ID, e2.admin, nil).expect(t, 200, "")
+}
+
+// writeV1Database writes the frozen fixture; run only by hand, with
+// CMDOP_LOCAL_WRITE_V1_DB=1, by the cmdop-local of schema version 1.
+func writeV1Database(t *testing.T, fixture string) {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/state-v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "state.db")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := cmdoplocal.New(cmdoplocal.Options{StatePath: path, AdminToken: importAdminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`PRAGMA journal_mode=DELETE; VACUUM`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(fixture, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s (%d bytes)", fixture, len(b))
 }

@@ -2,8 +2,12 @@ package cmdoplocal
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -77,5 +81,46 @@ func TestRoutesMatchTheContract(t *testing.T) {
 		if !seen[key] {
 			t.Errorf("the contract's %s has no route in cmdop-local", key)
 		}
+	}
+}
+
+// Every control route, whatever its method, refuses every API token (the
+// seeded admin's too) and a missing one, before it does anything: the
+// clock, the faults, the members and fleets are as they were.
+func TestEveryControlRouteRefusesAPITokens(t *testing.T) {
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	controls := 0
+	for _, rt := range routes {
+		if !rt.isControl() {
+			continue
+		}
+		controls++
+		path := strings.ReplaceAll(rt.pattern, "{user_id}", s.OwnerUserID())
+		for _, c := range []struct {
+			token  string
+			status int
+		}{{s.AdminToken(), http.StatusForbidden}, {"", http.StatusUnauthorized}} {
+			now, stats := s.Now(), s.Stats().Total
+			fleets, users := len(s.st.fleets), len(s.st.users)
+			req := httptest.NewRequest(rt.method, path, strings.NewReader(`{"advance":"1h","role":"admin","fail_rate":1}`))
+			if c.token != "" {
+				req.Header.Set("Authorization", "Bearer "+c.token)
+			}
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			if rec.Code != c.status {
+				t.Errorf("%s %s (an API token: %v): %d, want %d", rt.method, path, c.token != "", rec.Code, c.status)
+			}
+			if s.Now().Sub(now) > time.Minute || s.Faults().FailRate != 0 || len(s.st.fleets) != fleets || len(s.st.users) != users || s.Stats().Total != stats {
+				t.Errorf("%s %s, refused, still acted", rt.method, path)
+			}
+		}
+	}
+	if controls < 9 {
+		t.Fatalf("only %d control routes in the table", controls)
 	}
 }

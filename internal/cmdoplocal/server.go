@@ -65,6 +65,8 @@ type Server struct {
 
 	faults *faultInjector
 	stats  *statsRecorder
+
+	revokeAfter *revokeTrigger // guarded by mu; set by RevokeAfterWrites
 }
 
 // New creates a Server, loading StatePath if it holds a state and seeding otherwise.
@@ -295,6 +297,7 @@ func (s *Server) serveAPI(w *bufferedResponse, r *http.Request, reqID string) (d
 	} else {
 		s.route(w, c, rt, allow)
 		s.recordUse(c, w.statusCode())
+		s.countWriteLocked(r.Method, w.statusCode())
 	}
 	if err := s.commitLocked(); err != nil {
 		s.logf("saving state failed (request_id=%s): %v", reqID, err)

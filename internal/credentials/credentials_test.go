@@ -894,3 +894,41 @@ func TestResolveLogsSourceOnce(t *testing.T) {
 		})
 	}
 }
+
+// A relative config dir is made absolute.
+func TestResolveConfigDir_relative(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resolveConfigDir("rel/dir", func(string) string { return "" }), filepath.Join(wd, "rel", "dir"); got != want {
+		t.Errorf("resolveConfigDir(rel/dir) = %q, want %q", got, want)
+	}
+}
+
+// A credentials file of exactly the size limit is read whole; one byte
+// more is too large.
+func TestReadCredentialsFile_sizeLimit(t *testing.T) {
+	dir := t.TempDir()
+	body := `{"a":"` + strings.Repeat("x", maxFileSize-len(`{"a":""}`)) + `"}`
+	path := writeFile(t, dir, "exact.json", body, 0o600)
+	data, err := readCredentialsFile(path)
+	if err != nil || len(data) != maxFileSize || string(data) != body {
+		t.Fatalf("a file of exactly %d bytes: %d bytes read, %v", maxFileSize, len(data), err)
+	}
+	path = writeFile(t, dir, "over.json", body+" ", 0o600)
+	if _, err := readCredentialsFile(path); !errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), "too large") {
+		t.Fatalf("a file of %d bytes: %v, want too large", maxFileSize+1, err)
+	}
+}
+
+// A credentials error is its kind and, when it has one, its cause.
+func TestCredError_unwrap(t *testing.T) {
+	err := newError(ErrUnreadable, os.ErrNotExist, "x")
+	if !errors.Is(err, ErrUnreadable) || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%v is not both ErrUnreadable and its cause", err)
+	}
+	if err := newError(ErrInsecureFile, nil, "y"); !errors.Is(err, ErrInsecureFile) || errors.Is(err, ErrUnreadable) {
+		t.Errorf("%v: want ErrInsecureFile only", err)
+	}
+}

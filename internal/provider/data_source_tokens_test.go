@@ -81,6 +81,15 @@ func TestAccTokensDataSources_filters(t *testing.T) {
 	}
 	api.createToken("", "laptop", nil)
 	api.createToken("", "ci-personal", nil)
+	// A second fleet: two tokens, one revoked. Only a data source that
+	// reads the fleet it names finds exactly that one.
+	if _, err := api.srv.AddFleet("second"); err != nil {
+		t.Fatal(err)
+	}
+	api.createToken("second", "ci-second-active", nil)
+	if err := api.admin.RevokeToken(ctx, "second", api.createToken("second", "ci-second-revoked", nil).ID); err != nil {
+		t.Fatal(err)
+	}
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
@@ -99,8 +108,8 @@ data "cmdop_fleet_tokens" "stale_ci" {
   unused_since = %[1]q
 }
 data "cmdop_fleet_tokens" "explicit_fleet" {
-  fleet_id = %[2]q
-  status   = "expired"
+  fleet_id = "second"
+  status   = "revoked"
 }
 data "cmdop_fleet_tokens" "created_before_cutoff" {
   created_before = %[1]q
@@ -115,13 +124,16 @@ data "cmdop_personal_tokens" "ci" {
 data "cmdop_personal_tokens" "none" {
   name_prefix = "nobody-"
 }
-`, cutoff.Format(time.RFC3339Nano), api.FleetID())),
+`, cutoff.Format(time.RFC3339Nano))),
 			Check: resource.ComposeAggregateTestCheckFunc(
 				checkListed("data.cmdop_fleet_tokens.all", 210),
 				checkListed("data.cmdop_fleet_tokens.revoked", 10),
 				checkListed("data.cmdop_fleet_tokens.active_ci", 150),
 				checkListed("data.cmdop_fleet_tokens.stale_ci", 145),
-				checkListed("data.cmdop_fleet_tokens.explicit_fleet", 0),
+				// The second fleet's one revoked token: 10 if fleet_id were
+				// ignored, 2 if status were.
+				checkListed("data.cmdop_fleet_tokens.explicit_fleet", 1),
+				resource.TestCheckResourceAttr("data.cmdop_fleet_tokens.explicit_fleet", "tokens.0.name", "ci-second-revoked"),
 				checkListed("data.cmdop_fleet_tokens.created_before_cutoff", 210),
 				checkListed("data.cmdop_fleet_tokens.created_after_cutoff", 0),
 				// the seeded admin token, laptop and ci-personal

@@ -340,8 +340,19 @@ data "cmdop_personal_tokens" "via_eph" {
 }
 `, name, api.URL, name)),
 			Check: func(*terraform.State) error {
-				_, err := api.checkEphemeralTokens(expect)
-				return err
+				toks, err := api.checkEphemeralTokens(expect)
+				if err != nil {
+					return err
+				}
+				// The API's view: each open's first create was refused (422,
+				// its expiry too soon by the server's clock), then asked again.
+				st := api.srv.Stats()
+				refused, creates := st.ByStatus["422"], st.ByRoute["POST /api/account/api-tokens"]
+				if refused < 1 || refused > len(toks) || creates != len(toks)+refused {
+					return fmt.Errorf("the API answered %d of %d creates with 422 and issued %d tokens; want each open's first create refused, then one issued",
+						refused, creates, len(toks))
+				}
+				return nil
 			},
 		}},
 	})

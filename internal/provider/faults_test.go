@@ -1,18 +1,17 @@
 package provider_test
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
 
@@ -187,7 +186,6 @@ func TestAccFaults_providerTokenRevokedMidApply(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
 	own := api.createToken("", "terraform-ci", []string{"machines:read", "permissions:manage"})
-	api.setFaults(cmdoplocal.FaultConfig{Latency: 20 * time.Millisecond})
 	cfg := api.providerWith(own.RawToken, "") + `
 resource "cmdop_fleet_token" "t" {
   count  = 40
@@ -199,19 +197,31 @@ resource "cmdop_fleet_token" "t" {
 		Steps: []resource.TestStep{
 			{
 				PreConfig: func() {
-					go func() { // revoke once some creates went through
-						for api.srv.Stats().Writes < 10 {
-							time.Sleep(5 * time.Millisecond)
-						}
-						if err := api.admin.RevokeToken(context.Background(), "", own.ID); err != nil {
-							t.Error(err)
-						}
-					}()
+					// The server revokes it inside the 10th create, before
+					// answering it: no timing involved.
+					if err := api.srv.RevokeAfterWrites(10, own.ID); err != nil {
+						t.Fatal(err)
+					}
 				},
 				Config:      cfg,
 				ExpectError: phrases("rejected the provider's token", "creating the fleet token", "expired, was revoked", "cmdop_"),
 			},
 			{
+				PreConfig: func() {
+					if tok := api.token("", own.ID); tok.Status != cmdopapi.StatusRevoked {
+						t.Fatalf("the provider's token is %s, want revoked by the server", tok.Status)
+					}
+					// Exactly the 10 creates answered before the revocation.
+					created := 0
+					for _, tok := range api.activeTokens(api.FleetID()) {
+						if strings.HasPrefix(tok.Name, "mid-") {
+							created++
+						}
+					}
+					if created != 10 {
+						t.Fatalf("%d mid- tokens exist, want the 10 created before the revocation", created)
+					}
+				},
 				// The team supplies a new token: the state kept every created token.
 				Config: api.config(`
 resource "cmdop_fleet_token" "t" {

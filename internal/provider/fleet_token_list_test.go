@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
 
 // List resources and actions need Terraform 1.14; OpenTofu has neither
@@ -218,5 +220,80 @@ type apiReadsCheck struct {
 func (c apiReadsCheck) CheckQuery(_ context.Context, _ querycheck.CheckQueryRequest, resp *querycheck.CheckQueryResponse) {
 	if got := c.api.srv.Stats().ByRoute[c.route]; got != c.want {
 		resp.Error = fmt.Errorf("the query made %d calls to %s, want %d", got, c.route, c.want)
+	}
+}
+
+// The listing's failures: an API error after a first page of results were
+// sent fails the query (nothing passes for a complete listing); a fleet
+// the provider's token cannot manage (403) and a missing fleet fail with
+// the fleet named; and a limit one past a page reads the second page.
+func TestAccFleetTokenList_failures(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	skipUnlessQuery(t)
+	for i := range 201 {
+		api.createToken(api.FleetID(), fmt.Sprintf("t-%03d", i), nil)
+	}
+	if _, err := api.srv.AddFleet("not-mine"); err != nil {
+		t.Fatal(err)
+	}
+	// A fleet token of the seeded fleet, which may manage its own fleet's
+	// tokens only.
+	fleetTok := api.createToken(api.FleetID(), "fleet-credential", []string{"machines:read", "permissions:manage"})
+	const route = "GET /api/fleets/{fleet_id}/api-keys"
+	list := func(provider, extra string) string {
+		return fmt.Sprintf("list \"cmdop_fleet_token\" \"x\" {\n  provider = %s\n  limit    = 1000\n%s}\n", provider, extra)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		TerraformVersionChecks:   queryVersionChecks,
+		Steps: []resource.TestStep{
+			{Config: api.providerWith("", "max_retries = 0") + fmt.Sprintf(`
+provider "cmdop" {
+  alias        = "fleet"
+  api_base_url = %q
+  token        = %q
+  fleet_id     = %q
+}`, api.URL, fleetTok.RawToken, api.FleetID())},
+			{
+				// Page one answers, page two fails.
+				PreConfig: func() {
+					api.srv.ResetStats()
+					api.setFaults(cmdoplocal.FaultConfig{Script: []string{"none", "unavailable"}})
+				},
+				Query:       true,
+				Config:      list("cmdop", ""),
+				ExpectError: regexp.MustCompile(`(?s)Error listing fleet tokens`),
+			},
+			{
+				PreConfig:   func() { api.setFaults(cmdoplocal.FaultConfig{}) },
+				Query:       true,
+				Config:      list("cmdop", "  config {\n    fleet_id = \"no-such-fleet\"\n  }\n"),
+				ExpectError: regexp.MustCompile(`(?s)no-such-fleet`),
+			},
+			{
+				Query: true,
+				// The seeded fleet's token cannot list another fleet: a 403.
+				Config:      list("cmdop.fleet", "  config {\n    fleet_id = \"not-mine\"\n  }\n"),
+				ExpectError: regexp.MustCompile(`(?s)HTTP 403.*another fleet.*not-mine`),
+			},
+			{
+				PreConfig: func() {
+					if n := api.writes(); n != 0 { // since the reset of the first query
+						t.Errorf("the failing listings made %d API writes", n)
+					}
+					api.srv.ResetStats()
+				},
+				Query:  true,
+				Config: strings.Replace(list("cmdop", ""), "limit    = 1000", "limit    = 201", 1),
+				QueryResultChecks: []querycheck.QueryResultCheck{
+					querycheck.ExpectLength("cmdop_fleet_token.x", 201),
+					checkAPIReads(api, route, 2),
+				},
+			},
+		},
+	})
+	if n := api.writes(); n != 0 {
+		t.Errorf("the last listing made %d API writes", n)
 	}
 }

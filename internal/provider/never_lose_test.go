@@ -3,6 +3,7 @@ package provider_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -178,7 +179,8 @@ func TestAccNeverLose_memberLeaves(t *testing.T) {
 }
 
 // A placeholder left by an ambiguous create, whose fleet is then deleted,
-// is nothing to revoke: destroy removes it with a warning.
+// is nothing to revoke: destroy removes it with a warning that says so.
+// Through the CLI, which prints the warning (plugin-testing drops it).
 func TestAccNeverLose_placeholderWhoseFleetIsGone(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
@@ -186,44 +188,42 @@ func TestAccNeverLose_placeholderWhoseFleetIsGone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := api.providerWith("", "max_retries = 0") + `
+	run := newCLIRun(t, api, map[string]string{"main.tf": `
+provider "cmdop" {
+  max_retries = 0
+}
 resource "cmdop_fleet_token" "t" {
   fleet_id = "short-lived"
   name     = "ambiguous"
   scopes   = ["machines:read"]
-}`
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: protoV6ProviderFactories,
-		Steps: []resource.TestStep{
-			{
-				// Every call fails: the create's 503 may have followed an
-				// attempt that went through, so it leaves a placeholder.
-				PreConfig:   func() { api.setFaults(cmdoplocal.FaultConfig{FailRate: 1, Modes: []string{"unavailable"}}) },
-				Config:      cfg,
-				ExpectError: phrases(`Error creating fleet token "ambiguous"`),
-			},
-			{
-				PreConfig: func() {
-					api.setFaults(cmdoplocal.FaultConfig{})
-					if err := api.srv.RemoveFleet(fleet); err != nil {
-						t.Fatal(err)
-					}
-				},
-				Config: api.config(""),
-				// The failed create left its placeholder in the state: this
-				// step destroys it, and the destroy must succeed.
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionDestroy),
-				}},
-				Check: func(s *terraform.State) error {
-					if _, err := attrs(s, "cmdop_fleet_token.t"); err == nil {
-						t.Error("the placeholder is still in the state")
-					}
-					return nil
-				},
-			},
-		},
-	})
+}`})
+	// Every call fails: the create's 503 may have followed an attempt that
+	// went through, so it leaves a placeholder.
+	api.setFaults(cmdoplocal.FaultConfig{FailRate: 1, Modes: []string{"unavailable"}})
+	out, err := run.run("apply", "-auto-approve", "-no-color")
+	if err == nil {
+		t.Fatalf("the apply against a failing API succeeded:\n%s", out)
+	}
+	expectContains(t, out, `Error creating fleet token "ambiguous"`)
+	if got := run.must("state", "list"); !strings.Contains(got, "cmdop_fleet_token.t") {
+		t.Fatalf("the failed create left no placeholder in the state: %q", got)
+	}
+	api.setFaults(cmdoplocal.FaultConfig{})
+	if err := api.srv.RemoveFleet(fleet); err != nil {
+		t.Fatal(err)
+	}
+	// The resource leaves the configuration, so the apply destroys it.
+	// (terraform destroy fails here instead: its refresh plans the tainted
+	// placeholder's replacement, whose fleet check finds no fleet.)
+	if err := os.WriteFile(filepath.Join(run.dir, "main.tf"), []byte("provider \"cmdop\" {\n  max_retries = 0\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out = run.must("apply", "-auto-approve", "-no-color")
+	expectContains(t, out, `Warning: Nothing to revoke for the failed create of the fleet token "ambiguous"`,
+		"so that create issued no token", "was removed from the state", "0 added, 0 changed, 1 destroyed")
+	if got := strings.TrimSpace(run.must("state", "list")); got != "" {
+		t.Errorf("the placeholder is still in the state: %q", got)
+	}
 }
 
 // An imported token whose configured expiry names the same instant in

@@ -5,12 +5,11 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // Configuration through the environment, attributes winning over it, and
@@ -75,6 +74,8 @@ resource "cmdop_fleet_token" "x" {
 	env := []string{"CMDOP_TOKEN=", "CMDOP_API_KEY=", "CMDOP_FLEET_ID=", "CMDOP_CONFIG_DIR=" + dir}
 	if out, err := run.runEnv(env, "validate", "-no-color"); err != nil {
 		t.Fatalf("terraform validate without credentials failed: %v\n%s", err, out)
+	} else {
+		expectContains(t, out, "Success! The configuration is valid")
 	}
 	out, err := run.runEnv(env, "plan", "-no-color")
 	if err == nil {

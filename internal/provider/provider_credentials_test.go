@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
 // The provider authenticates only through the CMDOP CLI's workspace store
@@ -37,29 +40,61 @@ resource "cmdop_fleet_token" "from_store" {
   name   = "from-store"
   scopes = ["machines:read"]
 }`, api.URL, api.FleetID(), dir)
+	var id, again string
+	var mark int
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
 				Config: cfg,
-				Check:  resource.TestCheckResourceAttr("cmdop_fleet_token.from_store", "status", "active"),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("cmdop_fleet_token.from_store", "status", "active"),
+					capture("cmdop_fleet_token.from_store", "id", &id),
+					// The API's view: created with the store's token (the
+					// admin's), the only credential the provider had.
+					func(*terraform.State) error {
+						tok := api.token(api.FleetID(), id)
+						if tok.Status != cmdopapi.StatusActive || tok.CreatedByID != api.srv.OwnerUserID() {
+							return fmt.Errorf("the API shows %+v, want an active token created by the store's owner", tok)
+						}
+						if _, err := firstEvent(api, cmdopapi.ActionTokenIssued, id); err != nil {
+							return err
+						}
+						return nil
+					},
+				),
 			},
 			{
 				PreConfig: func() {
 					if err := os.Chmod(store, 0o644); err != nil {
 						t.Fatal(err)
 					}
+					markWrites(api, &mark)
 				},
 				Config:      cfg,
 				ExpectError: regexp.MustCompile(`(?s)can be read by other users.*chmod\s+600\s+` + regexp.QuoteMeta(store)),
 			},
 			{
 				PreConfig: func() {
+					// The refused store: not one request made with it.
+					if got := api.writes() - mark; got != 0 {
+						t.Fatalf("the refused store's plan made %d API writes", got)
+					}
 					if err := os.Chmod(store, 0o600); err != nil {
 						t.Fatal(err)
 					}
 				},
 				Config: cfg,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					capture("cmdop_fleet_token.from_store", "id", &again),
+					writesSince(api, &mark, 0, "the refused plan and the apply after it"),
+					func(*terraform.State) error {
+						if again != id || api.token(api.FleetID(), id).Status != cmdopapi.StatusActive {
+							return fmt.Errorf("the token changed: %s, was %s", again, id)
+						}
+						return nil
+					},
+				),
 			},
 		},
 	})

@@ -211,14 +211,62 @@ func TestAccFleetToken_driftRevoked(t *testing.T) {
 	})
 }
 
-// A token past its expiry (server clock advanced) is replaced.
+// markWrites records the API's write count now, for writesSince.
+func markWrites(api *testAPI, mark *int) { *mark = api.writes() }
+
+// writesSince checks that the API received want writes since markWrites.
+func writesSince(api *testAPI, mark *int, want int, what string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if got := api.writes() - *mark; got != want {
+			return fmt.Errorf("%s made %d API writes, want %d", what, got, want)
+		}
+		return nil
+	}
+}
+
+// replacedBy checks, in the API's view, that the token *old was replaced
+// by the one in the state: old is oldStatus, the new one active, expiring
+// expiry after the server's now, and the only active token of that name.
+func replacedBy(api *testAPI, old, now *string, oldStatus string, expiry time.Duration) resource.TestCheckFunc {
+	return resource.ComposeAggregateTestCheckFunc(
+		capture("cmdop_fleet_token.t", "id", now),
+		func(*terraform.State) error {
+			if *now == *old {
+				return fmt.Errorf("the token %s was not replaced", *old)
+			}
+			if got := api.token(api.FleetID(), *old).Status; got != oldStatus {
+				return fmt.Errorf("the replaced token is %s in the API, want %s", got, oldStatus)
+			}
+			tok := api.token(api.FleetID(), *now)
+			want := api.srv.Now().Add(expiry)
+			if tok.Status != cmdopapi.StatusActive || tok.ExpiresAt == nil || tok.ExpiresAt.Sub(want).Abs() > time.Minute {
+				return fmt.Errorf("the replacement is %+v in the API, want active and expiring at %v", tok, want)
+			}
+			n := 0
+			for _, t := range api.activeTokens(api.FleetID()) {
+				if t.Name == tok.Name {
+					n++
+				}
+			}
+			if n != 1 {
+				return fmt.Errorf("%d active tokens named %q, want 1", n, tok.Name)
+			}
+			return nil
+		},
+	)
+}
+
+// A token past its expiry (server clock advanced) is replaced: in the
+// API, a new one is active for 30 days, and the old one was destroyed
+// (revoked) like any replaced token.
 func TestAccFleetToken_expired(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
+	var first, second string
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps: []resource.TestStep{
-			{Config: tokenConfig(api, `expiry = "30d"`)},
+			{Config: tokenConfig(api, `expiry = "30d"`), Check: capture("cmdop_fleet_token.t", "id", &first)},
 			{
 				PreConfig: func() { api.advance(31 * 24 * time.Hour) },
 				Config:    tokenConfig(api, `expiry = "30d"`),
@@ -228,53 +276,64 @@ func TestAccFleetToken_expired(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("cmdop_fleet_token.t", tfjsonpath.New("status"), knownvalue.StringExact("active")),
 				},
+				Check: replacedBy(api, &first, &second, cmdopapi.StatusRevoked, 30*24*time.Hour),
 			},
 		},
 	})
 }
 
-// rotate_before replaces the token inside its window, and not before.
+// rotate_before replaces the token inside its window, and not before: the
+// steps outside it write nothing to the API.
 func TestAccFleetToken_rotateBefore(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
 	cfg := tokenConfig(api, "expiry = \"30d\"\n  rotate_before = \"7d\"")
+	var first, second string
+	var mark int
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps: []resource.TestStep{
-			{Config: cfg},
+			{Config: cfg, Check: capture("cmdop_fleet_token.t", "id", &first)},
 			{
 				// Day 22: the window opens on day 23.
-				PreConfig: func() { api.advance(22 * 24 * time.Hour) },
+				PreConfig: func() { api.advance(22 * 24 * time.Hour); markWrites(api, &mark) },
 				Config:    cfg,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionNoop),
 				}},
+				Check: writesSince(api, &mark, 0, "a plan outside the window"),
 			},
 			{
-				// Day 24: inside the window.
+				// Day 24: inside the window. The old token is revoked at once
+				// (no revoke_grace_period).
 				PreConfig: func() { api.advance(2 * 24 * time.Hour) },
 				Config:    cfg,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionReplace),
 				}},
+				Check: replacedBy(api, &first, &second, cmdopapi.StatusRevoked, 30*24*time.Hour),
 			},
 			{
 				// The replacement is fresh: nothing to do.
-				Config: cfg,
+				PreConfig: func() { markWrites(api, &mark) },
+				Config:    cfg,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectEmptyPlan(),
 				}},
+				Check: writesSince(api, &mark, 0, "the plan after the rotation"),
 			},
 		},
 	})
 }
 
 // A change to rotation_triggers replaces the token; other in-place
-// settings do not.
+// settings do not, and their update writes nothing to the API.
 func TestAccFleetToken_rotationTriggers(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
-	var first, second string
+	var first, updated, second string
+	var mark int
+	var before *cmdopapi.Token
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -283,10 +342,22 @@ func TestAccFleetToken_rotationTriggers(t *testing.T) {
 				Check:  capture("cmdop_fleet_token.t", "id", &first),
 			},
 			{
-				Config: tokenConfig(api, "rotation_triggers = { period = \"2026-11\" }\n  revoke_grace_period = \"1h\"\n  rotate_before = \"1d\""),
+				PreConfig: func() { before = api.token(api.FleetID(), first); markWrites(api, &mark) },
+				Config:    tokenConfig(api, "rotation_triggers = { period = \"2026-11\" }\n  revoke_grace_period = \"1h\"\n  rotate_before = \"1d\""),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionUpdate),
 				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					writesSince(api, &mark, 0, "the in-place update"),
+					capture("cmdop_fleet_token.t", "id", &updated),
+					func(*terraform.State) error {
+						after := api.token(api.FleetID(), first)
+						if updated != first || after.Status != cmdopapi.StatusActive || !after.ExpiresAt.Equal(*before.ExpiresAt) {
+							return fmt.Errorf("the in-place update changed the token: %+v, was %+v (state id %s)", after, before, updated)
+						}
+						return nil
+					},
+				),
 			},
 			{
 				Config: tokenConfig(api, `rotation_triggers = { period = "2026-12" }`),

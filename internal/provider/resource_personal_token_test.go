@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -16,6 +17,8 @@ import (
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
+// Create, import, a no-op plan and destroy, each checked against the API's
+// view: the token it holds, the writes it received, the secret it accepts.
 func TestAccPersonalToken_lifecycle(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
@@ -27,6 +30,7 @@ resource "cmdop_personal_token" "me" {
   expiry = "never"
 }`)
 	var id, secret string
+	var mark int
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		CheckDestroy: func(*terraform.State) error {
@@ -47,19 +51,38 @@ resource "cmdop_personal_token" "me" {
 					capture(addr, "id", &id),
 					capture(addr, "secret", &secret),
 					func(*terraform.State) error {
-						if tok := api.token("", id); tok.UserID != api.srv.OwnerUserID() || tok.FleetID != "" {
-							return fmt.Errorf("the API shows %+v, want a personal token of the owner", tok)
+						tok := api.token("", id)
+						if tok.UserID != api.srv.OwnerUserID() || tok.FleetID != "" || tok.Name != "laptop" ||
+							strings.Join(tok.Scopes, ",") != "files:read,files:write" || tok.ExpiresAt != nil || tok.Status != cmdopapi.StatusActive {
+							return fmt.Errorf("the API shows %+v, want the owner's active personal token laptop with files:read, files:write and no expiry", tok)
 						}
 						return secretWorks(api.URL, secret)
 					},
 				),
 			},
 			{
+				PreConfig:               func() { markWrites(api, &mark) },
 				ResourceName:            addr,
 				ImportState:             true,
 				ImportStateVerify:       true,
 				ImportStateIdFunc:       func(*terraform.State) (string, error) { return id, nil },
 				ImportStateVerifyIgnore: []string{"secret", "last_used_at"},
+			},
+			{
+				// Nothing to do, and nothing written since the import began.
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					writesSince(api, &mark, 0, "the import and the no-op apply"),
+					func(*terraform.State) error {
+						if len(api.activeTokens("")) != 2 { // the admin's and laptop
+							return fmt.Errorf("the API holds %d active personal tokens, want the admin's and laptop", len(api.activeTokens("")))
+						}
+						return nil
+					},
+				),
 			},
 		},
 	})

@@ -203,3 +203,65 @@ resource "cmdop_fleet_token" "x" {
 		t.Fatalf("invalid identity imports made %d write calls, want none", n)
 	}
 }
+
+// An identity that names a token the provider's credentials do not hold
+// imports nothing and writes nothing: the admin's personal token under a
+// colleague's credentials, and another fleet's token named with this
+// fleet's ID.
+func TestAccTokenIdentity_foreign(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	_, _, colleague, err := api.srv.AddMember(api.FleetID(), "admin", "colleague")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admins := api.createToken("", "admins-laptop", nil)
+	if _, err := api.srv.AddFleet("other"); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := api.createToken("other", "elsewhere", nil)
+	writes := api.writes()
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		TerraformVersionChecks:   identityVersionChecks,
+		Steps: []resource.TestStep{
+			{
+				Config: api.providerWith(colleague, "") + fmt.Sprintf(`
+import {
+  to       = cmdop_personal_token.x
+  identity = { id = %q }
+}
+resource "cmdop_personal_token" "x" {
+  name   = "admins-laptop"
+  scopes = ["machines:read"]
+}`, admins.ID),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?i)non-existent|does not exist|no longer exists|Cannot import`),
+			},
+			{
+				Config: api.config(fmt.Sprintf(`
+import {
+  to       = cmdop_fleet_token.x
+  identity = {
+    fleet_id = %q
+    id       = %q
+  }
+}
+resource "cmdop_fleet_token" "x" {
+  name   = "elsewhere"
+  scopes = ["machines:read"]
+}`, api.FleetID(), elsewhere.ID)),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?i)non-existent|does not exist|no longer exists|Cannot import`),
+			},
+		},
+	})
+	if n := api.writes() - writes; n != 0 {
+		t.Fatalf("the foreign identity imports made %d write calls, want none", n)
+	}
+	for _, tok := range []*cmdopapi.Token{admins, elsewhere} {
+		if got := api.token(tok.FleetID, tok.ID); got.Status != cmdopapi.StatusActive {
+			t.Errorf("token %s is %s after the refused imports, want active", tok.Name, got.Status)
+		}
+	}
+}

@@ -398,25 +398,11 @@ func TestContextRelease_stopProviderCancelsInFlight(t *testing.T) {
 // value, are still reachable after the requests have ended.
 func retained(t *testing.T, s tfprotov6.ProviderServer, n int) int {
 	t.Helper()
-	type key struct{}
-	ptrs := make([]weak.Pointer[[4096]byte], n)
-	for i := range n {
-		v := new([4096]byte)
-		ptrs[i] = weak.Make(v)
-		ctx := context.WithValue(t.Context(), key{}, v)
+	return retainedBy(t, n, func(ctx context.Context) {
 		if _, err := s.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	runtime.GC()
-	runtime.GC()
-	alive := 0
-	for _, p := range ptrs {
-		if p.Value() != nil {
-			alive++
-		}
-	}
-	return alive
+	})
 }
 
 // With the wrapper, the framework keeps no finished request's context.
@@ -537,4 +523,150 @@ func TestContextRelease_realFramework(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// retainedBy counts how many of n calls' contexts, each carrying its own
+// value, are still reachable after the calls (their streams run to the
+// end) have returned.
+func retainedBy(t *testing.T, n int, do func(ctx context.Context)) int {
+	t.Helper()
+	type key struct{}
+	ptrs := make([]weak.Pointer[[4096]byte], n)
+	for i := range n {
+		v := new([4096]byte)
+		ptrs[i] = weak.Make(v)
+		do(context.WithValue(t.Context(), key{}, v))
+	}
+	runtime.GC()
+	runtime.GC()
+	alive := 0
+	for _, p := range ptrs {
+		if p.Value() != nil {
+			alive++
+		}
+	}
+	return alive
+}
+
+// The streaming requests, ListResource and InvokeAction, release their
+// contexts too once their stream has run out, on the real framework (which
+// without the wrapper keeps every one of them).
+func TestContextRelease_streamsReleaseTheirContexts(t *testing.T) {
+	drain := func(seq any) {
+		switch s := seq.(type) {
+		case iter.Seq[tfprotov6.ListResourceResult]:
+			for range s {
+			}
+		case iter.Seq[tfprotov6.InvokeActionEvent]:
+			for range s {
+			}
+		}
+	}
+	for name, call := range map[string]func(s tfprotov6.ProviderServer, ctx context.Context){
+		"ListResource": func(s tfprotov6.ProviderServer, ctx context.Context) {
+			resp, err := s.(tfprotov6.ListResourceServer).ListResource(ctx, &tfprotov6.ListResourceRequest{TypeName: "cmdop_fleet_token"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			drain(resp.Results)
+		},
+		"InvokeAction": func(s tfprotov6.ProviderServer, ctx context.Context) {
+			resp, err := s.(tfprotov6.ActionServer).InvokeAction(ctx, &tfprotov6.InvokeActionRequest{ActionType: "cmdop_revoke_tokens"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			drain(resp.Events)
+		},
+	} {
+		wrapped := releaseContexts(providerserver.NewProtocol6(New("test")())())
+		if n := retainedBy(t, 100, func(ctx context.Context) { call(wrapped, ctx) }); n > 1 {
+			t.Errorf("%s: %d of 100 finished streams' contexts are still reachable through the wrapper", name, n)
+		}
+		bare := providerserver.NewProtocol6(New("test")())()
+		if n := retainedBy(t, 100, func(ctx context.Context) { call(bare, ctx) }); n < 100 {
+			t.Errorf("%s: without the wrapper only %d of 100 contexts are retained: the test proves nothing", name, n)
+		}
+	}
+}
+
+// earlyStream is the fake with an InvokeAction stream of three events.
+type earlyStream struct {
+	*fakeServer
+	yielded atomic.Int64
+}
+
+func (e *earlyStream) InvokeAction(ctx context.Context, _ *tfprotov6.InvokeActionRequest) (*tfprotov6.InvokeActionServerStream, error) {
+	e.register(ctx, "InvokeAction")
+	return &tfprotov6.InvokeActionServerStream{Events: func(yield func(tfprotov6.InvokeActionEvent) bool) {
+		for range 3 {
+			e.yielded.Add(1)
+			if !yield(tfprotov6.InvokeActionEvent{}) {
+				return
+			}
+		}
+	}}, nil
+}
+
+// An InvokeAction stream that its reader ends early (yield returns false,
+// as when Terraform stops reading) still ends the request: the read lock is
+// released and the contexts are cleared.
+func TestContextRelease_streamEndedEarly(t *testing.T) {
+	f := &fakeServer{called: map[string]int{}, started: make(chan struct{}, 100)}
+	e := &earlyStream{fakeServer: f}
+	w := &contextReleaser{inner: e}
+	f.wrapper = w
+	resp, err := w.InvokeAction(t.Context(), &tfprotov6.InvokeActionRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range resp.Events {
+		break // the reader stops after the first event
+	}
+	if n := e.yielded.Load(); n != 1 {
+		t.Errorf("the stream went on for %d events after its reader stopped", n)
+	}
+	if !w.mu.TryLock() {
+		t.Fatal("the read lock is still held after the stream ended early: no clear can ever run again")
+	}
+	w.mu.Unlock()
+	if f.stops.Load() != 1 || f.registered() != 0 {
+		t.Errorf("after the early end: %d clears, %d contexts registered; want 1 and 0", f.stops.Load(), f.registered())
+	}
+}
+
+// After the wrapper's own StopProvider (a clear, when a request ends
+// alone), the real framework serves the next requests as usual: nothing
+// stopped, nothing cancelled.
+func TestContextRelease_requestAfterAClear(t *testing.T) {
+	release := make(chan struct{})
+	close(release) // Reads return at once
+	started, done := make(chan struct{}, 10), make(chan bool, 10)
+	s := releaseContexts(providerserver.NewProtocol6(blockingProvider{&blockingResource{release, started, done}})())
+	w, ok := s.(*contextReleaser)
+	if !ok {
+		t.Fatal("not wrapped")
+	}
+	objType := tftypes.Object{AttributeTypes: map[string]tftypes.Type{"id": tftypes.String}}
+	state, err := tfprotov6.NewDynamicValue(objType, tftypes.NewValue(objType, map[string]tftypes.Value{"id": tftypes.NewValue(tftypes.String, "x")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := s.GetProviderSchema(t.Context(), &tfprotov6.GetProviderSchemaRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		// The clear ran: the lock is free and the framework holds no context.
+		if !w.mu.TryLock() {
+			t.Fatal("the read lock is held with no request in flight")
+		}
+		w.mu.Unlock()
+		resp, err := s.ReadResource(t.Context(), &tfprotov6.ReadResourceRequest{TypeName: "test_block", CurrentState: &state})
+		if err != nil || len(resp.Diagnostics) > 0 || resp.NewState == nil {
+			t.Fatalf("read %d after a clear: %v %v", i, err, resp.Diagnostics)
+		}
+		<-started
+		if <-done {
+			t.Errorf("read %d after a clear ran with a cancelled context", i)
+		}
+	}
 }

@@ -45,3 +45,47 @@ func TestCheckBaseURL_showsSchemeAndHostOnly(t *testing.T) {
 		}
 	}
 }
+
+// CheckBaseURL: an absolute http(s) URL with a host, no credentials,
+// query or fragment, and plain http only to a loopback host.
+func TestCheckBaseURL(t *testing.T) {
+	for url, want := range map[string]string{
+		"https://api.cmdop.com":           "",
+		"https://api.cmdop.com/prefix":    "",
+		"http://localhost:8790":           "",
+		"http://127.0.0.1:8790":           "",
+		"http://[::1]:8790":               "",
+		"api.cmdop.com":                   "is not an absolute http(s) URL",
+		"ftp://api.cmdop.com":             "is not an absolute http(s) URL",
+		"https://":                        "is not an absolute http(s) URL",
+		"https://%zz":                     "is not an absolute http(s) URL",
+		"https://user:pw@api.cmdop.com":   "must not contain credentials",
+		"https://api.cmdop.com/?q=1":      "must not contain credentials, a query",
+		"https://api.cmdop.com/#frag":     "must not contain credentials, a query or a fragment",
+		"http://api.cmdop.com":            "uses plain http to a host that is not loopback",
+		"http://10.0.0.1:8790":            "uses plain http to a host that is not loopback",
+		"http://localhost.example.com:80": "uses plain http to a host that is not loopback",
+	} {
+		err := CheckBaseURL(url)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("CheckBaseURL(%q) = %v, want nil", url, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("CheckBaseURL(%q) = %v, want an error containing %q", url, err, want)
+		}
+	}
+}
+
+// The years 0001 to 9999, in UTC, and not beyond.
+func TestParseExpiry_yearBounds(t *testing.T) {
+	for s, ok := range map[string]bool{
+		"0001-01-01T00:00:00Z":      true,
+		"9999-12-31T00:00:00Z":      true,
+		"0001-01-01T00:30:00+01:00": false, // year 0 in UTC
+		"9999-12-31T23:30:00-01:00": false, // year 10000 in UTC
+	} {
+		if _, err := ParseExpiry(s); (err == nil) != ok {
+			t.Errorf("ParseExpiry(%q) = %v, want ok %v", s, err, ok)
+		}
+	}
+}
