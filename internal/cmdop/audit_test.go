@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
@@ -57,7 +58,8 @@ func TestClient_auditEventsPageLimits(t *testing.T) {
 		var page cmdopapi.EventPage
 		for range n {
 			seq++
-			page.Items = append(page.Items, cmdopapi.Event{ID: fmt.Sprintf("evt_%012d", seq), Action: cmdopapi.ActionTokenUsed})
+			page.Items = append(page.Items, cmdopapi.Event{ID: fmt.Sprintf("evt_%012d", seq), Action: cmdopapi.ActionTokenUsed,
+				Time: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), Actor: cmdopapi.Actor{Type: cmdopapi.ActorSystem, ID: "system"}, RequestID: "req"})
 		}
 		page.NextCursor = "more"
 		w.Header().Set("Content-Type", "application/json")

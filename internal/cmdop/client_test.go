@@ -441,7 +441,7 @@ func TestClient_retriesAreLogged(t *testing.T) {
 			_, _ = w.Write([]byte(`{"error":{"code":"server","message":"busy"}}`))
 			return
 		}
-		_, _ = w.Write([]byte(`{"id":"t","name":"x","scopes":[],"status":"active","key_prefix":"cmdop_abc","created_at":"2030-01-01T00:00:00Z"}`))
+		_, _ = w.Write([]byte(`{"id":"3f1b6a3e-8c2d-4e5f-9a7b-1c2d3e4f5a6b","name":"x","scopes":[],"status":"active","key_prefix":"cmdop_abcdef","fleet_id":"f","created_at":"2030-01-01T00:00:00Z"}`))
 	}))
 	defer hs.Close()
 	c, err := cmdop.New(cmdop.Config{BaseURL: hs.URL, Token: "cmdop_" + strings.Repeat("a", 40), MaxRetries: 2,
@@ -451,7 +451,7 @@ func TestClient_retriesAreLogged(t *testing.T) {
 	}
 	var out bytes.Buffer
 	ctx := tflogtest.RootLogger(context.Background(), &out)
-	if _, err := c.GetToken(ctx, "f", "t"); err != nil {
+	if _, err := c.GetToken(ctx, "f", "3f1b6a3e-8c2d-4e5f-9a7b-1c2d3e4f5a6b"); err != nil {
 		t.Fatal(err)
 	}
 	lines, err := tflogtest.MultilineJSONDecode(&out)

@@ -1,4 +1,4 @@
-# Terraform 1.16 and later: revoke a fleet's tokens when the configuration
+# Terraform 1.16 or later (not OpenTofu): revoke a fleet's tokens when the configuration
 # that manages the fleet's consumers is destroyed. before_destroy revokes
 # them before the consumers go; after_destroy would revoke them after.
 resource "terraform_data" "fleet_consumers" {
