@@ -3,6 +3,7 @@ package provider_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -98,4 +99,14 @@ func (a *testAPI) setFaults(cfg cmdoplocal.FaultConfig) {
 	if err := a.srv.SetFaults(cfg); err != nil {
 		a.t.Fatalf("setting faults: %v", err)
 	}
+}
+
+// phrases matches output holding each phrase in order, however the CLI
+// wrapped its lines.
+func phrases(want ...string) *regexp.Regexp {
+	parts := make([]string, len(want))
+	for i, w := range want {
+		parts[i] = strings.Join(strings.Fields(regexp.QuoteMeta(w)), `\s+`)
+	}
+	return regexp.MustCompile(`(?s)` + strings.Join(parts, ".*"))
 }

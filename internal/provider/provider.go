@@ -46,7 +46,7 @@ type cmdopProvider struct {
 	version string
 	// ephemeral holds the ephemeral tokens opened and not yet closed, for
 	// every configuration of the provider in this process: Serve revokes
-	// what is left when the plugin stops (ephemeral_ledger.go).
+	// what is left when the plugin stops (token_ephemeral_ledger.go).
 	ephemeral *ephemeralLedger
 }
 

@@ -154,11 +154,11 @@ func (d *providerData) resolveFleet(configured types.String, what string, diags 
 	return d.fleetID
 }
 
-// collectionFor resolves the collection that a configuration of kind
+// resolveCollection resolves the collection that a configuration of kind
 // addresses: for fleet tokens the fleet (configured, or else the provider's
 // default, written back into *configured), for personal tokens "". ok is
 // false, with the error reported, when a fleet token has no fleet.
-func (d *providerData) collectionFor(kind tokenKind, configured *types.String, what string, diags *diag.Diagnostics) (fleet string, ok bool) {
+func (d *providerData) resolveCollection(kind tokenKind, configured *types.String, what string, diags *diag.Diagnostics) (fleet string, ok bool) {
 	if !kind.fleet {
 		return "", true
 	}

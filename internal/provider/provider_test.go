@@ -27,7 +27,7 @@ var protoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, erro
 // built by `make tools`) and at an existing CLI configuration, unless the
 // environment already says otherwise.
 func TestMain(m *testing.M) {
-	if os.Getenv(sinkEnv) != "" { // run as a secret_delivery command (resource_token_delivery_acc_test.go)
+	if os.Getenv(sinkEnv) != "" { // run as a secret_delivery command (token_resource_delivery_acc_test.go)
 		os.Exit(runTestSink())
 	}
 	root := localtest.RepoRoot()

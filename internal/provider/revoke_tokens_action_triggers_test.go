@@ -7,16 +7,6 @@ import (
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
-// skipBelow116 skips a CLI test unless the CLI is Terraform 1.16 or later,
-// which added action_trigger's on_failure and the destroy events.
-func skipBelow116(t *testing.T) {
-	t.Helper()
-	skipUnlessQuery(t)
-	if !cliVersionAtLeast(t, 1, 16) {
-		t.Skip("action_trigger on_failure and before_destroy/after_destroy need Terraform 1.16 or later")
-	}
-}
-
 // on_failure (Terraform 1.16): a failing cmdop_revoke_tokens (a token ID
 // that matches nothing) halts the apply with on_failure = halt, so that the
 // resource that depends on the triggering one is not created, and with

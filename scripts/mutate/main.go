@@ -67,8 +67,8 @@ var targets = []target{
 	// The provider's judgements: what removes a token, what is a refusal,
 	// expiry and grace checks, the action's selection.
 	{name: "provider", dir: "internal/provider", files: []string{
-		"diagnostics.go", "ephemeral_token.go", "resource_token.go", "resource_token_identity.go",
-		"resource_token_pending.go", "resource_token_schema.go", "token_filter.go",
+		"diagnostics.go", "token_ephemeral_resource.go", "token_resource.go", "token_resource_identity.go",
+		"token_resource_pending.go", "token_resource_schema.go", "token_filter.go",
 	}, funcs: []string{
 		"apiErrorDiag", "notFoundTodo", "parseEphemeralTTL", "inferExpiry", "parseImportID",
 		"parseImportIdentity", "parsePending", "mayHaveCreated", "sameExpiry", "tokenFilter.matches",

@@ -10,18 +10,6 @@ import (
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
-// skipUnlessQuery skips a CLI test unless the CLI under test is Terraform
-// 1.14 or later, which has list resources, `terraform query` and actions.
-func skipUnlessQuery(t *testing.T) {
-	t.Helper()
-	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
-		t.Skip("TF_ACC_TERRAFORM_PATH is not set; run through make test")
-	}
-	if cliIsOpenTofu() || !cliVersionAtLeast(t, 1, 14) {
-		t.Skip("list resources and actions need Terraform 1.14 or later (OpenTofu has neither)")
-	}
-}
-
 // The documented adoption path, through the real CLI: `terraform query
 // -generate-config-out` writes resource and import { identity } blocks for
 // tokens issued outside Terraform, the plan then imports each and changes

@@ -4,7 +4,7 @@ import "github.com/hashicorp/terraform-plugin-framework/ephemeral"
 
 // NewPersonalTokenEphemeralResource returns the cmdop_personal_token
 // ephemeral resource. Its logic is shared with the cmdop_fleet_token
-// ephemeral resource, in ephemeral_token.go.
+// ephemeral resource, in token_ephemeral_resource.go.
 func NewPersonalTokenEphemeralResource() ephemeral.EphemeralResource {
 	return &ephemeralTokenResource{kind: personalToken}
 }

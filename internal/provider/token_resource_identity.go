@@ -17,7 +17,7 @@ import (
 // Resource identity (Terraform 1.12+, OpenTofu 1.12+): what names a token
 // across state, `import { identity = … }` blocks and `terraform query`
 // results. A fleet token is {fleet_id, id}, a personal token {id}.
-// Create, Read, Update and ImportState set it (resource_token.go); older
+// Create, Read, Update and ImportState set it (token_resource.go); older
 // CLIs simply drop it.
 
 var _ resource.ResourceWithIdentity = (*tokenResource)(nil)

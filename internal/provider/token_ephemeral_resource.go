@@ -182,7 +182,7 @@ func (r *ephemeralTokenResource) Open(ctx context.Context, req ephemeral.OpenReq
 		return
 	}
 
-	fleet, ok := r.data.collectionFor(r.kind, &m.FleetID, "the ephemeral resource", &resp.Diagnostics)
+	fleet, ok := r.data.resolveCollection(r.kind, &m.FleetID, "the ephemeral resource", &resp.Diagnostics)
 	if !ok {
 		return
 	}

@@ -97,7 +97,7 @@ func (l *tokenListResource) List(ctx context.Context, req list.ListRequest, stre
 		stream.Results = list.ListResultsStreamDiagnostics(diags)
 		return
 	}
-	fleet, _ := l.data.collectionFor(l.kind, &m.FleetID, "the list block's config", &diags) // reported in diags
+	fleet, _ := l.data.resolveCollection(l.kind, &m.FleetID, "the list block's config", &diags) // reported in diags
 	filter := m.filter(&diags)
 	if diags.HasError() {
 		stream.Results = list.ListResultsStreamDiagnostics(diags)

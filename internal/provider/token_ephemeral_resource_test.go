@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -20,20 +19,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
-	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
-
-// Ephemeral resources need Terraform 1.10 or OpenTofu 1.11 (which reports
-// its own version, 1.11 or later, to the harness): on Terraform 1.5.7 these
-// tests are skipped.
-var ephemeralVersionChecks = []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)}
-
-// anySecret matches anything shaped like a CMDOP token secret (cmdop-local
-// issues "cmdop_" and 40 base62 characters; the pattern takes 16 or more, so
-// it also catches cmdop_[0-9A-Za-z]{32,}). Neither state nor plan may hold one.
-var anySecret = cmdopapi.SecretPattern
 
 // The lifetime an ephemeral token gets on top of its ttl.
 const ephemeralMargin = time.Minute
@@ -92,7 +80,7 @@ func checkStored(what, doc string, allowed []string) error {
 }
 
 func checkSecrets(what, doc string, allowed []string) error {
-	for _, m := range anySecret.FindAllString(doc, -1) {
+	for _, m := range cmdopapi.SecretPattern.FindAllString(doc, -1) {
 		if !slices.Contains(allowed, m) {
 			return fmt.Errorf("%s holds a CMDOP secret (%s…)", what, m[:12])
 		}
@@ -430,27 +418,6 @@ ephemeral "cmdop_fleet_token" "x" {
 	}
 }
 
-// cliVersionAtLeast reports whether the CLI the tests drive is at least
-// major.minor (OpenTofu reports its own version, 1.11 or later).
-func cliVersionAtLeast(t *testing.T, major, minor int) bool {
-	t.Helper()
-	out, err := exec.Command(os.Getenv("TF_ACC_TERRAFORM_PATH"), "version", "-json").Output()
-	if err != nil {
-		t.Fatalf("%s version -json: %v", os.Getenv("TF_ACC_TERRAFORM_PATH"), err)
-	}
-	var v struct {
-		Version string `json:"terraform_version"`
-	}
-	if err := json.Unmarshal(out, &v); err != nil {
-		t.Fatalf("parsing %q: %v", out, err)
-	}
-	var maj, mnr int
-	if _, err := fmt.Sscanf(v.Version, "%d.%d", &maj, &mnr); err != nil {
-		t.Fatalf("parsing the version %q: %v", v.Version, err)
-	}
-	return maj > major || (maj == major && mnr >= minor)
-}
-
 // Through the real CLI, on the files it writes: the saved plan and the state
 // file hold no secret and no ephemeral resource; `plan -out` issues one
 // token of each kind and `apply` of that plan one more, and every one of
@@ -466,7 +433,7 @@ func TestAccEphemeralTokens_neverStored(t *testing.T) {
 		t.Skip("ephemeral resources need Terraform 1.10 or later (or OpenTofu 1.11 or later)")
 	}
 	// Positive control: the pattern does match a real secret.
-	if control := api.createToken("", "control", nil); !anySecret.MatchString(control.RawToken) {
+	if control := api.createToken("", "control", nil); !cmdopapi.SecretPattern.MatchString(control.RawToken) {
 		t.Fatalf("the secret pattern does not match a secret cmdop-local issued")
 	}
 	run := newCLIRun(t, api, map[string]string{

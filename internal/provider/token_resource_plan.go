@@ -26,7 +26,7 @@ func (r *tokenResource) ValidateConfig(ctx context.Context, req resource.Validat
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.validateDeliveryConfig(ctx, cfg, &resp.Diagnostics) // resource_token_delivery.go
+	r.validateDeliveryConfig(ctx, cfg, &resp.Diagnostics) // token_resource_delivery.go
 	if !cfg.Timeouts.IsNull() {
 		checkPositiveTimeouts(ctx, req.Config, &resp.Diagnostics, "create", "read", "delete")
 	}
@@ -104,7 +104,7 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		return
 	}
 	planned := *plan
-	if r.planDelivery(ctx, plan, state, &resp.Diagnostics); resp.Diagnostics.HasError() { // resource_token_delivery.go
+	if r.planDelivery(ctx, plan, state, &resp.Diagnostics); resp.Diagnostics.HasError() { // token_resource_delivery.go
 		return
 	}
 
@@ -255,7 +255,7 @@ func (r *tokenResource) checkWithinProviderToken(ctx context.Context, plan *toke
 
 func (r *tokenResource) planReplacements(plan, state *tokenResourceModel, now time.Time, resp *resource.ModifyPlanResponse) {
 	if isPending(state) {
-		return // tainted: replaced anyway (resource_token_pending.go)
+		return // tainted: replaced anyway (token_resource_pending.go)
 	}
 	what := r.describe(state)
 	expiresAt, _ := state.ExpiresAt.ValueRFC3339Time()

@@ -23,7 +23,7 @@ import (
 )
 
 // tokenKind tells the fleet token and personal token resources apart. They
-// share this schema and one implementation (resource_token.go).
+// share this schema and one implementation (token_resource.go).
 type tokenKind struct {
 	typeSuffix string // cmdop_<typeSuffix>
 	label      string // "fleet token"
@@ -76,7 +76,7 @@ type commonTokenModel struct {
 	RevokedAt         timetypes.RFC3339 `tfsdk:"revoked_at"`
 	Status            types.String      `tfsdk:"status"`
 	Timeouts          timeouts.Value    `tfsdk:"timeouts"`
-	// secret_delivery (resource_token_delivery.go)
+	// secret_delivery (token_resource_delivery.go)
 	SecretDelivery    types.Object      `tfsdk:"secret_delivery"`
 	SecretSHA256      types.String      `tfsdk:"secret_sha256"`
 	SecretDeliveredAt timetypes.RFC3339 `tfsdk:"secret_delivered_at"`
@@ -234,7 +234,7 @@ func tokenSchema(ctx context.Context, kind tokenKind) schema.Schema {
 	blocks := map[string]schema.Block{
 		"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Read: true, Delete: true}),
 	}
-	addDeliverySchema(attrs, blocks) // resource_token_delivery.go
+	addDeliverySchema(attrs, blocks) // token_resource_delivery.go
 	return schema.Schema{
 		MarkdownDescription: fmt.Sprintf("Issues a CMDOP %s, which belongs to %s. The secret is shown once, at creation, "+
 			"and kept in state as a sensitive attribute, unless `secret_delivery` hands it straight to its consumer. Destroying the resource revokes the token (or, with "+

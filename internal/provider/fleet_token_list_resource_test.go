@@ -3,8 +3,6 @@ package provider_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -16,29 +14,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/querycheck"
 	"github.com/hashicorp/terraform-plugin-testing/querycheck/queryfilter"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
-
-// List resources and actions need Terraform 1.14; OpenTofu has neither
-// (1.12.6 reports 1.12, but a later OpenTofu would pass a version check).
-var queryVersionChecks = []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_14_0), skipOnOpenTofu{}}
-
-// skipOnOpenTofu skips a test when the CLI under test is OpenTofu.
-type skipOnOpenTofu struct{}
-
-func (skipOnOpenTofu) CheckTerraformVersion(_ context.Context, _ tfversion.CheckTerraformVersionRequest, resp *tfversion.CheckTerraformVersionResponse) {
-	if cliIsOpenTofu() {
-		resp.Skip = "OpenTofu has no list resources or actions: skipping test"
-	}
-}
-
-var cliIsOpenTofu = sync.OnceValue(func() bool {
-	out, _ := exec.Command(os.Getenv("TF_ACC_TERRAFORM_PATH"), "version").Output()
-	return strings.HasPrefix(string(out), "OpenTofu")
-})
 
 // queryStepFirst is the configuration step a query step needs before it:
 // the query step's list blocks go into a .tfquery.hcl file beside this

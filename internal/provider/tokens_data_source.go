@@ -16,7 +16,8 @@ import (
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
-// tokensDataSource implements cmdop_fleet_tokens and cmdop_personal_tokens,
+// tokensDataSource implements cmdop_fleet_tokens (fleet_tokens_data_source.go)
+// and cmdop_personal_tokens (personal_tokens_data_source.go),
 // which list tokens (never their secrets) to find stale or leaked ones.
 type tokensDataSource struct {
 	kind tokenKind
@@ -24,14 +25,6 @@ type tokensDataSource struct {
 }
 
 var _ datasource.DataSourceWithConfigure = (*tokensDataSource)(nil)
-
-// NewFleetTokensDataSource returns the cmdop_fleet_tokens data source.
-func NewFleetTokensDataSource() datasource.DataSource { return &tokensDataSource{kind: fleetToken} }
-
-// NewPersonalTokensDataSource returns the cmdop_personal_tokens data source.
-func NewPersonalTokensDataSource() datasource.DataSource {
-	return &tokensDataSource{kind: personalToken}
-}
 
 // tokensDataSourceModel is the state of either listing; personal listings have no
 // fleet_id and are read through the embedded model alone.
@@ -125,7 +118,7 @@ func (d *tokensDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	fleet, ok := d.data.collectionFor(d.kind, &m.FleetID, "the data source", &resp.Diagnostics)
+	fleet, ok := d.data.resolveCollection(d.kind, &m.FleetID, "the data source", &resp.Diagnostics)
 	if !ok {
 		return
 	}

@@ -161,7 +161,7 @@ func (r *tokenResource) Create(ctx context.Context, req resource.CreateRequest, 
 		}
 		return
 	}
-	if !r.deliverSecret(ctx, tokens, plan, tok, resp) { // the secret, or its fingerprint (resource_token_delivery.go)
+	if !r.deliverSecret(ctx, tokens, plan, tok, resp) { // the secret, or its fingerprint (token_resource_delivery.go)
 		return
 	}
 	plan.applyToken(tok)
@@ -249,10 +249,10 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.setIdentity(ctx, resp.Identity, state, &resp.Diagnostics) // resource_token_identity.go
+	r.setIdentity(ctx, resp.Identity, state, &resp.Diagnostics) // token_resource_identity.go
 
 	if isPending(state) {
-		r.readPending(ctx, tokens, state, resp) // resource_token_pending.go
+		r.readPending(ctx, tokens, state, resp) // token_resource_pending.go
 		return
 	}
 	if !r.checkFleetKnown(state, &resp.Diagnostics) || !r.checkOwner(ctx, state, "reading", &resp.Diagnostics) {
@@ -422,7 +422,7 @@ func shortenExpiry(ctx context.Context, tokens *cmdop.TokenCache, fleet, id stri
 }
 
 func (r *tokenResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if req.ID == "" && req.Identity != nil { // import { identity = … } (resource_token_identity.go)
+	if req.ID == "" && req.Identity != nil { // import { identity = … } (token_resource_identity.go)
 		r.importByIdentity(ctx, req, resp)
 		return
 	}
