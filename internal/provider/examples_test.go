@@ -70,9 +70,15 @@ type examplePromise struct {
 	// ephemeral: the names of the ephemeral tokens the run issues; each
 	// must have been issued and, once every command has exited, revoked.
 	ephemeral []string
+	// delivered: where each token resource's secret_delivery puts its
+	// secret (by resource address). Each sink must receive exactly that
+	// one working secret, whose SHA-256 is the state's secret_sha256, and
+	// the state none; after the destroy, each secret is refused.
+	delivered map[string]exampleSink
 }
 
-// examplePromises, by example directory. A page that is not listed gets
+// examplePromises, by example directory (and exampleHooks, in
+// examples_hooks_test.go, for the machine a page assumes). A page that is not listed gets
 // the checks every example gets.
 var examplePromises = map[string]examplePromise{
 	"examples/quickstart":                               {issued: map[string]int{"cmdop_fleet_token": 1, "cmdop_personal_token": 1}},
@@ -83,6 +89,23 @@ var examplePromises = map[string]examplePromise{
 	"examples/rotation-recipe":                          {issued: map[string]int{"cmdop_fleet_token": 1}},
 	"examples/ephemeral-resources/cmdop_fleet_token":    {ephemeral: []string{"terraform-auditor"}},
 	"examples/ephemeral-resources/cmdop_personal_token": {ephemeral: []string{"terraform-reader"}},
+	"examples/guides/token-policy/ci-fleet":             {issued: map[string]int{"cmdop_fleet_token": 1}},
+	"examples/guides/token-policy/personal":             {issued: map[string]int{"cmdop_personal_token": 1}},
+	"examples/guides/keeping-secrets-out-of-state": {
+		issued: map[string]int{"cmdop_fleet_token": 4, "cmdop_personal_token": 1},
+		delivered: map[string]exampleSink{
+			"cmdop_fleet_token.deploy": {command: "gh", content: "%s\n"},
+			"cmdop_fleet_token.lambda": {command: "aws", content: "%s\n"},
+			"cmdop_fleet_token.batch":  {command: "vault", content: "%s\n"},
+			// sh -c 'tr -d '\n' | kubectl create … | kubectl apply -f -':
+			// kubectl gets the secret without its newline.
+			"cmdop_fleet_token.operator": {command: "kubectl", content: "%s", args: []string{
+				"create", "secret", "generic", "cmdop-token", "--namespace", "agents",
+				"--from-file=token=/dev/stdin", "--dry-run=client", "-o", "yaml",
+			}},
+			"cmdop_personal_token.laptop": {file: "~/.config/cmdop/laptop.env", content: "CMDOP_TOKEN=%s\n", sha256Output: "laptop_token_sha256"},
+		},
+	},
 }
 
 // exampleUnits collects every configuration under examples/ and every HCL
@@ -284,6 +307,7 @@ func runExample(t *testing.T, u exampleUnit, files map[string]string, varsFile s
 	}
 	run := newCLIRun(t, api, files)
 	run.env = append(run.env, "TF_VAR_staging_admin_token="+api.secret)
+	machine := exampleHooks[u.name].prepare(t, run)
 	vars := "-var-file=" + varsFile
 	if needsInit {
 		if !fileExists(filepath.Join(localtest.RepoRoot(), "bin", "mirror")) {
@@ -308,6 +332,7 @@ func runExample(t *testing.T, u exampleUnit, files map[string]string, varsFile s
 	managed, byType := exampleStateTokens(t, run)
 	checkExampleTokens(t, api, "apply", baseline, managed, true)
 	promise, promised := examplePromises[u.name]
+	secrets := checkDeliveries(t, api, run, machine, promise.delivered)
 	if promised && promise.issued != nil {
 		for typ, want := range promise.issued {
 			if byType[typ] != want {
@@ -337,6 +362,7 @@ func runExample(t *testing.T, u exampleUnit, files map[string]string, varsFile s
 		t.Fatalf("terraform destroy: %v\n%s", err, out)
 	}
 	checkExampleTokens(t, api, "destroy", baseline, managed, false)
+	checkDeliveredRevoked(t, api, managed, secrets)
 	for _, name := range promise.ephemeral {
 		var toks []cmdopapi.Token
 		for _, fleet := range []string{"", api.FleetID(), stagingFleetID} {

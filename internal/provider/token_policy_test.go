@@ -658,8 +658,10 @@ func TestAccTokenPolicy_guideExamples(t *testing.T) {
 	dir := filepath.Join(localtest.RepoRoot(), "examples", "guides", "token-policy")
 	file := filepath.Join(dir, "token-policy.json")
 	before := api.writes()
-	for _, name := range []string{"ci-fleet.tf", "personal.tf"} {
-		src, err := os.ReadFile(filepath.Join(dir, name))
+	// Each example is a configuration of its own (a directory), and each
+	// meets the guide's file as well as its own block.
+	for _, name := range []string{"ci-fleet", "personal"} {
+		src, err := os.ReadFile(filepath.Join(dir, name, "main.tf"))
 		if err != nil {
 			t.Fatal(err)
 		}

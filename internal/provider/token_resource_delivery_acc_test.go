@@ -26,7 +26,6 @@ import (
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
-	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
 )
 
 // The delivery tests use the test binary itself as the command sink: run
@@ -836,62 +835,10 @@ resource "cmdop_fleet_token" "x" {
 	}
 }
 
-// The guide "Keeping secrets out of state": its GitHub Actions and dotenv
-// examples, as written, against cmdop-local, with a stand-in gh on PATH
-// that records its arguments and standard input.
-func TestAccKeepingSecretsGuide(t *testing.T) {
-	t.Parallel()
-	api := newTestAPI(t)
-	dir := filepath.Join(localtest.RepoRoot(), "examples", "guides", "keeping-secrets-out-of-state")
-	files := map[string]string{}
-	for _, name := range []string{"github.tf", "dotenv.tf"} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[name] = string(b)
-	}
-	tmp := t.TempDir()
-	home, bin := filepath.Join(tmp, "home"), filepath.Join(tmp, "bin")
-	for _, d := range []string{filepath.Join(home, ".config", "cmdop"), bin} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	gh := "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$GH_ARGS\"\ncat > \"$GH_STDIN\"\n"
-	if err := os.WriteFile(filepath.Join(bin, "gh"), []byte(gh), 0o700); err != nil { //nolint:gosec // an executable stand-in
-		t.Fatal(err)
-	}
-	args, stdin := filepath.Join(tmp, "gh.args"), filepath.Join(tmp, "gh.stdin")
-	run := newCLIRun(t, api, files)
-	run.env = append(run.env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "HOME="+home, "GH_ARGS="+args, "GH_STDIN="+stdin)
-	run.must("apply", "-auto-approve", "-no-color")
-
-	a, _ := os.ReadFile(args)
-	if got := strings.Fields(string(a)); strings.Join(got, " ") != "secret set CMDOP_TOKEN --repo acme/deploy" {
-		t.Errorf("gh got the arguments %q", got)
-	}
-	in, _ := os.ReadFile(stdin)
-	secret, ok := strings.CutSuffix(string(in), "\n")
-	if !ok || secretWorks(api.URL, secret) != nil || str(stateOf(t, run, "cmdop_fleet_token.deploy")["secret_sha256"]) != sha256Hex(secret) {
-		t.Errorf("gh's standard input is not the token's working secret and a newline")
-	}
-	env, err := os.ReadFile(filepath.Join(home, ".config", "cmdop", "laptop.env"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	laptop, ok := strings.CutPrefix(strings.TrimSuffix(string(env), "\n"), "CMDOP_TOKEN=")
-	if !ok || secretWorks(api.URL, laptop) != nil {
-		t.Errorf("the dotenv file does not hold the laptop token's working secret")
-	}
-	var outputs map[string]struct{ Value string }
-	if err := json.Unmarshal([]byte(run.must("output", "-json")), &outputs); err != nil || outputs["laptop_token_sha256"].Value != sha256Hex(laptop) {
-		t.Errorf("the laptop_token_sha256 output is not the SHA-256 of the file's secret (%v)", err)
-	}
-	if out, err := run.run("plan", "-no-color", "-detailed-exitcode"); err != nil {
-		t.Fatalf("the plan after apply is not empty: %v\n%s", err, out)
-	}
-}
+// The guide "Keeping secrets out of state" runs in TestAccExamples: all of
+// its examples, as written, with stand-in gh, aws, vault and kubectl on PATH
+// and a temporary HOME (exampleHooks), each sink checked through the API
+// (examplePromises' delivered).
 
 // Rotation by rotation_triggers and by rotate_before, with
 // create_before_destroy: each delivers the new secret, then revokes the old
