@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(sinkEnv) != "" { // run as a secret_delivery command (token_resource_delivery_acc_test.go)
 		os.Exit(runTestSink())
 	}
-	if os.Getenv(standInEnv) != "" { // run as a stand-in for a page's command (examples_hooks_test.go)
+	if os.Getenv(standInEnv) != "" { // run as a stand-in for a page's command (docs_examples_hooks_test.go)
 		os.Exit(runStandIn())
 	}
 	root := localtest.RepoRoot()

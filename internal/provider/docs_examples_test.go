@@ -78,7 +78,7 @@ type examplePromise struct {
 }
 
 // examplePromises, by example directory (and exampleHooks, in
-// examples_hooks_test.go, for the machine a page assumes). A page that is not listed gets
+// docs_examples_hooks_test.go, for the machine a page assumes). A page that is not listed gets
 // the checks every example gets.
 var examplePromises = map[string]examplePromise{
 	"examples/quickstart":                               {issued: map[string]int{"cmdop_fleet_token": 1, "cmdop_personal_token": 1}},
