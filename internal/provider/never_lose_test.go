@@ -220,7 +220,7 @@ resource "cmdop_fleet_token" "t" {
 	}
 	out = run.must("apply", "-auto-approve", "-no-color")
 	expectContains(t, out, `Warning: Nothing to revoke for the failed create of the fleet token "ambiguous"`,
-		"so that create issued no token", "was removed from the state", "0 added, 0 changed, 1 destroyed")
+		"so that create issued none", "was removed from the state", "0 added, 0 changed, 1 destroyed")
 	if got := strings.TrimSpace(run.must("state", "list")); got != "" {
 		t.Errorf("the placeholder is still in the state: %q", got)
 	}
