@@ -47,7 +47,7 @@ func New(version string) func() provider.Provider {
 // Serve is providerserver.Serve (protocol 6) for the provider, with the
 // framework workarounds of internal/fwcompat. When the plugin stops, it also
 // revokes the ephemeral tokens that Terraform opened and never closed
-// (ephemeral_ledger.go).
+// (token_ephemeral_ledger.go).
 func Serve(ctx context.Context, providerFunc func() provider.Provider, opts providerserver.ServeOpts) error {
 	p := providerFunc()
 	ledger := newEphemeralLedger()
