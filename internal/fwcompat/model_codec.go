@@ -93,7 +93,7 @@ type Getter interface {
 	Get(ctx context.Context, target any) diag.Diagnostics
 }
 
-// Setter is satisfied by tfsdk.Plan and tfsdk.State.
+// Setter is satisfied by *tfsdk.Plan and *tfsdk.State.
 type Setter interface {
 	Set(ctx context.Context, val any) diag.Diagnostics
 }
