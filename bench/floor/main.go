@@ -7,7 +7,7 @@
 // framework provider with our schema pays; cmdop's cost above it is ours.
 //
 // It runs on the framework as it is, without the retained-context
-// workaround of internal/provider/server_contexts.go, so that the bench
+// workaround of internal/fwcompat/context_release.go, so that the bench
 // shows what the workaround saves; FLOOR_RELEASE_CONTEXTS=1 in its
 // environment (FLOOR_RELEASE_CONTEXTS=1 make bench) adds the workaround.
 package main
@@ -31,6 +31,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/cmdop/terraform-provider-cmdop/internal/fwcompat"
 	cmdop "github.com/cmdop/terraform-provider-cmdop/internal/provider"
 )
 
@@ -40,7 +41,7 @@ func main() {
 	quietUnlessLogging()
 	serve := providerserver.Serve
 	if os.Getenv("FLOOR_RELEASE_CONTEXTS") != "" {
-		serve = cmdop.Serve // with the provider's workaround, for comparison
+		serve = fwcompat.Serve // with the provider's workaround, for comparison
 	}
 	err := serve(context.Background(), func() provider.Provider { return floorProvider{} }, providerserver.ServeOpts{
 		Address: "registry.terraform.io/cmdop/floor",

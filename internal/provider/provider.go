@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -25,6 +26,7 @@ import (
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/credentials"
+	"github.com/cmdop/terraform-provider-cmdop/internal/fwcompat"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
 
@@ -40,6 +42,24 @@ var (
 // New returns a constructor for the provider at version.
 func New(version string) func() provider.Provider {
 	return func() provider.Provider { return &cmdopProvider{version: version, ephemeral: newEphemeralLedger()} }
+}
+
+// Serve is providerserver.Serve (protocol 6) for the provider, with the
+// framework workarounds of internal/fwcompat. When the plugin stops, it also
+// revokes the ephemeral tokens that Terraform opened and never closed
+// (token_ephemeral_ledger.go).
+func Serve(ctx context.Context, providerFunc func() provider.Provider, opts providerserver.ServeOpts) error {
+	p := providerFunc()
+	ledger := newEphemeralLedger()
+	if cp, ok := p.(*cmdopProvider); ok {
+		ledger = cp.ephemeral
+	}
+	stop := guardEphemeral(ledger)
+	defer stop()
+	err := fwcompat.Serve(ctx, func() provider.Provider { return p }, opts)
+	stop()
+	ledger.revokeOpen(ctx, ephemeralStopBudget)
+	return err
 }
 
 type cmdopProvider struct {

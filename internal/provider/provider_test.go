@@ -14,13 +14,14 @@ import (
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
+	"github.com/cmdop/terraform-provider-cmdop/internal/fwcompat"
 	"github.com/cmdop/terraform-provider-cmdop/internal/provider"
 )
 
 // protoV6ProviderFactories serves the provider in-process to the Terraform
 // CLI that terraform-plugin-testing drives.
 var protoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"cmdop": provider.NewProtocol6WithError(provider.New("test")()),
+	"cmdop": fwcompat.NewProtocol6WithError(provider.New("test")()),
 }
 
 // TestMain points the test harness at the repository's Terraform (bin/,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
+	"github.com/cmdop/terraform-provider-cmdop/internal/fwcompat"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
 
@@ -66,21 +67,21 @@ type setter interface {
 func (r *tokenResource) getModel(ctx context.Context, src getter, diags *diag.Diagnostics) *tokenResourceModel {
 	if r.kind.fleet {
 		var v fleetTokenState
-		diags.Append(getObject(ctx, src, &v)...)
+		diags.Append(fwcompat.GetModel(ctx, src, &v)...)
 		return &tokenResourceModel{FleetID: v.FleetID, OwnerID: types.StringNull(), commonTokenModel: v.commonTokenModel}
 	}
 	var v personalTokenState
-	diags.Append(getObject(ctx, src, &v)...)
+	diags.Append(fwcompat.GetModel(ctx, src, &v)...)
 	return &tokenResourceModel{FleetID: types.StringNull(), OwnerID: v.OwnerID, commonTokenModel: v.commonTokenModel}
 }
 
 func (r *tokenResource) setModel(ctx context.Context, dst setter, m *tokenResourceModel, diags *diag.Diagnostics) {
 	m.normaliseDelivery(dst)
 	if r.kind.fleet {
-		diags.Append(setObject(ctx, dst, &fleetTokenState{FleetID: m.FleetID, commonTokenModel: m.commonTokenModel})...)
+		diags.Append(fwcompat.SetModel(ctx, dst, &fleetTokenState{FleetID: m.FleetID, commonTokenModel: m.commonTokenModel})...)
 		return
 	}
-	diags.Append(setObject(ctx, dst, &personalTokenState{OwnerID: m.OwnerID, commonTokenModel: m.commonTokenModel})...)
+	diags.Append(fwcompat.SetModel(ctx, dst, &personalTokenState{OwnerID: m.OwnerID, commonTokenModel: m.commonTokenModel})...)
 }
 
 // begin starts an API operation: it masks secrets in the logs, reads the
@@ -301,7 +302,7 @@ func (r *tokenResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if state.RevokeGracePeriod.IsNull() || state.RevokeGracePeriod.IsUnknown() {
 		state.RevokeGracePeriod = types.StringValue(defaultRevokeGracePeriod)
 	}
-	if !sameValues(state, &read) { // else resp.State, a copy of req.State, is right already
+	if !fwcompat.SameValues(state, &read) { // else resp.State, a copy of req.State, is right already
 		r.setModel(ctx, &resp.State, state, &resp.Diagnostics)
 	}
 }

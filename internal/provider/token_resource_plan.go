@@ -15,6 +15,7 @@ import (
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdop"
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
+	"github.com/cmdop/terraform-provider-cmdop/internal/fwcompat"
 	"github.com/cmdop/terraform-provider-cmdop/internal/validators"
 )
 
@@ -141,7 +142,7 @@ func (r *tokenResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		keepComputedInPlace(plan, state, resp)
 	}
 	r.enforcePolicy(ctx, plan, state, now, resp)
-	if !sameValues(plan, &planned) { // else resp.Plan, a copy of req.Plan, is right already
+	if !fwcompat.SameValues(plan, &planned) { // else resp.Plan, a copy of req.Plan, is right already
 		r.setModel(ctx, &resp.Plan, plan, &resp.Diagnostics)
 	}
 }

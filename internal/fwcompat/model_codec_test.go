@@ -1,4 +1,4 @@
-package provider
+package fwcompat
 
 import (
 	"context"
@@ -14,17 +14,17 @@ import (
 )
 
 // sampleToken is a fleet token's state as Create leaves it.
-func sampleToken() fleetTokenState {
+func sampleToken() fleetModel {
 	created := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	var m fleetTokenState
+	var m fleetModel
 	m.FleetID = types.StringValue("fleet-1")
 	m.ID = types.StringValue("0b8c7a4e-4f7e-4c3a-9d1e-2f3a4b5c6d7e")
 	m.Name = types.StringValue("ci")
 	m.Scopes = types.SetValueMust(types.StringType, []attr.Value{types.StringValue("machines:read")})
 	m.Expiry = types.StringValue("90d")
 	m.RotateBefore = types.StringNull()
-	m.RotationTriggers = types.MapNull(types.StringType)
-	m.RevokeGracePeriod = types.StringValue("0s")
+	m.Triggers = types.MapNull(types.StringType)
+	m.GracePeriod = types.StringValue("0s")
 	m.Secret = types.StringValue("not-a-secret")
 	m.KeyPrefix = types.StringValue("not-a-secre")
 	m.CreatedAt = timetypes.NewRFC3339TimeValue(created)
@@ -32,42 +32,50 @@ func sampleToken() fleetTokenState {
 	m.LastUsedAt = timetypes.NewRFC3339Null()
 	m.RevokedAt = timetypes.NewRFC3339Null()
 	m.Status = types.StringValue("active")
-	m.SecretDelivery = types.ObjectNull(deliveryAttrTypes)
-	m.Timeouts.Object = types.ObjectNull(fleetTokenSchema().Blocks["timeouts"].Type().(attr.TypeWithAttributeTypes).AttributeTypes()) //nolint:forcetypeassert // test
+	m.Delivery = types.ObjectNull(deliveryAttrTypes)
+	m.SecretSHA256 = types.StringNull()
+	m.SecretSentAt = timetypes.NewRFC3339Null()
+	m.Timeouts.Object = types.ObjectNull(testSchema().Blocks["timeouts"].Type().(attr.TypeWithAttributeTypes).AttributeTypes()) //nolint:forcetypeassert // test
 	return m
 }
 
 func emptyState() tfsdk.State {
-	s := fleetTokenSchema()
+	s := testSchema()
 	return tfsdk.State{Schema: s, Raw: tftypes.NewValue(s.Type().TerraformType(context.Background()), nil)}
 }
 
-// setObject writes exactly what the framework's Set writes, and getObject
+// SetModel writes exactly what the framework's Set writes, and GetModel
 // reads back exactly what the framework's Get reads.
 func TestModelCodec_matchesTheFramework(t *testing.T) {
-	ctx := context.Background()
+	t.Parallel()
+	ctx := t.Context()
 	m := sampleToken()
+	// Else both sides would be the framework's.
+	if l := layoutOf(reflect.TypeFor[fleetModel]()); len(l) != len(testSchema().Attributes)+len(testSchema().Blocks) {
+		t.Fatalf("the codec maps %d fields of fleetModel, want all %d of the schema's: it would hand it to the framework",
+			len(l), len(testSchema().Attributes)+len(testSchema().Blocks))
+	}
 
 	want, got := emptyState(), emptyState()
 	if ds := want.Set(ctx, &m); ds.HasError() {
 		t.Fatal(ds)
 	}
-	if ds := setObject(ctx, &got, &m); ds.HasError() {
+	if ds := SetModel(ctx, &got, &m); ds.HasError() {
 		t.Fatal(ds)
 	}
 	if !got.Raw.Equal(want.Raw) {
-		t.Fatalf("setObject wrote\n%s\nthe framework writes\n%s", got.Raw, want.Raw)
+		t.Fatalf("SetModel wrote\n%s\nthe framework writes\n%s", got.Raw, want.Raw)
 	}
 
-	var viaFramework, viaCodec fleetTokenState
+	var viaFramework, viaCodec fleetModel
 	if ds := want.Get(ctx, &viaFramework); ds.HasError() {
 		t.Fatal(ds)
 	}
-	if ds := getObject(ctx, want, &viaCodec); ds.HasError() {
+	if ds := GetModel(ctx, want, &viaCodec); ds.HasError() {
 		t.Fatal(ds)
 	}
 	if !reflect.DeepEqual(viaFramework, viaCodec) {
-		t.Errorf("getObject read\n%+v\nthe framework reads\n%+v", viaCodec, viaFramework)
+		t.Errorf("GetModel read\n%+v\nthe framework reads\n%+v", viaCodec, viaFramework)
 	}
 	if !viaCodec.CreatedAt.Equal(m.CreatedAt) || !viaCodec.Scopes.Equal(m.Scopes) {
 		t.Errorf("round trip lost values: %v", viaCodec)
@@ -78,7 +86,8 @@ func TestModelCodec_matchesTheFramework(t *testing.T) {
 // diagnostics: a model that does not fit the schema, a value of the wrong
 // type, an invalid timestamp.
 func TestModelCodec_errorsAsTheFramework(t *testing.T) {
-	ctx := context.Background()
+	t.Parallel()
+	ctx := t.Context()
 	full := emptyState()
 	m := sampleToken()
 	if ds := full.Set(ctx, &m); ds.HasError() {
@@ -86,8 +95,8 @@ func TestModelCodec_errorsAsTheFramework(t *testing.T) {
 	}
 
 	t.Run("get into a model without fleet_id", func(t *testing.T) {
-		var a, b personalTokenState
-		want, got := full.Get(ctx, &a), getObject(ctx, full, &b)
+		var a, b ownerModel
+		want, got := full.Get(ctx, &a), GetModel(ctx, full, &b)
 		if !want.HasError() || !got.Equal(want) {
 			t.Errorf("got %v, want the framework's %v", got, want)
 		}
@@ -96,7 +105,7 @@ func TestModelCodec_errorsAsTheFramework(t *testing.T) {
 		bad := sampleToken()
 		bad.Scopes = types.Set{}
 		w, g := emptyState(), emptyState()
-		want, got := w.Set(ctx, &bad), setObject(ctx, &g, &bad)
+		want, got := w.Set(ctx, &bad), SetModel(ctx, &g, &bad)
 		if !got.Equal(want) || !g.Raw.Equal(w.Raw) {
 			t.Errorf("got %v, want the framework's %v", got, want)
 		}
@@ -105,7 +114,7 @@ func TestModelCodec_errorsAsTheFramework(t *testing.T) {
 		bad := sampleToken()
 		bad.ExpiresAt = timetypes.RFC3339{StringValue: types.StringValue("not a time")}
 		w, g := emptyState(), emptyState()
-		want, got := w.Set(ctx, &bad), setObject(ctx, &g, &bad)
+		want, got := w.Set(ctx, &bad), SetModel(ctx, &g, &bad)
 		if !want.HasError() || !got.Equal(want) {
 			t.Errorf("got %v, want the framework's %v", got, want)
 		}
@@ -118,16 +127,16 @@ func TestModelCodec_errorsAsTheFramework(t *testing.T) {
 		}
 		raw["created_at"] = tftypes.NewValue(tftypes.String, "yesterday")
 		st.Raw = tftypes.NewValue(full.Raw.Type(), raw)
-		var a, b fleetTokenState
-		want, got := st.Get(ctx, &a), getObject(ctx, st, &b)
+		var a, b fleetModel
+		want, got := st.Get(ctx, &a), GetModel(ctx, st, &b)
 		if !want.HasError() || !got.Equal(want) {
 			t.Errorf("got %v, want the framework's %v", got, want)
 		}
 	})
 	t.Run("get a null state", func(t *testing.T) {
-		var a, b fleetTokenState
+		var a, b fleetModel
 		st := emptyState()
-		want, got := st.Get(ctx, &a), getObject(ctx, st, &b)
+		want, got := st.Get(ctx, &a), GetModel(ctx, st, &b)
 		if !got.Equal(want) {
 			t.Errorf("got %v, want the framework's %v", got, want)
 		}
@@ -135,7 +144,7 @@ func TestModelCodec_errorsAsTheFramework(t *testing.T) {
 }
 
 func BenchmarkModelGet(b *testing.B) {
-	ctx := context.Background()
+	ctx := b.Context()
 	st := emptyState()
 	m := sampleToken()
 	if ds := st.Set(ctx, &m); ds.HasError() {
@@ -143,20 +152,20 @@ func BenchmarkModelGet(b *testing.B) {
 	}
 	b.Run("framework", func(b *testing.B) {
 		for b.Loop() {
-			var out fleetTokenState
+			var out fleetModel
 			st.Get(ctx, &out)
 		}
 	})
 	b.Run("codec", func(b *testing.B) {
 		for b.Loop() {
-			var out fleetTokenState
-			getObject(ctx, st, &out)
+			var out fleetModel
+			GetModel(ctx, st, &out)
 		}
 	})
 }
 
 func BenchmarkModelSet(b *testing.B) {
-	ctx := context.Background()
+	ctx := b.Context()
 	m := sampleToken()
 	b.Run("framework", func(b *testing.B) {
 		for b.Loop() {
@@ -167,28 +176,29 @@ func BenchmarkModelSet(b *testing.B) {
 	b.Run("codec", func(b *testing.B) {
 		for b.Loop() {
 			st := emptyState()
-			setObject(ctx, &st, &m)
+			SetModel(ctx, &st, &m)
 		}
 	})
 }
 
 func TestSameValues(t *testing.T) {
+	t.Parallel()
 	a := sampleToken()
-	full := tokenResourceModel{FleetID: a.FleetID, OwnerID: types.StringNull(), commonTokenModel: a.commonTokenModel}
+	full := eitherModel{FleetID: a.FleetID, OwnerID: types.StringNull(), commonModel: a.commonModel}
 	same := full
-	if !sameValues(&full, &same) {
+	if !SameValues(&full, &same) {
 		t.Error("a copy differs from its original")
 	}
-	for name, change := range map[string]func(*tokenResourceModel){
-		"fleet_id (outside the embedded struct)": func(m *tokenResourceModel) { m.FleetID = types.StringUnknown() },
-		"status":                                 func(m *tokenResourceModel) { m.Status = types.StringValue("revoked") },
-		"expires_at, to unknown":                 func(m *tokenResourceModel) { m.ExpiresAt = timetypes.NewRFC3339Unknown() },
-		"scopes":                                 func(m *tokenResourceModel) { m.Scopes = types.SetValueMust(types.StringType, nil) },
-		"last_used_at, null to time":             func(m *tokenResourceModel) { m.LastUsedAt = m.CreatedAt },
+	for name, change := range map[string]func(*eitherModel){
+		"fleet_id (outside the embedded struct)": func(m *eitherModel) { m.FleetID = types.StringUnknown() },
+		"status":                                 func(m *eitherModel) { m.Status = types.StringValue("revoked") },
+		"expires_at, to unknown":                 func(m *eitherModel) { m.ExpiresAt = timetypes.NewRFC3339Unknown() },
+		"scopes":                                 func(m *eitherModel) { m.Scopes = types.SetValueMust(types.StringType, nil) },
+		"last_used_at, null to time":             func(m *eitherModel) { m.LastUsedAt = m.CreatedAt },
 	} {
 		other := full
 		change(&other)
-		if sameValues(&full, &other) {
+		if SameValues(&full, &other) {
 			t.Errorf("a change of %s went unnoticed", name)
 		}
 	}

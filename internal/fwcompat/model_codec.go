@@ -1,4 +1,4 @@
-package provider
+package fwcompat
 
 // Reading and writing models without the framework's per-call reflection.
 //
@@ -6,13 +6,22 @@ package provider
 // internal/reflect) walk the struct's fields on every call, and for each
 // field compile a regular expression (helpers.go, isValidFieldName calls
 // regexp.MustCompile). In a no-op plan of 1,000 tokens that was 13% of the
-// provider's CPU (bench/README.md, "Provider CPU"). getObject and setObject
+// provider's CPU (bench/README.md, "Provider CPU"). GetModel and SetModel
 // do the same conversions with the field layout worked out once per model
 // type: they decode into, and encode from, the schema's object value, and
 // apply the same checks as the framework (each value's type, and
 // xattr.ValidateableAttribute). Whenever a model and the data disagree in
 // any way, they hand over to the framework's Get or Set, so that errors
 // read exactly as before.
+//
+// What they rely on in the framework, to be checked at each new version
+// (framework_version_test.go): Get and Set of a struct map its tfsdk-tagged
+// fields, promoted ones included, one to one onto the schema's attributes
+// and blocks; a field that is an attr.Value gets the value as it is, of
+// exactly the schema's type; and the only check on a value beyond its type
+// is xattr.ValidateableAttribute. TestModelCodec_matchesTheFramework and
+// TestModelCodec_errorsAsTheFramework compare the two; BenchmarkModelGet and
+// BenchmarkModelSet say whether the codec still pays.
 
 import (
 	"context"
@@ -79,8 +88,18 @@ func validate(ctx context.Context, name string, v attr.Value) diag.Diagnostics {
 	return resp.Diagnostics
 }
 
-// getObject is src.Get(ctx, target) for a pointer to a model struct.
-func getObject(ctx context.Context, src getter, target any) diag.Diagnostics {
+// Getter is satisfied by tfsdk.Config, tfsdk.Plan and tfsdk.State.
+type Getter interface {
+	Get(ctx context.Context, target any) diag.Diagnostics
+}
+
+// Setter is satisfied by *tfsdk.Plan and *tfsdk.State.
+type Setter interface {
+	Set(ctx context.Context, val any) diag.Diagnostics
+}
+
+// GetModel is src.Get(ctx, target) for a pointer to a model struct.
+func GetModel(ctx context.Context, src Getter, target any) diag.Diagnostics {
 	v, fields := structOf(target)
 	if fields == nil {
 		return src.Get(ctx, target)
@@ -112,9 +131,10 @@ func getObject(ctx context.Context, src getter, target any) diag.Diagnostics {
 	return diags
 }
 
-// setObject is dst.Set(ctx, source) for a pointer to a model struct, when
-// dst is a *tfsdk.State or *tfsdk.Plan.
-func setObject(ctx context.Context, dst setter, source any) diag.Diagnostics {
+// SetModel is dst.Set(ctx, source) for a pointer to a model struct; it
+// saves the framework's reflection when dst is a *tfsdk.State or
+// *tfsdk.Plan.
+func SetModel(ctx context.Context, dst Setter, source any) diag.Diagnostics {
 	v, fields := structOf(source)
 	var typ attr.Type
 	switch d := dst.(type) {
@@ -154,10 +174,10 @@ func setObject(ctx context.Context, dst setter, source any) diag.Diagnostics {
 
 var valueFields sync.Map // reflect.Type -> [][]int: the attr.Value fields, promoted ones included
 
-// sameValues reports whether a and b hold equal values (attr.Value.Equal)
+// SameValues reports whether a and b hold equal values (attr.Value.Equal)
 // in every attr.Value field, so that writing a where b was read would
 // change nothing.
-func sameValues[T any](a, b *T) bool {
+func SameValues[T any](a, b *T) bool {
 	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
 	var fields [][]int
 	if f, ok := valueFields.Load(va.Type()); ok {

@@ -1,7 +1,8 @@
-package provider
+package fwcompat
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"math/rand/v2"
 	"reflect"
@@ -12,6 +13,8 @@ import (
 	"time"
 	"weak"
 
+	"github.com/hashicorp/terraform-plugin-framework/action"
+	aschema "github.com/hashicorp/terraform-plugin-framework/action/schema"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	fwprovider "github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -320,6 +323,7 @@ func call(ctx context.Context, s tfprotov6.ProviderServer, name string) {
 // The wrapper's clearing never cancels a request in flight, streams
 // included, and every method runs under its read lock.
 func TestContextRelease_neverCancelsARunningRequest(t *testing.T) {
+	t.Parallel()
 	f, w := newFake(false)
 	go func() {
 		for range f.started {
@@ -365,6 +369,7 @@ func TestContextRelease_neverCancelsARunningRequest(t *testing.T) {
 // A StopProvider from Terraform cancels every request in flight at once,
 // whatever the method.
 func TestContextRelease_stopProviderCancelsInFlight(t *testing.T) {
+	t.Parallel()
 	f, w := newFake(true)
 	names := requestMethods()
 	var wg sync.WaitGroup
@@ -407,22 +412,40 @@ func retained(t *testing.T, s tfprotov6.ProviderServer, n int) int {
 
 // With the wrapper, the framework keeps no finished request's context.
 func TestContextRelease_releasesFrameworkContexts(t *testing.T) {
-	s := releaseContexts(providerserver.NewProtocol6(New("test")())())
+	t.Parallel()
+	s := releaseContexts(providerserver.NewProtocol6(testProvider())())
 	if _, ok := s.(*contextReleaser); !ok {
-		t.Fatalf("the framework's server (%T) lacks a method the wrapper needs: the workaround is off", providerserver.NewProtocol6(New("test")())())
+		t.Fatalf("the framework's server (%T) lacks a method the wrapper needs: the workaround is off", providerserver.NewProtocol6(testProvider())())
 	}
 	if n := retained(t, s, 200); n > 1 {
 		t.Errorf("%d of 200 finished requests' contexts are still reachable through the wrapper", n)
 	}
 }
 
-// The framework still keeps every request's context. When this fails, the
-// framework has fixed the leak: delete server_contexts.go (see its comment).
+// The framework still keeps every request's context: the retained-contexts
+// canary. When this fails, the framework has fixed the leak: delete
+// context_release.go (see its comment).
 func TestContextRelease_frameworkStillLeaks(t *testing.T) {
-	s := providerserver.NewProtocol6(New("test")())()
+	t.Parallel()
+	s := providerserver.NewProtocol6(testProvider())()
 	if n := retained(t, s, 200); n < 200 {
 		t.Errorf("only %d of 200 finished requests' contexts are still reachable without the wrapper: "+
-			"the framework no longer retains them, so server_contexts.go can go", n)
+			"the framework no longer retains them, so context_release.go can go", n)
+	}
+}
+
+// The acceptance tests' factory and Serve wrap the framework's server.
+func TestContextRelease_factoryWraps(t *testing.T) {
+	t.Parallel()
+	s, err := NewProtocol6WithError(testProvider())()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.(*contextReleaser); !ok {
+		t.Fatalf("NewProtocol6WithError served %T, not the wrapper", s)
+	}
+	if n := retained(t, s, 100); n > 1 {
+		t.Errorf("%d of 100 finished requests' contexts are still reachable through the factory's server", n)
 	}
 }
 
@@ -458,6 +481,14 @@ func (*blockingResource) Delete(context.Context, resource.DeleteRequest, *resour
 
 type blockingProvider struct{ res *blockingResource }
 
+// testProvider is a framework provider with one resource, test_block, and
+// one action, test_count.
+func testProvider() fwprovider.Provider {
+	return blockingProvider{&blockingResource{}}
+}
+
+var _ fwprovider.ProviderWithActions = blockingProvider{}
+
 func (blockingProvider) Metadata(_ context.Context, _ fwprovider.MetadataRequest, resp *fwprovider.MetadataResponse) {
 	resp.TypeName = "test"
 }
@@ -469,11 +500,32 @@ func (blockingProvider) DataSources(context.Context) []func() datasource.DataSou
 func (p blockingProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{func() resource.Resource { return p.res }}
 }
+func (blockingProvider) Actions(context.Context) []func() action.Action {
+	return []func() action.Action{func() action.Action { return countAction{} }}
+}
+
+// countAction, test_count, reports three progress events.
+type countAction struct{}
+
+func (countAction) Metadata(_ context.Context, req action.MetadataRequest, resp *action.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_count"
+}
+
+func (countAction) Schema(_ context.Context, _ action.SchemaRequest, resp *action.SchemaResponse) {
+	resp.Schema = aschema.Schema{}
+}
+
+func (countAction) Invoke(_ context.Context, _ action.InvokeRequest, resp *action.InvokeResponse) {
+	for i := range 3 {
+		resp.SendProgress(action.InvokeProgressEvent{Message: fmt.Sprint(i)})
+	}
+}
 
 // With the real framework: while a Read is in flight, other requests come
 // and go without cancelling it; once it is done, a real StopProvider cancels
 // the Reads then in flight.
 func TestContextRelease_realFramework(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	started, done := make(chan struct{}, 10), make(chan bool, 10)
 	s := releaseContexts(providerserver.NewProtocol6(blockingProvider{&blockingResource{release, started, done}})())
@@ -550,39 +602,61 @@ func retainedBy(t *testing.T, n int, do func(ctx context.Context)) int {
 
 // The streaming requests, ListResource and InvokeAction, release their
 // contexts too once their stream has run out, on the real framework (which
-// without the wrapper keeps every one of them).
+// without the wrapper keeps every one of them). The action's stream carries
+// its three progress events and the completion; the list's carries the
+// framework's own error (the test provider has no list resource), which ends
+// the stream the same way.
 func TestContextRelease_streamsReleaseTheirContexts(t *testing.T) {
-	drain := func(seq any) {
-		switch s := seq.(type) {
-		case iter.Seq[tfprotov6.ListResourceResult]:
-			for range s {
-			}
-		case iter.Seq[tfprotov6.InvokeActionEvent]:
-			for range s {
-			}
-		}
+	t.Parallel()
+	emptyObject := tftypes.Object{AttributeTypes: map[string]tftypes.Type{}}
+	config, err := tfprotov6.NewDynamicValue(emptyObject, tftypes.NewValue(emptyObject, map[string]tftypes.Value{}))
+	if err != nil {
+		t.Fatal(err)
 	}
 	for name, call := range map[string]func(s tfprotov6.ProviderServer, ctx context.Context){
 		"ListResource": func(s tfprotov6.ProviderServer, ctx context.Context) {
-			resp, err := s.(tfprotov6.ListResourceServer).ListResource(ctx, &tfprotov6.ListResourceRequest{TypeName: "cmdop_fleet_token"})
+			resp, err := s.(tfprotov6.ListResourceServer).ListResource(ctx, &tfprotov6.ListResourceRequest{TypeName: "test_block", Config: &config})
 			if err != nil {
 				t.Fatal(err)
 			}
-			drain(resp.Results)
+			n := 0
+			for r := range resp.Results {
+				n++
+				if len(r.Diagnostics) != 1 || r.Diagnostics[0].Summary != "List Resource Type Not Found" {
+					t.Fatalf("ListResource: %+v, want the framework's List Resource Type Not Found", r.Diagnostics)
+				}
+			}
+			if n != 1 {
+				t.Fatalf("ListResource streamed %d results, want 1", n)
+			}
 		},
 		"InvokeAction": func(s tfprotov6.ProviderServer, ctx context.Context) {
-			resp, err := s.(tfprotov6.ActionServer).InvokeAction(ctx, &tfprotov6.InvokeActionRequest{ActionType: "cmdop_revoke_tokens"})
+			resp, err := s.(tfprotov6.ActionServer).InvokeAction(ctx, &tfprotov6.InvokeActionRequest{ActionType: "test_count", Config: &config})
 			if err != nil {
 				t.Fatal(err)
 			}
-			drain(resp.Events)
+			var progress, completed int
+			for e := range resp.Events {
+				switch ev := e.Type.(type) {
+				case tfprotov6.ProgressInvokeActionEventType:
+					progress++
+				case tfprotov6.CompletedInvokeActionEventType:
+					completed++
+					if len(ev.Diagnostics) > 0 {
+						t.Fatalf("InvokeAction: %+v", ev.Diagnostics)
+					}
+				}
+			}
+			if progress != 3 || completed != 1 {
+				t.Fatalf("InvokeAction streamed %d progress and %d completed events, want 3 and 1", progress, completed)
+			}
 		},
 	} {
-		wrapped := releaseContexts(providerserver.NewProtocol6(New("test")())())
+		wrapped := releaseContexts(providerserver.NewProtocol6(testProvider())())
 		if n := retainedBy(t, 100, func(ctx context.Context) { call(wrapped, ctx) }); n > 1 {
 			t.Errorf("%s: %d of 100 finished streams' contexts are still reachable through the wrapper", name, n)
 		}
-		bare := providerserver.NewProtocol6(New("test")())()
+		bare := providerserver.NewProtocol6(testProvider())()
 		if n := retainedBy(t, 100, func(ctx context.Context) { call(bare, ctx) }); n < 100 {
 			t.Errorf("%s: without the wrapper only %d of 100 contexts are retained: the test proves nothing", name, n)
 		}
@@ -611,6 +685,7 @@ func (e *earlyStream) InvokeAction(ctx context.Context, _ *tfprotov6.InvokeActio
 // as when Terraform stops reading) still ends the request: the read lock is
 // released and the contexts are cleared.
 func TestContextRelease_streamEndedEarly(t *testing.T) {
+	t.Parallel()
 	f := &fakeServer{called: map[string]int{}, started: make(chan struct{}, 100)}
 	e := &earlyStream{fakeServer: f}
 	w := &contextReleaser{inner: e}
@@ -638,6 +713,7 @@ func TestContextRelease_streamEndedEarly(t *testing.T) {
 // alone), the real framework serves the next requests as usual: nothing
 // stopped, nothing cancelled.
 func TestContextRelease_requestAfterAClear(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	close(release) // Reads return at once
 	started, done := make(chan struct{}, 10), make(chan bool, 10)
