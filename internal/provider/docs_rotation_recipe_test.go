@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal/localtest"
 )
@@ -49,6 +50,12 @@ func TestAccRotationRecipe(t *testing.T) {
 	// copy's previous token is still in use: its first apply and plan warn
 	// about nothing (the check names only its own configuration's tokens),
 	// and its plan is stable.
+	// Two minutes later by the API's clock: the recipe tells its own
+	// previous token by an expiry window on the API's timestamps, which two
+	// configurations applied moments apart cannot pass apart: on OpenTofu,
+	// without this, the fresh copy took the first copy's old token for its
+	// own and warned.
+	api.advance(2 * time.Minute)
 	fresh := newCLIRun(t, api, map[string]string{"main.tf": string(src), "versions.tf": ""})
 	fresh.must("init", "-no-color", "-input=false")
 	out = fresh.must("apply", "-auto-approve", "-no-color")
