@@ -208,26 +208,11 @@ type theCLI struct {
 
 func currentCLI(t *testing.T) theCLI {
 	t.Helper()
-	bin := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	out, err := exec.Command(bin, "version", "-json").Output()
-	if err != nil {
-		t.Fatalf("%s version -json: %v", bin, err)
-	}
-	var v struct {
-		Version string `json:"terraform_version"`
-	}
-	if err := json.Unmarshal(out, &v); err != nil {
-		t.Fatalf("parsing %q: %v", out, err)
-	}
-	var major, minor int
-	if _, err := fmt.Sscanf(v.Version, "%d.%d", &major, &minor); err != nil {
-		t.Fatal(err)
-	}
-	plain, _ := exec.Command(bin, "version").Output()
-	tofu := strings.HasPrefix(string(plain), "OpenTofu")
-	label := "Terraform " + v.Version
+	version, _, minor := cliVersion(t)
+	tofu := cliIsOpenTofu()
+	label := "Terraform " + version
 	if tofu {
-		label = "OpenTofu " + v.Version
+		label = "OpenTofu " + version
 	}
 	return theCLI{tofu: tofu, minor: minor, label: label}
 }

@@ -317,13 +317,14 @@ var cliIsOpenTofu = sync.OnceValue(func() bool {
 	return strings.HasPrefix(string(out), "OpenTofu")
 })
 
-// cliVersionAtLeast reports whether the CLI the tests drive is at least
-// major.minor (OpenTofu reports its own version, 1.11 or later).
-func cliVersionAtLeast(t *testing.T, major, minor int) bool {
+// cliVersion is the version of the CLI the tests drive, as it reports it
+// (OpenTofu reports its own, 1.11 or later), and its major and minor.
+func cliVersion(t *testing.T) (version string, major, minor int) {
 	t.Helper()
-	out, err := exec.Command(os.Getenv("TF_ACC_TERRAFORM_PATH"), "version", "-json").Output()
+	bin := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	out, err := exec.Command(bin, "version", "-json").Output()
 	if err != nil {
-		t.Fatalf("%s version -json: %v", os.Getenv("TF_ACC_TERRAFORM_PATH"), err)
+		t.Fatalf("%s version -json: %v", bin, err)
 	}
 	var v struct {
 		Version string `json:"terraform_version"`
@@ -331,10 +332,17 @@ func cliVersionAtLeast(t *testing.T, major, minor int) bool {
 	if err := json.Unmarshal(out, &v); err != nil {
 		t.Fatalf("parsing %q: %v", out, err)
 	}
-	var maj, mnr int
-	if _, err := fmt.Sscanf(v.Version, "%d.%d", &maj, &mnr); err != nil {
+	if _, err := fmt.Sscanf(v.Version, "%d.%d", &major, &minor); err != nil {
 		t.Fatalf("parsing the version %q: %v", v.Version, err)
 	}
+	return v.Version, major, minor
+}
+
+// cliVersionAtLeast reports whether the CLI the tests drive is at least
+// major.minor.
+func cliVersionAtLeast(t *testing.T, major, minor int) bool {
+	t.Helper()
+	_, maj, mnr := cliVersion(t)
 	return maj > major || (maj == major && mnr >= minor)
 }
 
