@@ -615,7 +615,11 @@ func TestContextRelease_streamsReleaseTheirContexts(t *testing.T) {
 	}
 	for name, call := range map[string]func(s tfprotov6.ProviderServer, ctx context.Context){
 		"ListResource": func(s tfprotov6.ProviderServer, ctx context.Context) {
-			resp, err := s.(tfprotov6.ListResourceServer).ListResource(ctx, &tfprotov6.ListResourceRequest{TypeName: "test_block", Config: &config})
+			ls, ok := s.(tfprotov6.ListResourceServer)
+			if !ok {
+				t.Fatal("the server serves no list resources")
+			}
+			resp, err := ls.ListResource(ctx, &tfprotov6.ListResourceRequest{TypeName: "test_block", Config: &config})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -631,7 +635,11 @@ func TestContextRelease_streamsReleaseTheirContexts(t *testing.T) {
 			}
 		},
 		"InvokeAction": func(s tfprotov6.ProviderServer, ctx context.Context) {
-			resp, err := s.(tfprotov6.ActionServer).InvokeAction(ctx, &tfprotov6.InvokeActionRequest{ActionType: "test_count", Config: &config})
+			as, ok := s.(tfprotov6.ActionServer)
+			if !ok {
+				t.Fatal("the server serves no actions")
+			}
+			resp, err := as.InvokeAction(ctx, &tfprotov6.InvokeActionRequest{ActionType: "test_count", Config: &config})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -59,8 +59,8 @@ type eitherModel struct {
 var deliveryAttrTypes = map[string]attr.Type{"command": types.StringType}
 
 var testSchema = sync.OnceValue(func() rschema.Schema {
-	rfc3339 := func(computed bool) rschema.StringAttribute {
-		return rschema.StringAttribute{CustomType: timetypes.RFC3339Type{}, Computed: computed, Optional: !computed}
+	rfc3339 := func() rschema.StringAttribute {
+		return rschema.StringAttribute{CustomType: timetypes.RFC3339Type{}, Computed: true}
 	}
 	return rschema.Schema{
 		Attributes: map[string]rschema.Attribute{
@@ -74,13 +74,13 @@ var testSchema = sync.OnceValue(func() rschema.Schema {
 			"grace_period":   rschema.StringAttribute{Optional: true},
 			"secret":         rschema.StringAttribute{Computed: true, Sensitive: true},
 			"key_prefix":     rschema.StringAttribute{Computed: true},
-			"created_at":     rfc3339(true),
-			"expires_at":     rfc3339(true),
-			"last_used_at":   rfc3339(true),
-			"revoked_at":     rfc3339(true),
+			"created_at":     rfc3339(),
+			"expires_at":     rfc3339(),
+			"last_used_at":   rfc3339(),
+			"revoked_at":     rfc3339(),
 			"status":         rschema.StringAttribute{Computed: true},
 			"secret_sha256":  rschema.StringAttribute{Computed: true},
-			"secret_sent_at": rfc3339(true),
+			"secret_sent_at": rfc3339(),
 			"delivery": rschema.SingleNestedAttribute{Optional: true, Attributes: map[string]rschema.Attribute{
 				"command": rschema.StringAttribute{Required: true},
 			}},

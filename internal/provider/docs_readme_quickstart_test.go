@@ -35,7 +35,7 @@ func TestAccReadmeQuickstart_afterInstallDev(t *testing.T) {
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join(root, "examples", "quickstart"))); err != nil {
 		t.Fatal(err)
 	}
-	run := func(args ...string) string {
+	run := func(args ...string) {
 		t.Helper()
 		cmd := exec.Command(tf, args...)
 		cmd.Dir = dir
@@ -48,7 +48,6 @@ func TestAccReadmeQuickstart_afterInstallDev(t *testing.T) {
 		if err := cmd.Run(); err != nil {
 			t.Fatalf("terraform %v: %v\n%s", args, err, out.String())
 		}
-		return out.String()
 	}
 	run("apply", "-auto-approve", "-input=false", "-no-color")
 	for _, c := range []struct{ fleet, name string }{{api.FleetID(), "quickstart-ci"}, {"", "quickstart-cli"}} {

@@ -210,14 +210,14 @@ func TestAccFleetToken_driftRevoked(t *testing.T) {
 	})
 }
 
-// markWrites records the API's write count now, for writesSince.
+// markWrites records the API's write count now, for noWritesSince.
 func markWrites(api *testAPI, mark *int) { *mark = api.writes() }
 
-// writesSince checks that the API received want writes since markWrites.
-func writesSince(api *testAPI, mark *int, want int, what string) resource.TestCheckFunc {
+// noWritesSince checks that the API received no write since markWrites.
+func noWritesSince(api *testAPI, mark *int, what string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
-		if got := api.writes() - *mark; got != want {
-			return fmt.Errorf("%s made %d API writes, want %d", what, got, want)
+		if got := api.writes() - *mark; got != 0 {
+			return fmt.Errorf("%s made %d API writes, want 0", what, got)
 		}
 		return nil
 	}
@@ -300,7 +300,7 @@ func TestAccFleetToken_rotateBefore(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionNoop),
 				}},
-				Check: writesSince(api, &mark, 0, "a plan outside the window"),
+				Check: noWritesSince(api, &mark, "a plan outside the window"),
 			},
 			{
 				// Day 24: inside the window. The old token is revoked at once
@@ -319,7 +319,7 @@ func TestAccFleetToken_rotateBefore(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectEmptyPlan(),
 				}},
-				Check: writesSince(api, &mark, 0, "the plan after the rotation"),
+				Check: noWritesSince(api, &mark, "the plan after the rotation"),
 			},
 		},
 	})
@@ -347,7 +347,7 @@ func TestAccFleetToken_rotationTriggers(t *testing.T) {
 					plancheck.ExpectResourceAction("cmdop_fleet_token.t", plancheck.ResourceActionUpdate),
 				}},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					writesSince(api, &mark, 0, "the in-place update"),
+					noWritesSince(api, &mark, "the in-place update"),
 					capture("cmdop_fleet_token.t", "id", &updated),
 					func(*terraform.State) error {
 						after := api.token(api.FleetID(), first)

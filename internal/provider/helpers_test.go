@@ -338,12 +338,12 @@ func cliVersion(t *testing.T) (version string, major, minor int) {
 	return v.Version, major, minor
 }
 
-// cliVersionAtLeast reports whether the CLI the tests drive is at least
-// major.minor.
-func cliVersionAtLeast(t *testing.T, major, minor int) bool {
+// cliAtLeast reports whether the CLI the tests drive is at least
+// 1.minor (or a later major version).
+func cliAtLeast(t *testing.T, minor int) bool {
 	t.Helper()
 	_, maj, mnr := cliVersion(t)
-	return maj > major || (maj == major && mnr >= minor)
+	return maj > 1 || (maj == 1 && mnr >= minor)
 }
 
 // skipUnlessQuery skips a CLI test unless the CLI under test is Terraform
@@ -353,7 +353,7 @@ func skipUnlessQuery(t *testing.T) {
 	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
 		t.Skip("TF_ACC_TERRAFORM_PATH is not set; run through make test")
 	}
-	if cliIsOpenTofu() || !cliVersionAtLeast(t, 1, 14) {
+	if cliIsOpenTofu() || !cliAtLeast(t, 14) {
 		t.Skip("list resources and actions need Terraform 1.14 or later (OpenTofu has neither)")
 	}
 }
@@ -363,7 +363,7 @@ func skipUnlessQuery(t *testing.T) {
 func skipBelow116(t *testing.T) {
 	t.Helper()
 	skipUnlessQuery(t)
-	if !cliVersionAtLeast(t, 1, 16) {
+	if !cliAtLeast(t, 16) {
 		t.Skip("action_trigger on_failure and before_destroy/after_destroy need Terraform 1.16 or later")
 	}
 }

@@ -84,7 +84,7 @@ resource "cmdop_personal_token" "p" {
 	}
 	run := newCLIRun(t, api, files(""))
 	run.must("apply", "-auto-approve", "-no-color")
-	owner := run.stateAttr("cmdop_personal_token.p", "owner_id").(string)
+	owner := as[string](t, run.stateAttr("cmdop_personal_token.p", "owner_id"))
 	run.editState("cmdop_personal_token.p", func(a map[string]any) { a["owner_id"] = nil }) // a state from before owner_id
 	if err := os.WriteFile(filepath.Join(run.dir, "main.tf"), []byte(files(owner)["main.tf"]), 0o600); err != nil {
 		t.Fatal(err)

@@ -75,7 +75,7 @@ resource "cmdop_personal_token" "me" {
 					plancheck.ExpectEmptyPlan(),
 				}},
 				Check: resource.ComposeAggregateTestCheckFunc(
-					writesSince(api, &mark, 0, "the import and the no-op apply"),
+					noWritesSince(api, &mark, "the import and the no-op apply"),
 					func(*terraform.State) error {
 						if len(api.activeTokens("")) != 2 { // the admin's and laptop
 							return fmt.Errorf("the API holds %d active personal tokens, want the admin's and laptop", len(api.activeTokens("")))

@@ -58,7 +58,7 @@ func Serve(ctx context.Context, providerFunc func() provider.Provider, opts prov
 	defer stop()
 	err := fwcompat.Serve(ctx, func() provider.Provider { return p }, opts)
 	stop()
-	ledger.revokeOpen(ctx, ephemeralStopBudget)
+	ledger.revokeOpen(ctx)
 	return err
 }
 

@@ -87,7 +87,7 @@ resource "cmdop_fleet_token" "from_store" {
 				Config: cfg,
 				Check: resource.ComposeAggregateTestCheckFunc(
 					capture("cmdop_fleet_token.from_store", "id", &again),
-					writesSince(api, &mark, 0, "the refused plan and the apply after it"),
+					noWritesSince(api, &mark, "the refused plan and the apply after it"),
 					func(*terraform.State) error {
 						if again != id || api.token(api.FleetID(), id).Status != cmdopapi.StatusActive {
 							return fmt.Errorf("the token changed: %s, was %s", again, id)

@@ -86,11 +86,11 @@ func (l *ephemeralLedger) pending() int {
 	return len(l.open)
 }
 
-// revokeOpen revokes every open token, all at once, within budget, and
+// revokeOpen revokes every open token, all at once, within ephemeralStopBudget, and
 // reports how many it revoked and how many it could not. A token the API
 // says is gone or already revoked counts as revoked. Those it revoked leave
 // the ledger; the others stay for a later attempt.
-func (l *ephemeralLedger) revokeOpen(ctx context.Context, budget time.Duration) (revoked, failed int) {
+func (l *ephemeralLedger) revokeOpen(ctx context.Context) (revoked, failed int) {
 	l.mu.Lock()
 	todo := make(map[ephemeralRef]*cmdop.Client, len(l.open))
 	for ref, c := range l.open {
@@ -101,7 +101,7 @@ func (l *ephemeralLedger) revokeOpen(ctx context.Context, budget time.Duration) 
 		return 0, 0
 	}
 	ctx = cmdop.MaskSecrets(ctx)
-	ctx, cancel := context.WithTimeout(ctx, budget)
+	ctx, cancel := context.WithTimeout(ctx, ephemeralStopBudget)
 	defer cancel()
 	var (
 		wg sync.WaitGroup
@@ -145,11 +145,11 @@ func guardEphemeral(l *ephemeralLedger) (stop func()) {
 			case <-done:
 				return
 			case <-term:
-				l.revokeOpen(context.Background(), ephemeralStopBudget)
+				l.revokeOpen(context.Background())
 				os.Exit(143)
 			case <-tick.C:
 				if os.Getppid() != parent {
-					l.revokeOpen(context.Background(), ephemeralStopBudget)
+					l.revokeOpen(context.Background())
 					os.Exit(1)
 				}
 			}

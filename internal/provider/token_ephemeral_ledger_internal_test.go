@@ -43,7 +43,7 @@ func TestEphemeralLedger_revokesWhatIsOpen(t *testing.T) {
 	l.opened(api.Admin, api.FleetID, closed.ID)
 	l.closed(api.FleetID, closed.ID)
 	l.opened(unreachable, api.FleetID, "00000000-0000-4000-8000-000000000000")
-	revoked, failed := l.revokeOpen(ctx, ephemeralStopBudget)
+	revoked, failed := l.revokeOpen(ctx)
 	if revoked != 2 || failed != 1 {
 		t.Fatalf("revoked %d and failed %d, want 2 and 1", revoked, failed)
 	}
@@ -64,7 +64,7 @@ func TestEphemeralLedger_revokesWhatIsOpen(t *testing.T) {
 		}
 	}
 	// A second stop revokes nothing twice.
-	if revoked, _ := l.revokeOpen(ctx, ephemeralStopBudget); revoked != 0 {
+	if revoked, _ := l.revokeOpen(ctx); revoked != 0 {
 		t.Errorf("the second revokeOpen revoked %d tokens, want 0", revoked)
 	}
 }

@@ -19,7 +19,7 @@ import (
 func TestAccEphemeralTokens_failedPlanRevokes(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
-	if !cliVersionAtLeast(t, 1, 10) {
+	if !cliAtLeast(t, 10) {
 		t.Skip("ephemeral resources need Terraform 1.10+ or OpenTofu 1.11+")
 	}
 	run := newCLIRun(t, api, map[string]string{
@@ -84,7 +84,7 @@ data "cmdop_fleet_tokens" "all" {
 func TestAccEphemeralTokens_interruptRevokes(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
-	if !cliVersionAtLeast(t, 1, 10) {
+	if !cliAtLeast(t, 10) {
 		t.Skip("ephemeral resources need Terraform 1.10+ or OpenTofu 1.11+")
 	}
 	run := newCLIRun(t, api, map[string]string{
@@ -115,10 +115,7 @@ resource "terraform_data" "job" {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	started := filepath.Join(run.dir, "started")
-	for {
-		if fileExists(started) {
-			break
-		}
+	for !fileExists(started) {
 		select {
 		case err := <-done:
 			t.Fatalf("the apply ended before its provisioner started: %v\n%s", err, out.String())

@@ -429,7 +429,7 @@ func TestAccEphemeralTokens_neverStored(t *testing.T) {
 	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
 		t.Skip("TF_ACC_TERRAFORM_PATH is not set; run through make test")
 	}
-	if !cliVersionAtLeast(t, 1, 10) {
+	if !cliAtLeast(t, 10) {
 		t.Skip("ephemeral resources need Terraform 1.10 or later (or OpenTofu 1.11 or later)")
 	}
 	// Positive control: the pattern does match a real secret.

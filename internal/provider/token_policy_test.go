@@ -418,9 +418,9 @@ func TestAccTokenPolicy_existingTokens(t *testing.T) {
 	old := body(`"0s"`, `["machines:read", "files:write"]`)
 	run := policyRun(t, api, "", old)
 	run.must("apply", "-auto-approve", "-no-color")
-	idA := attrFromStateShow(t, run.must("state", "show", "-no-color", "cmdop_fleet_token.legacy_a"), "id")
-	idB := attrFromStateShow(t, run.must("state", "show", "-no-color", "cmdop_fleet_token.legacy_b"), "id")
-	idR := attrFromStateShow(t, run.must("state", "show", "-no-color", "cmdop_fleet_token.rotating"), "id")
+	idA := idFromStateShow(t, run.must("state", "show", "-no-color", "cmdop_fleet_token.legacy_a"))
+	idB := idFromStateShow(t, run.must("state", "show", "-no-color", "cmdop_fleet_token.legacy_b"))
+	idR := idFromStateShow(t, run.must("state", "show", "-no-color", "cmdop_fleet_token.rotating"))
 	active := len(api.activeTokens(api.FleetID()))
 
 	// The policy arrives: no change, one warning per token.
@@ -541,7 +541,7 @@ resource "terraform_data" "name" {
 func TestAccTokenPolicy_ephemeral(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
-	if !cliVersionAtLeast(t, 1, 10) {
+	if !cliAtLeast(t, 10) {
 		t.Skip("ephemeral resources need Terraform 1.10 or later (or OpenTofu 1.11 or later)")
 	}
 	file := writePolicyFile(t, `{"max_ephemeral_ttl": "4h", "forbidden_scopes": ["permissions:manage"]}`)

@@ -205,7 +205,7 @@ func (r *tokenResource) checkNewExpiry(ctx context.Context, plan *tokenResourceM
 	if err != nil {
 		return
 	}
-	r.checkWithinProviderToken(ctx, plan, e, now, resp)
+	r.checkWithinProviderToken(ctx, plan, e, resp)
 	if e.Never || e.Days > 0 {
 		return
 	}
@@ -220,7 +220,7 @@ func (r *tokenResource) checkNewExpiry(ctx context.Context, plan *tokenResourceM
 // token issuing it, so a provider token that expires bounds every new
 // token's expiry. Its expiry comes from the who-am-I call, made once per
 // provider process; if that fails, apply reports the API's refusal.
-func (r *tokenResource) checkWithinProviderToken(ctx context.Context, plan *tokenResourceModel, e validators.Expiry, now time.Time, resp *resource.ModifyPlanResponse) {
+func (r *tokenResource) checkWithinProviderToken(ctx context.Context, plan *tokenResourceModel, e validators.Expiry, resp *resource.ModifyPlanResponse) {
 	if r.data.client == nil || r.data.configUnknown {
 		return
 	}
@@ -232,7 +232,7 @@ func (r *tokenResource) checkWithinProviderToken(ctx context.Context, plan *toke
 	}
 	// The who-am-I call has set the client's view of the API server's
 	// clock: measure "30d from now" by it, as the message says.
-	now = r.data.client.ServerNow()
+	now := r.data.client.ServerNow()
 	limit := acct.ExpiresAt.UTC()
 	asked := "never expires"
 	switch {

@@ -14,6 +14,16 @@ import (
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdoplocal"
 )
 
+// as is v as a T, or the test fails: for the untyped JSON of a state file.
+func as[T any](t *testing.T, v any) T {
+	t.Helper()
+	x, ok := v.(T)
+	if !ok {
+		t.Fatalf("the state holds a %T where a %T was expected", v, x)
+	}
+	return x
+}
+
 // editState rewrites the state through terraform state pull and push, as a
 // state written by an older provider or edited by hand would be: edit
 // changes the attributes of the resource at addr ("type.name").
@@ -25,20 +35,20 @@ func (c *cliRun) editState(addr string, edit func(attrs map[string]any)) {
 	}
 	typ, name, _ := strings.Cut(addr, ".")
 	found := false
-	for _, r := range st["resources"].([]any) {
-		res := r.(map[string]any)
+	for _, r := range as[[]any](c.t, st["resources"]) {
+		res := as[map[string]any](c.t, r)
 		if res["type"] != typ || res["name"] != name {
 			continue
 		}
-		for _, inst := range res["instances"].([]any) {
-			edit(inst.(map[string]any)["attributes"].(map[string]any))
+		for _, inst := range as[[]any](c.t, res["instances"]) {
+			edit(as[map[string]any](c.t, as[map[string]any](c.t, inst)["attributes"]))
 			found = true
 		}
 	}
 	if !found {
 		c.t.Fatalf("%s is not in the state", addr)
 	}
-	st["serial"] = st["serial"].(float64) + 1
+	st["serial"] = as[float64](c.t, st["serial"]) + 1
 	b, _ := json.Marshal(st)
 	file := filepath.Join(c.t.TempDir(), "edited.tfstate")
 	if err := os.WriteFile(file, b, 0o600); err != nil {
@@ -85,8 +95,8 @@ resource "cmdop_personal_token" "p" {
   scopes = ["machines:read"]
 }`})
 	run.must("apply", "-auto-approve", "-no-color")
-	id := run.stateAttr("cmdop_personal_token.p", "id").(string)
-	owner := run.stateAttr("cmdop_personal_token.p", "owner_id").(string)
+	id := as[string](t, run.stateAttr("cmdop_personal_token.p", "id"))
+	owner := as[string](t, run.stateAttr("cmdop_personal_token.p", "owner_id"))
 	run.editState("cmdop_personal_token.p", func(a map[string]any) { a["owner_id"] = nil }) // a state from before owner_id
 	_, _, colleague, err := api.srv.AddMember(api.FleetID(), "admin", "colleague")
 	if err != nil {
@@ -156,7 +166,7 @@ resource "cmdop_fleet_token" "f" {
   scopes = ["machines:read"]
 }`})
 	run.must("apply", "-auto-approve", "-no-color")
-	id := run.stateAttr("cmdop_fleet_token.f", "id").(string)
+	id := as[string](t, run.stateAttr("cmdop_fleet_token.f", "id"))
 	run.editState("cmdop_fleet_token.f", func(a map[string]any) { a["fleet_id"] = nil })
 	writes, personalReads := api.writes(), api.srv.Stats().ByRoute["GET /api/account/api-tokens/{token_id}"]
 	for _, args := range [][]string{{"plan", "-no-color"}, {"plan", "-refresh=false", "-no-color"}, {"destroy", "-auto-approve", "-no-color"}} {
@@ -191,8 +201,8 @@ func TestAccNeverLose_serverThatSays200ToEverything(t *testing.T) {
 	run.must("apply", "-auto-approve", "-no-color")
 	live := liveTokens(t, api)
 	before := run.must("state", "pull")
-	fleetID := run.stateAttr("cmdop_fleet_token.f", "id").(string)
-	personalID := run.stateAttr("cmdop_personal_token.p", "id").(string)
+	fleetID := as[string](t, run.stateAttr("cmdop_fleet_token.f", "id"))
+	personalID := as[string](t, run.stateAttr("cmdop_personal_token.p", "id"))
 	other := "0d5e1f2a-3b4c-4d5e-8f60-718293a4b5c6"
 	bodies := map[string]string{
 		"empty object": `{}`,
@@ -245,11 +255,12 @@ func TestAccNeverLose_serverThatSays200ToEverything(t *testing.T) {
 	}
 }
 
-// activeNamed counts the active tokens of a collection with this name.
-func activeNamed(api *testAPI, fleet, name string) []cmdopapi.Token {
+// activeLost lists the active tokens of the fleet named "lost", the name
+// that these tests' lost creates give.
+func activeLost(api *testAPI) []cmdopapi.Token {
 	var out []cmdopapi.Token
-	for _, tok := range api.activeTokens(fleet) {
-		if tok.Name == name {
+	for _, tok := range api.activeTokens(api.FleetID()) {
+		if tok.Name == "lost" {
 			out = append(out, tok)
 		}
 	}
@@ -279,7 +290,7 @@ func leaveLostCreate(t *testing.T, api *testAPI, run *cliRun) cmdopapi.Token {
 	if id, _ := run.stateAttr("cmdop_fleet_token.t", "id").(string); !strings.HasPrefix(id, "pending-") {
 		t.Fatalf("the state holds %q, want a placeholder", id)
 	}
-	lost := activeNamed(api, api.FleetID(), "lost")
+	lost := activeLost(api)
 	if len(lost) != 1 {
 		t.Fatalf("the lost create issued %d tokens, want 1", len(lost))
 	}
@@ -299,7 +310,7 @@ func TestAccFleetToken_lostCreateIsAdopted(t *testing.T) {
 	expectContains(t, out, "Found the token of the failed create", "1 to add, 0 to change, 1 to destroy")
 	out = run.must("apply", "-auto-approve", "-no-color")
 	expectContains(t, out, "1 added, 0 changed, 1 destroyed")
-	active := activeNamed(api, api.FleetID(), "lost")
+	active := activeLost(api)
 	if len(active) != 1 || active[0].ID == lost.ID {
 		t.Fatalf("active tokens named lost: %v, want one, not the lost create's %s", active, lost.ID)
 	}
@@ -327,7 +338,7 @@ func TestAccFleetToken_lostCreatePastTheWindow(t *testing.T) {
 		t.Fatalf("the apply issued a token beside the lost create's:\n%s", out)
 	}
 	expectContains(t, out, "may have issued a token", lost.ID, "Terraform issues no second token", "terraform state rm")
-	if active := activeNamed(api, api.FleetID(), "lost"); len(active) != 1 || active[0].ID != lost.ID {
+	if active := activeLost(api); len(active) != 1 || active[0].ID != lost.ID {
 		t.Fatalf("active tokens named lost: %v, want only the lost create's %s", active, lost.ID)
 	}
 	if id, _ := run.stateAttr("cmdop_fleet_token.t", "id").(string); !strings.HasPrefix(id, "pending-") {
@@ -340,7 +351,7 @@ func TestAccFleetToken_lostCreatePastTheWindow(t *testing.T) {
 	}
 	out = run.must("apply", "-auto-approve", "-no-color")
 	expectContains(t, out, "Nothing to revoke for the failed create", "1 added")
-	if active := activeNamed(api, api.FleetID(), "lost"); len(active) != 1 {
+	if active := activeLost(api); len(active) != 1 {
 		t.Fatalf("%d active tokens named lost, want 1", len(active))
 	}
 }
@@ -360,7 +371,7 @@ resource "cmdop_fleet_token" "t" {
   }
 }`})
 	run.must("apply", "-auto-approve", "-no-color")
-	id := run.stateAttr("cmdop_fleet_token.t", "id").(string)
+	id := as[string](t, run.stateAttr("cmdop_fleet_token.t", "id"))
 	run.editState("cmdop_fleet_token.t", func(a map[string]any) {
 		a["timeouts"] = map[string]any{"create": nil, "read": nil, "delete": "1ns"} // what an older provider accepted
 	})
@@ -392,7 +403,7 @@ resource "cmdop_fleet_token" "t" {
   scopes = ["machines:read"]
 }`})
 	run.must("apply", "-auto-approve", "-no-color")
-	id := run.stateAttr("cmdop_fleet_token.t", "id").(string)
+	id := as[string](t, run.stateAttr("cmdop_fleet_token.t", "id"))
 	writes := api.writes()
 	staging := []string{"CMDOP_FLEET_ID=staging"}
 	for _, args := range [][]string{{"plan", "-no-color"}, {"apply", "-auto-approve", "-no-color"}} {

@@ -36,7 +36,7 @@ resource "cmdop_fleet_token" "expiring" {
 	expectContains(t, out, "No changes.")
 
 	id := run.must("state", "show", "-no-color", "cmdop_fleet_token.revoked")
-	tokenID := attrFromStateShow(t, id, "id")
+	tokenID := idFromStateShow(t, id)
 	if err := api.admin.RevokeToken(context.Background(), api.FleetID(), tokenID); err != nil {
 		t.Fatal(err)
 	}
@@ -90,14 +90,14 @@ resource "cmdop_fleet_token" "imported" {
 	}
 }
 
-func attrFromStateShow(t *testing.T, out, key string) string {
+func idFromStateShow(t *testing.T, out string) string {
 	t.Helper()
 	var v string
 	for _, line := range splitLines(out) {
-		if _, err := fmt.Sscanf(line, "    "+key+" = %q", &v); err == nil {
+		if _, err := fmt.Sscanf(line, "    id = %q", &v); err == nil {
 			return v
 		}
 	}
-	t.Fatalf("no %s in:\n%s", key, out)
+	t.Fatalf("no id in:\n%s", out)
 	return ""
 }

@@ -141,7 +141,7 @@ func parseRules(prefix string, raw RawRules, errs *[]FieldError) rules {
 	bad := func(rule, format string, args ...any) {
 		*errs = append(*errs, FieldError{Field: prefix + rule, Msg: fmt.Sprintf(format, args...)})
 	}
-	limit := func(rule string, s *string, min time.Duration, minText string) *Limit {
+	limit := func(rule string, s *string, least time.Duration, minText string) *Limit {
 		if s == nil {
 			return nil
 		}
@@ -150,7 +150,7 @@ func parseRules(prefix string, raw RawRules, errs *[]FieldError) rules {
 		case err != nil:
 			bad(rule, "%s", err)
 			return nil
-		case d < min:
+		case d < least:
 			bad(rule, "%q leaves no token able to meet it: use at least %s", *s, minText)
 			return nil
 		}
@@ -364,16 +364,16 @@ func (e *Effective) Check(t Token, ephemeral bool) []Violation {
 	}
 	var out []Violation
 	if !ephemeral && e.maxExpiry != nil && t.Lifetime != nil {
-		max := e.maxExpiry
-		if l := t.Lifetime; l.Never || l.D > max.D {
+		limit := e.maxExpiry
+		if l := t.Lifetime; l.Never || l.D > limit.D {
 			got := `"never"`
 			if !l.Never {
 				got = fmt.Sprintf("%q (%s%s)", l.Text, humanDuration(l.D), l.Note)
 			}
 			out = append(out, Violation{
-				Rule: RuleMaxExpiry, Source: max.source, Attribute: "expiry",
-				Allowed: fmt.Sprintf("a lifetime of at most %q (%s)", max.Text, humanDuration(max.D)), Got: got,
-				Fix: expiryFix(max.D),
+				Rule: RuleMaxExpiry, Source: limit.source, Attribute: "expiry",
+				Allowed: fmt.Sprintf("a lifetime of at most %q (%s)", limit.Text, humanDuration(limit.D)), Got: got,
+				Fix: expiryFix(limit.D),
 			})
 		}
 	}
@@ -458,10 +458,10 @@ func (e *Effective) Check(t Token, ephemeral bool) []Violation {
 }
 
 // expiryFix suggests the longest expiry preset within a limit.
-func expiryFix(max time.Duration) string {
+func expiryFix(limit time.Duration) string {
 	best := ""
 	for _, p := range []string{"30d", "90d", "1y"} {
-		if time.Duration(validators.ExpiryPresets[p])*24*time.Hour <= max {
+		if time.Duration(validators.ExpiryPresets[p])*24*time.Hour <= limit {
 			best = p
 		}
 	}
