@@ -52,7 +52,7 @@ func (s *Server) authenticate(c *call) *apiError {
 // authorization table (x-required-scopes in the contract). It is the scope
 // half of the rule "a token acts with the intersection of its scopes and its
 // owner's role"; authorizeFleet is the role half.
-func authorize(caller *tokenRecord, rt *route) *apiError {
+func authorize(caller *tokenRecord, rt *apiRoute) *apiError {
 	missing := missingScopes(caller, rt.scopes)
 	if len(missing) == 0 {
 		return nil

@@ -4,7 +4,7 @@
 //
 // A Server seeds one owner who owns one fleet and holds a personal admin token
 // with every scope. Every route requires the scopes its x-required-scopes in
-// the contract names (the routes table carries the same table), and a token acts with
+// the contract names (the apiRoutes table carries the same table), and a token acts with
 // the intersection of its scopes and its owner's role; no token can issue one
 // that outlives it. It stores token secrets only as SHA-256 hashes, keeps an
 // audit log (bounded by AuditRetention per fleet and per user's personal

@@ -7,7 +7,7 @@ import (
 	"github.com/cmdop/terraform-provider-cmdop/internal/cmdopapi"
 )
 
-// The HTTP handlers of the test controls under /_local/ (the routes table
+// The HTTP handlers of the test controls under /_local/ (controlRoutes
 // lists them), each over its Go method in controls.go.
 
 type clockResponse struct {

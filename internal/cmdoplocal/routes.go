@@ -6,25 +6,37 @@ import (
 	"strings"
 )
 
-// route is one operation: of the contract under /api (with its
-// operationId and x-required-scopes there: the authorization table), or a
-// test control under /_local.
-type route struct {
+// handler serves one matched route.
+type handler func(s *Server, w http.ResponseWriter, c *call)
+
+// apiRoute is one operation of the contract under /api, with its
+// operationId and x-required-scopes there: the authorization table.
+type apiRoute struct {
 	method      string
-	pattern     string   // the path template, for /api exactly as in openapi.yaml
-	operationID string   // its operationId there; "" for a control
-	scopes      []string // its x-required-scopes there
-	handle      func(s *Server, w http.ResponseWriter, c *call)
+	pattern     string // the path template, exactly as in openapi.yaml
+	operationID string
+	scopes      []string
+	handle      handler
 }
+
+// controlRoute is one test control under /_local. It needs the control
+// token, never a scope.
+type controlRoute struct {
+	method  string
+	pattern string
+	handle  handler
+}
+
+func (rt apiRoute) endpoint() (method, pattern string)     { return rt.method, rt.pattern }
+func (rt controlRoute) endpoint() (method, pattern string) { return rt.method, rt.pattern }
 
 // manage is what managing tokens and reading the audit log need.
 var manage = []string{scopePermissionsManage}
 
-// routes is the one route table: every operation of
+// apiRoutes, the only table serveAPI matches, holds every operation of
 // internal/cmdopapi/openapi.yaml, with the scopes each needs
-// (TestRoutesMatchTheContract holds the two together), and the test
-// controls.
-var routes = []route{
+// (TestRoutesMatchTheContract holds the two together).
+var apiRoutes = []apiRoute{
 	{http.MethodGet, "/api/fleets/{fleet_id}/api-keys", "listFleetTokens", manage, inFleet((*Server).listTokens)},
 	{http.MethodPost, "/api/fleets/{fleet_id}/api-keys", "createFleetToken", manage, inFleet((*Server).createToken)},
 	{http.MethodGet, "/api/fleets/{fleet_id}/api-keys/{key_id}", "getFleetToken", manage, inFleet((*Server).getToken)},
@@ -39,35 +51,35 @@ var routes = []route{
 	{http.MethodGet, "/api/account/api-tokens/by-idempotency-key/{idempotency_key}", "findPersonalTokenByIdempotencyKey", manage, personal((*Server).findByIdempotencyKey)},
 	{http.MethodGet, "/api/audit/events", "listAuditEvents", manage, (*Server).listAuditEvents},
 	{http.MethodGet, "/api/account", "getAccount", nil, (*Server).getAccount},
-
-	{http.MethodGet, "/_local/clock", "", nil, (*Server).getClock},
-	{http.MethodPost, "/_local/clock", "", nil, (*Server).advanceClock},
-	{http.MethodGet, "/_local/faults", "", nil, (*Server).getFaults},
-	{http.MethodPost, "/_local/faults", "", nil, (*Server).setFaults},
-	{http.MethodGet, "/_local/stats", "", nil, (*Server).getStats},
-	{http.MethodDelete, "/_local/stats", "", nil, (*Server).resetStats},
-	{http.MethodPost, "/_local/members", "", nil, (*Server).addMember},
-	{http.MethodDelete, "/_local/members/{user_id}", "", nil, (*Server).removeMember},
-	{http.MethodPost, "/_local/fleets", "", nil, (*Server).addFleet},
 }
 
-// isControl tells a test control from an API operation.
-func (rt *route) isControl() bool { return strings.HasPrefix(rt.pattern, "/_local/") }
+// controlRoutes, the only table serveLocal matches, holds the test controls.
+var controlRoutes = []controlRoute{
+	{http.MethodGet, "/_local/clock", (*Server).getClock},
+	{http.MethodPost, "/_local/clock", (*Server).advanceClock},
+	{http.MethodGet, "/_local/faults", (*Server).getFaults},
+	{http.MethodPost, "/_local/faults", (*Server).setFaults},
+	{http.MethodGet, "/_local/stats", (*Server).getStats},
+	{http.MethodDelete, "/_local/stats", (*Server).resetStats},
+	{http.MethodPost, "/_local/members", (*Server).addMember},
+	{http.MethodDelete, "/_local/members/{user_id}", (*Server).removeMember},
+	{http.MethodPost, "/_local/fleets", (*Server).addFleet},
+}
 
 // collectionHandler handles a request on one collection of tokens.
 type collectionHandler func(s *Server, w http.ResponseWriter, c *call, col *collection)
 
 // inFleet serves h on the fleet of the path, personal on the caller's
 // personal tokens, once the caller may act on them.
-func inFleet(h collectionHandler) func(*Server, http.ResponseWriter, *call) {
+func inFleet(h collectionHandler) handler {
 	return onCollection((*Server).fleetCollection, h)
 }
 
-func personal(h collectionHandler) func(*Server, http.ResponseWriter, *call) {
+func personal(h collectionHandler) handler {
 	return onCollection((*Server).personalCollection, h)
 }
 
-func onCollection(resolve func(*Server, *call) (*collection, *apiError), h collectionHandler) func(*Server, http.ResponseWriter, *call) {
+func onCollection(resolve func(*Server, *call) (*collection, *apiError), h collectionHandler) handler {
 	return func(s *Server, w http.ResponseWriter, c *call) {
 		col, err := resolve(s, c)
 		if err != nil {
@@ -78,24 +90,31 @@ func onCollection(resolve func(*Server, *call) (*collection, *apiError), h colle
 	}
 }
 
-// matchRoute finds the route for method and u. When the path matches but the
-// method does not, it returns no route and the methods the path allows.
-func matchRoute(method string, u *url.URL) (*route, map[string]string, []string) {
+// anyRoute is a route of either table.
+type anyRoute interface {
+	apiRoute | controlRoute
+	endpoint() (method, pattern string)
+}
+
+// matchRoute finds the route of table for method and u. When the path
+// matches but the method does not, it returns no route and the methods the
+// path allows.
+func matchRoute[R anyRoute](table []R, method string, u *url.URL) (*R, map[string]string, []string) {
 	segs, ok := pathSegments(u)
 	if !ok {
 		return nil, nil, nil
 	}
 	var allow []string
-	for i := range routes {
-		rt := &routes[i]
-		params, ok := matchPattern(rt.pattern, segs)
+	for i := range table {
+		m, pattern := table[i].endpoint()
+		params, ok := matchPattern(pattern, segs)
 		if !ok {
 			continue
 		}
-		if rt.method == method {
-			return rt, params, nil
+		if m == method {
+			return &table[i], params, nil
 		}
-		allow = append(allow, rt.method)
+		allow = append(allow, m)
 	}
 	return nil, nil, allow
 }

@@ -252,7 +252,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // route's handler, the token.used audit event and the state save, in that
 // order. It reports whether the connection must be dropped instead of answered.
 func (s *Server) serveAPI(w *bufferedResponse, r *http.Request, reqID string) (drop bool) {
-	rt, params, allow := matchRoute(r.Method, r.URL)
+	rt, params, allow := matchRoute(apiRoutes, r.Method, r.URL)
 	routeKey := ""
 	if rt != nil {
 		routeKey = rt.method + " " + rt.pattern
@@ -309,7 +309,7 @@ func (s *Server) serveAPI(w *bufferedResponse, r *http.Request, reqID string) (d
 
 // route answers an authenticated /api request: its operation once the
 // caller's scopes allow it, or why there is none.
-func (s *Server) route(w http.ResponseWriter, c *call, rt *route, allow []string) {
+func (s *Server) route(w http.ResponseWriter, c *call, rt *apiRoute, allow []string) {
 	switch {
 	case rt == nil && len(allow) > 0:
 		writeError(w, methodNotAllowed(c.r.Method, allow...))
@@ -335,7 +335,7 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, reqID string
 		writeError(w, err)
 		return
 	}
-	rt, params, allow := matchRoute(r.Method, r.URL)
+	rt, params, allow := matchRoute(controlRoutes, r.Method, r.URL)
 	switch {
 	case rt == nil && len(allow) > 0:
 		writeError(w, methodNotAllowed(r.Method, allow...))
