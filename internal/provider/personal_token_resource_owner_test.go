@@ -1,8 +1,11 @@
 package provider_test
 
 import (
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -97,5 +100,44 @@ resource "cmdop_personal_token" "p" {
 	expectContains(t, out, "Personal token owner cannot change", "does not record its owner")
 	if n := api.writes() - writes; n != 0 {
 		t.Fatalf("%d write calls, want 0", n)
+	}
+}
+
+// A personal token is issued only once the API has said whose it is: with
+// who-am-I answering the plan's provider process and failing the apply's,
+// the apply's own plan of the resource fails before the create, with 0
+// writes and nothing in the state, so no placeholder of unknown owner is
+// left for a colleague's refresh to take for gone.
+func TestAccPersonalToken_noCreateWithoutOwner(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	p := newFaultProxy(t, api, func(method, path string, seen int) string {
+		if method == http.MethodGet && path == "/api/account" && seen > 0 {
+			return "503"
+		}
+		return ""
+	})
+	run := newCLIRun(t, api, map[string]string{"main.tf": fmt.Sprintf(`
+provider "cmdop" {
+  api_base_url = %q
+  max_retries  = 0
+}
+
+resource "cmdop_personal_token" "p" {
+  name   = "owned"
+  scopes = ["machines:read"]
+}
+`, p.URL)})
+	before := api.writes()
+	out, err := run.run("apply", "-auto-approve", "-no-color")
+	if err == nil {
+		t.Fatalf("the apply without who-am-I succeeded:\n%s", out)
+	}
+	expectContains(t, out, "Plan: 1 to add", `Error planning personal token "owned"`)
+	if w := api.writes() - before; w != 0 {
+		t.Errorf("the apply made %d API writes, want 0", w)
+	}
+	if got := strings.TrimSpace(run.must("state", "list")); got != "" {
+		t.Errorf("the state holds %q, want nothing", got)
 	}
 }

@@ -241,14 +241,16 @@ func (a *revokeTokensAction) Invoke(ctx context.Context, req action.InvokeReques
 		return
 	}
 	// Who the provider is: its own token is never revoked unless
-	// include_self, and a fleet token has no personal tokens to look at.
+	// include_self, and then last (nothing works after it); a fleet token
+	// has no personal tokens to look at. Without that answer neither
+	// promise holds, with include_self or without.
 	includeSelf := m.IncludeSelf.ValueBool()
 	acct, err := a.data.account(ctx) // memoised per provider process
-	if err != nil && !includeSelf {
+	if err != nil {
 		resp.Diagnostics.AddError(summaryIdentifySelfFailed,
-			"cmdop_revoke_tokens never revokes the token the provider authenticates with unless include_self = true, but it "+
-				"could not ask the CMDOP API which token that is, so it revoked nothing. Run it again, or set include_self = true "+
-				"if revoking the provider's own token is acceptable.\n\n"+cmdopapi.Redact(err.Error()))
+			"cmdop_revoke_tokens never revokes the token the provider authenticates with unless include_self = true, and then "+
+				"only after every other token, but it could not ask the CMDOP API which token that is, so it revoked nothing. "+
+				"Run it again once the API answers.\n\n"+cmdopapi.Redact(err.Error()))
 		return
 	}
 	run := &revokeRun{ctx: ctx, client: client, tokens: a.data.tokens, dryRun: m.DryRun.ValueBool(), resp: resp}

@@ -264,17 +264,20 @@ func TestAccRevokeTokensAction_whoAmIFails(t *testing.T) {
 		}
 		return ""
 	})
-	run := proxiedRun(t, api, p, "", `name_prefix = "leak-"`)
-	api.srv.ResetStats()
-	out, err := run.run("apply", "-invoke=action.cmdop_revoke_tokens.x", "-auto-approve", "-input=false", "-no-color")
-	if err == nil {
-		t.Fatalf("the invocation succeeded:\n%s", out)
+	// With include_self too: the provider's token could not be kept last.
+	for _, sel := range []string{`name_prefix = "leak-"`, "name_prefix = \"leak-\"\n    include_self = true"} {
+		run := proxiedRun(t, api, p, "", sel)
+		api.srv.ResetStats()
+		out, err := run.run("apply", "-invoke=action.cmdop_revoke_tokens.x", "-auto-approve", "-input=false", "-no-color")
+		if err == nil {
+			t.Fatalf("the invocation (%s) succeeded:\n%s", sel, out)
+		}
+		expectContains(t, out, "Error identifying the provider's own token for cmdop_revoke_tokens", "so it revoked nothing")
+		if n := api.deletes(); n != 0 {
+			t.Fatalf("%s: %d DELETEs, want 0", sel, n)
+		}
+		api.expectAllActive(t, tok)
 	}
-	expectContains(t, out, "Error identifying the provider's own token for cmdop_revoke_tokens", "so it revoked nothing")
-	if n := api.deletes(); n != 0 {
-		t.Fatalf("%d DELETEs, want 0", n)
-	}
-	api.expectAllActive(t, tok)
 }
 
 // all = true, really invoked, with include_self and a provider that

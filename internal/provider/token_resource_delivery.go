@@ -533,6 +533,9 @@ func (r *tokenResource) failDelivery(ctx context.Context, tokens *cmdop.TokenCac
 		d := r.data.apiError("revoking", what, r.collectionOf(m), revokeErr)
 		fmt.Fprintf(&b, "Revoking token %s failed too, so the state keeps it as tainted: the next terraform apply revokes it and "+
 			"issues a new one. Its secret was not stored anywhere. The revocation failed with: %s", tok.ID, d.Detail())
+		// Nobody holds its secret: the next apply revokes it at once,
+		// with no grace period for consumers that never got it.
+		m.RevokeGracePeriod = types.StringValue("0s")
 		r.setModel(ctx, &resp.State, m, &resp.Diagnostics)
 		r.setIdentity(ctx, resp.Identity, m, &resp.Diagnostics)
 	}

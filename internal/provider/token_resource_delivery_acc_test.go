@@ -949,6 +949,8 @@ func TestAccTokenDelivery_revocationFailsToo(t *testing.T) {
 resource "cmdop_fleet_token" "x" {
   name   = "x"
   scopes = ["machines:read"]
+  # A token nobody holds the secret of is revoked at once all the same.
+  revoke_grace_period = "1h"
   secret_delivery {
     command = [%q]
     env     = { CMDOP_TEST_SINK = %q, CMDOP_TEST_SINK_EXIT = "1", CMDOP_TEST_SINK_HANDSHAKE = %q }
@@ -959,6 +961,8 @@ resource "cmdop_fleet_token" "x" {
 resource "cmdop_fleet_token" "x" {
   name   = "x"
   scopes = ["machines:read"]
+  # A token nobody holds the secret of is revoked at once all the same.
+  revoke_grace_period = "1h"
   secret_delivery {
     file = %q
   }

@@ -144,6 +144,9 @@ func (r *tokenResource) readPending(ctx context.Context, tokens *cmdop.TokenCach
 	placeholder := m.ID.ValueString()
 	m.applyToken(tok)
 	m.Secret = types.StringNull() // the API shows a secret only once
+	// Nobody holds its secret: its replacement revokes it at once, with no
+	// grace period for consumers that never got it.
+	m.RevokeGracePeriod = types.StringValue("0s")
 	r.setModel(ctx, &resp.State, m, &resp.Diagnostics)
 	r.setIdentity(ctx, resp.Identity, m, &resp.Diagnostics)
 	resp.Diagnostics.AddWarning(fmt.Sprintf("Found the token of the failed create of the %s", r.describe(m)),
